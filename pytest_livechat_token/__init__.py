@@ -1,0 +1,8 @@
+"""pytest-livechat-token: a valid LiveChat OAuth bearer token for your tests."""
+
+from __future__ import annotations
+
+from .bearer import BearerToken
+
+__all__ = ["BearerToken", "__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""Talking to the LiveChat accounts server. httpx is imported here, and only when a call is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AccountsUnreachable, TokenRejected
+
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``GET /v2/info`` says of a token (never the token itself)."""
+
+    client_id: str | None
+    expires_in: int | None
+    scope: str | None
+    account_id: str | None
+    organization_id: str | None
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def token_info(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> TokenInfo:
+    """Ask the accounts server about ``token``.
+
+    Raises ``TokenRejected`` when the server refuses it (4xx), ``AccountsUnreachable`` when it
+    cannot be asked or answers nonsense. No message holds the token.
+    """
+    import httpx  # noqa: PLC0415 - heavy; only a login needs it
+
+    url = f"{accounts_url.rstrip('/')}/v2/info"
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise AccountsUnreachable(
+            f"could not reach {url} ({type(error).__name__})"
+        ) from None
+    if 400 <= response.status_code < 500:
+        raise TokenRejected(
+            f"the accounts server refused this token (HTTP {response.status_code}): it is "
+            "expired, revoked, or was cut short when copied."
+        )
+    if response.status_code != 200:
+        raise AccountsUnreachable(f"{url} answered HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise AccountsUnreachable(f"{url} did not answer with a JSON object")
+    expires_in = data.get("expires_in")
+    return TokenInfo(
+        client_id=_text(data, "client_id"),
+        expires_in=expires_in if isinstance(expires_in, int) and expires_in >= 0 else None,
+        scope=_text(data, "scope"),
+        account_id=_text(data, "account_id"),
+        organization_id=_text(data, "organization_id"),
+    )

@@ -1,0 +1,192 @@
+"""The implicit grant on paper: the authorization URL, and what a pasted answer means. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlencode, urlsplit
+
+from .errors import PasteRejected
+
+MAX_TRIES = 3
+MAX_PASTE_LENGTH = 8192
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,}")
+_ERROR_KEYS = ("oauth_exception", "identity_exception", "exception_details", "error")
+
+WHAT_TO_PASTE = (
+    "Paste the whole address from the browser's address bar after logging in "
+    "(it contains #access_token=...), or just the token (dal:... or dal%3A...)."
+)
+
+# What LiveChat's error pages mean and what fixes them, by `exception_details` or exception name.
+_FIXES = {
+    "client_id_not_found": (
+        "LiveChat does not know the client id {client_id!r}. Copy the Client Id from your app's "
+        "App Authorization block in the Developer Console into --livechat-client-id."
+    ),
+    "redirect_uri_not_set": (
+        "The app has no redirect URI. In the Developer Console, open the app's App Authorization "
+        "block, add {redirect_uri} as a Redirect URI, save, and try again."
+    ),
+    "invalid_redirect_uri": (
+        "The redirect URI {redirect_uri} does not exactly match one in the app's App Authorization "
+        "block (scheme, host and port must be the same). Add it there, or set "
+        "--livechat-redirect-uri to one that is registered."
+    ),
+    "too_many_redirects": (
+        "LiveChat allows 3 authorizations per 30 seconds for a client and user. "
+        "Wait 30 seconds, then open the address again."
+    ),
+    "unauthorized_client": (
+        "LiveChat does not let this client use the implicit grant. Make sure the app is a "
+        "JavaScript app with an App Authorization block, and that it is installed for your "
+        "license (Private installation in the Developer Console)."
+    ),
+    "access_denied": (
+        "Access was denied: the login was declined, or the app is not installed for your license. "
+        "Install it (Private installation in the Developer Console) and try again."
+    ),
+    "invalid_scope": (
+        "The app asks for scopes your account cannot grant. Check the scopes in the app's "
+        "App Authorization block."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an authorization answer carried. ``access_token`` is decoded (``dal:...``)."""
+
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    expires_in: int | None = None
+    state: str | None = None
+    scope: str | None = None
+
+
+def new_state() -> str:
+    """A fresh anti-forgery ``state``."""
+    return secrets.token_urlsafe(24)
+
+
+def authorization_url(accounts_url: str, client_id: str, redirect_uri: str, state: str) -> str:
+    """The address that starts the implicit grant at the accounts server."""
+    query = urlencode(
+        {
+            "response_type": "token",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+    )
+    return f"{accounts_url.rstrip('/')}/?{query}"
+
+
+def explain_error(params: dict[str, str], *, client_id: str, redirect_uri: str) -> str:
+    """A plain explanation, with a fix, of a LiveChat error page's parameters."""
+    details = params.get("exception_details", "")
+    exception = (
+        params.get("oauth_exception") or params.get("identity_exception") or params.get("error", "")
+    )
+    template = _FIXES.get(details) or _FIXES.get(exception)
+    named = ", ".join(part for part in (exception, details) if part) or "an error"
+    head = f"LiveChat answered with an error page ({named})."
+    if template is None:
+        return (
+            f"{head} Check the app's App Authorization block in the Developer Console "
+            "(client id, redirect URI, installation), then try again."
+        )
+    return f"{head} {template.format(client_id=client_id, redirect_uri=redirect_uri)}"
+
+
+def _split_params(piece: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in piece.split("&"):
+        name, _, value = pair.partition("=")
+        if name:
+            params.setdefault(unquote(name), unquote(value))
+    return params
+
+
+def _params_of(text: str) -> dict[str, str]:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise PasteRejected(f"That is not an address we can read. {WHAT_TO_PASTE}") from None
+    pieces = [parts.fragment, parts.query]
+    if not parts.scheme and not parts.netloc and "=" in parts.path:
+        pieces.append(parts.path)
+    params: dict[str, str] = {}
+    for piece in pieces:
+        for name, value in _split_params(piece).items():
+            params.setdefault(name, value)
+    return params
+
+
+def _expires_in(value: str | None) -> int | None:
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+def parse_paste(
+    text: str, *, expected_state: str | None, client_id: str = "", redirect_uri: str = ""
+) -> Grant:
+    """Read what a person pasted: a redirect address, its fragment, or a bare token.
+
+    Raises ``PasteRejected`` with a message that says what was expected.
+    """
+    text = text.strip().strip("<>\"'").strip()
+    if not text:
+        raise PasteRejected(f"Nothing was pasted. {WHAT_TO_PASTE}")
+    if len(text) > MAX_PASTE_LENGTH:
+        raise PasteRejected(f"That is far too long for a LiveChat address. {WHAT_TO_PASTE}")
+    if not text.isprintable() or any(char.isspace() for char in text):
+        raise PasteRejected(
+            f"That has spaces or control characters in it, so it is not one address. {WHAT_TO_PASTE}"
+        )
+    params = _params_of(text)
+    if any(key in params for key in _ERROR_KEYS):
+        raise PasteRejected(explain_error(params, client_id=client_id, redirect_uri=redirect_uri))
+    if "access_token" in params:
+        return _grant_from(params, expected_state)
+    if "code" in params:
+        raise PasteRejected(
+            "That address carries an authorization code, not a token: it belongs to another "
+            f"kind of login. Open the address printed above. {WHAT_TO_PASTE}"
+        )
+    if params or "://" in text:
+        raise PasteRejected(
+            "That address has no access_token in it. After you log in, LiveChat sends the "
+            f"browser to the redirect URI with #access_token=... at the end. {WHAT_TO_PASTE}"
+        )
+    token = unquote(text)
+    if not _TOKEN.fullmatch(token):
+        raise PasteRejected(f"That does not look like a LiveChat token. {WHAT_TO_PASTE}")
+    return Grant(access_token=token)
+
+
+def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
+    state = params.get("state")
+    if state is not None and expected_state is not None and state != expected_state:
+        raise PasteRejected(
+            "This address belongs to another login attempt (its state does not match). "
+            "Open the address printed above, log in, and paste the address you land on."
+        )
+    token_type = params.get("token_type", "Bearer")
+    if token_type.lower() != "bearer":
+        raise PasteRejected(
+            f"That address carries a {token_type!r} token; a Bearer token is needed. {WHAT_TO_PASTE}"
+        )
+    token = params["access_token"]
+    if not _TOKEN.fullmatch(token):
+        raise PasteRejected(f"The access_token in that address is cut short or damaged. {WHAT_TO_PASTE}")
+    return Grant(
+        access_token=token,
+        token_type="Bearer",
+        expires_in=_expires_in(params.get("expires_in")),
+        state=state,
+        scope=params.get("scope") or None,
+    )

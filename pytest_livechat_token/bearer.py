@@ -1,0 +1,96 @@
+"""The bearer token value and the arithmetic of its expiry. Pure: no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+_SHOWN_TAIL = 4
+_MIN_LENGTH_TO_SHOW_TAIL = 16
+
+
+def region_of(token: str) -> str | None:
+    """The region prefix of a LiveChat token (``dal`` of ``dal:...``), or None."""
+    prefix, sep, _ = token.partition(":")
+    return prefix if sep and prefix else None
+
+
+def mask(token: str) -> str:
+    """A form of ``token`` safe to show: at most its region and its last 4 characters."""
+    region = region_of(token)
+    secret = token[len(region) + 1 :] if region else token
+    tail = secret[-_SHOWN_TAIL:] if len(secret) >= _MIN_LENGTH_TO_SHOW_TAIL else ""
+    return f"{region + ':' if region else ''}…{tail}"
+
+
+class BearerToken(str):
+    """A LiveChat bearer token: the decoded token itself (``dal:...``), with what is known of it.
+
+    It is a ``str``, so it goes wherever a token goes. Its ``repr()`` is masked, so that
+    ``pytest -l``, tracebacks and assertion messages do not show it.
+    """
+
+    expires_at: datetime | None
+    scope: str | None
+
+    def __new__(
+        cls, value: str, *, expires_at: datetime | None = None, scope: str | None = None
+    ) -> BearerToken:
+        token = super().__new__(cls, value)
+        token.expires_at = expires_at
+        token.scope = scope
+        return token
+
+    @property
+    def region(self) -> str | None:
+        """The prefix before ``:`` (``dal``, ``fra``, ``fra-a``), or None."""
+        return region_of(self)
+
+    @property
+    def authorization(self) -> str:
+        """The value of an ``Authorization`` header: ``Bearer <token>``."""
+        return f"Bearer {self}"
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return f"BearerToken({mask(self)!r}, expires_at={expires!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (str(self), self.expires_at, self.scope))
+
+
+def _rebuild(value: str, expires_at: datetime | None, scope: str | None) -> BearerToken:
+    return BearerToken(value, expires_at=expires_at, scope=scope)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def expires_at_from(expires_in: float, now: datetime) -> datetime:
+    """The absolute expiry of a token that has ``expires_in`` seconds left at ``now``."""
+    return now + timedelta(seconds=expires_in)
+
+
+def seconds_left(expires_at: datetime, now: datetime) -> float:
+    return (expires_at - now).total_seconds()
+
+
+def is_usable(expires_at: datetime | None, min_ttl: float, now: datetime) -> bool:
+    """Whether a token expiring at ``expires_at`` still has at least ``min_ttl`` seconds left.
+
+    A token whose expiry is unknown is never taken from the cache (it is never stored there).
+    """
+    return expires_at is not None and seconds_left(expires_at, now) >= min_ttl
+
+
+def describe_duration(seconds: float) -> str:
+    """``7 h 59 min``, ``3 min``, ``40 s``: how long, for people."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"

@@ -1,0 +1,38 @@
+"""The errors the plugin raises. Each message is for a person: what happened and what to do.
+
+No message ever holds a token.
+"""
+
+from __future__ import annotations
+
+
+class LiveChatTokenError(Exception):
+    """Base of every error of ours; its message is shown as is, without a traceback."""
+
+
+class ConfigError(LiveChatTokenError):
+    """A setting has a value we cannot use."""
+
+
+class CacheLockTimeout(LiveChatTokenError):
+    """The cache lock stayed taken for longer than we wait."""
+
+
+class NoTerminal(LiveChatTokenError):
+    """A login is needed but nobody can be asked."""
+
+
+class LoginFailed(LiveChatTokenError):
+    """The guided login ended without a token."""
+
+
+class PasteRejected(LiveChatTokenError):
+    """What was pasted is not a usable answer; the person may try again."""
+
+
+class AccountsUnreachable(LiveChatTokenError):
+    """The accounts server could not be asked."""
+
+
+class TokenRejected(LiveChatTokenError):
+    """The accounts server refused the token."""

@@ -1,0 +1,164 @@
+"""The pytest glue: options, the ``livechat_bearer`` fixture, the report header, xdist hand-off."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .bearer import BearerToken, describe_duration, seconds_left, utcnow
+from .errors import LiveChatTokenError
+from .login import shorten
+from .obtain import NotConfigured, TokenSource
+from .settings import OPTIONS, TOKEN_ENV, Settings, resolve
+
+SETTINGS = pytest.StashKey[Settings]()
+STDIN_IS_TTY = pytest.StashKey[bool]()
+SOURCE = pytest.StashKey[TokenSource]()
+HAND_OFF = "livechat_token"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("livechat", "LiveChat bearer token (pytest-livechat-token)")
+    for option in OPTIONS:
+        env = f" [env {option.env}]" if option.env else ""
+        group.addoption(
+            option.flag,
+            dest=f"livechat_{option.name}",
+            default=None,
+            metavar=option.metavar,
+            help=option.help + env,
+        )
+        parser.addini(option.ini, option.help, default=None)
+    group.addoption(
+        "--livechat-no-browser",
+        action="store_true",
+        dest="livechat_no_browser",
+        help="At a login, print the address only; do not open a browser.",
+    )
+    parser.addini(
+        "livechat_open_browser", "At a login, open the address in a browser.", type="bool",
+        default=True,
+    )
+    group.addoption(
+        "--livechat-login",
+        action="store_true",
+        dest="livechat_login",
+        help="Log in before any test runs, even when a token is cached, and cache the new one.",
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
+    # Output capture replaces stdin with /dev/null once this hook has run: look before it does.
+    early_config.stash[STDIN_IS_TTY] = _stdin_is_tty()
+    yield
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
+def _workerinput(config: pytest.Config) -> dict[str, Any] | None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return workerinput
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    cli = {option.name: config.getoption(f"livechat_{option.name}") for option in OPTIONS}
+    cli["no_browser"] = config.getoption("livechat_no_browser")
+    ini: dict[str, Any] = {option.name: config.getini(option.ini) for option in OPTIONS}
+    ini["open_browser"] = config.getini("livechat_open_browser")
+    try:
+        settings = resolve(cli, os.environ, ini, home=Path.home())
+    except LiveChatTokenError as error:
+        raise pytest.UsageError(str(error)) from None
+    workerinput = _workerinput(config)
+    handed = workerinput.get(HAND_OFF) if workerinput else None
+    if handed:
+        settings = settings.with_handed(handed["settings"])
+        interactive = bool(handed["interactive"])
+    else:
+        interactive = config.stash.get(STDIN_IS_TTY, False)
+    config.stash[SETTINGS] = settings
+    config.stash[SOURCE] = TokenSource(
+        settings,
+        os.environ,
+        interactive=interactive,
+        who=os.environ.get("PYTEST_XDIST_WORKER"),
+        handed=handed,
+    )
+    if config.pluginmanager.hasplugin("xdist") and workerinput is None:
+        config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
+    if config.getoption("livechat_login") and workerinput is None:
+        try:
+            config.stash[SOURCE].login(force=True)
+        except LiveChatTokenError as error:
+            raise pytest.UsageError(f"--livechat-login: {error}") from None
+
+
+class XdistHandOff:
+    """Hands each xdist worker the controller's settings and, when it has one, its token.
+
+    So workers on hosts that share no disk with the controller need no prompt of their own.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._source = config.stash[SOURCE]
+        self._payload: dict[str, Any] | None = None
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self._payload is None:
+            self._payload = self._make_payload()
+        node.workerinput[HAND_OFF] = self._payload
+
+    def _make_payload(self) -> dict[str, Any]:
+        source = self._source
+        payload: dict[str, Any] = {
+            "settings": source.settings.handed_to_workers(),
+            "interactive": source.interactive,
+        }
+        try:
+            token = source.cached()
+        except LiveChatTokenError:
+            token = None
+        if token is not None:
+            payload["token"] = str(token)
+            payload["expires_at"] = token.expires_at.isoformat() if token.expires_at else None
+            payload["scope"] = token.scope
+        return payload
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    source = config.stash[SOURCE]
+    if os.environ.get(TOKEN_ENV, "").strip():
+        return f"livechat: using the token in {TOKEN_ENV}"
+    client_id = source.settings.client_id
+    if client_id is None:
+        return "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
+    head = f"livechat: client {shorten(client_id)}"
+    try:
+        token = source.cached()
+    except LiveChatTokenError as error:
+        return f"{head}, cache not readable: {error}"
+    if token is None or token.expires_at is None:
+        return f"{head}, no valid token cached (a test that needs one will ask you to log in)"
+    left = describe_duration(seconds_left(token.expires_at, utcnow()))
+    return f"{head}, token cached, {left} left"
+
+
+@pytest.fixture(scope="session")
+def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
+    """A valid LiveChat bearer token: from the environment, the cache, or a guided login."""
+    try:
+        return pytestconfig.stash[SOURCE].token()
+    except NotConfigured as error:
+        pytest.skip(str(error))
+    except LiveChatTokenError as error:
+        pytest.fail(str(error), pytrace=False)

@@ -1,0 +1,136 @@
+"""The person at the controlling terminal: what we tell them, and a hidden, time-limited answer.
+
+We talk to the controlling terminal itself (``/dev/tty``; the console on Windows), not to
+stdin/stdout, so pytest's output capture and xdist's worker pipes stand in nobody's way and
+no capture state is touched. Input is not echoed: what is pasted carries a token.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Protocol, TextIO
+
+
+class Terminal(Protocol):
+    def say(self, text: str) -> None:
+        """Show ``text`` to the person."""
+
+    def ask_hidden(self, prompt: str, timeout: float) -> str:
+        """Show ``prompt``, read one line without echo.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds, ``EOFError`` at end of input and
+        ``KeyboardInterrupt`` on Ctrl-C.
+        """
+
+    def close(self) -> None: ...
+
+
+def open_terminal() -> Terminal | None:
+    """The controlling terminal of this process, or None where there is none (CI, remote)."""
+    if sys.platform == "win32":
+        return _Console.open()
+    try:
+        descriptor = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    if not os.isatty(descriptor):
+        os.close(descriptor)
+        return None
+    return _Tty(descriptor)
+
+
+class _Tty:
+    def __init__(self, descriptor: int) -> None:
+        self._fd = descriptor
+
+    def say(self, text: str) -> None:
+        data = text.encode("utf-8", "replace")
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def ask_hidden(self, prompt: str, timeout: float) -> str:
+        import select  # noqa: PLC0415
+        import termios  # noqa: PLC0415
+
+        try:
+            saved = termios.tcgetattr(self._fd)
+        except termios.error:
+            saved = None
+        if saved is not None:
+            quiet = [*saved]
+            quiet[3] = saved[3] & ~termios.ECHO
+            termios.tcsetattr(self._fd, termios.TCSANOW, quiet)
+        self.say(prompt)  # only once echo is off, so that nothing pasted is shown
+        line = bytearray()
+        deadline = time.monotonic() + timeout
+        try:
+            while b"\n" not in line:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                ready, _, _ = select.select([self._fd], [], [], left)
+                if not ready:
+                    continue
+                chunk = os.read(self._fd, 4096)
+                if not chunk:
+                    raise EOFError
+                line += chunk
+        finally:
+            if saved is not None:
+                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
+            self.say("\n")
+        return line.split(b"\n", 1)[0].decode("utf-8", "replace")
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _Console:  # pragma: no cover - Windows only; not exercised on the machines we test on
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    @classmethod
+    def open(cls) -> Terminal | None:
+        try:
+            out = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError:
+            return None
+        return cls(out)
+
+    def say(self, text: str) -> None:
+        self._out.write(text)
+        self._out.flush()
+
+    def ask_hidden(self, prompt: str, timeout: float) -> str:
+        if sys.platform != "win32":
+            raise EOFError
+        import msvcrt  # noqa: PLC0415
+
+        self.say(prompt)
+        typed: list[str] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                if not msvcrt.kbhit():
+                    time.sleep(0.05)
+                    continue
+                char = msvcrt.getwch()
+                if char in "\r\n":
+                    return "".join(typed)
+                if char == "\x03":
+                    raise KeyboardInterrupt
+                if char == "\x1a":
+                    raise EOFError
+                if char == "\b":
+                    del typed[-1:]
+                else:
+                    typed.append(char)
+        finally:
+            self.say("\n")
+
+    def close(self) -> None:
+        self._out.close()

@@ -1,0 +1,140 @@
+"""A real HTTP server on 127.0.0.1 that plays the LiveChat accounts server for the tests."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+
+@dataclass
+class Issued:
+    client_id: str
+    expires_in: int
+    scope: str
+    revoked: bool = False
+
+
+@dataclass
+class AccountsServer:
+    """Tokens it issued, and every request it saw (method, path)."""
+
+    tokens: dict[str, Issued] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def issue(
+        self,
+        client_id: str = "client-1",
+        *,
+        region: str = "dal",
+        expires_in: int = 28800,
+        scope: str = "chats--all:ro agents--all:rw",
+    ) -> str:
+        token = f"{region}:{secrets.token_urlsafe(27)}"
+        with self.lock:
+            self.tokens[token] = Issued(client_id, expires_in, scope)
+        return token
+
+    def count(self, method: str, path: str) -> int:
+        with self.lock:
+            return sum(1 for seen in self.requests if seen == (method, path))
+
+    def start(self) -> AccountsServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, name="accounts", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) -> str:
+    """The fragment LiveChat appends to the redirect URI, token URL-encoded as LiveChat does."""
+    parts = [f"access_token={quote(token, safe='')}", "token_type=Bearer", f"expires_in={expires_in}"]
+    if state is not None:
+        parts.append(f"state={state}")
+    return "#" + "&".join(parts)
+
+
+def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Silent: request lines may carry tokens."""
+
+        def _record(self) -> str:
+            path = urlsplit(self.path).path
+            with accounts.lock:
+                accounts.requests.append((self.command, path))
+            return path
+
+        def _bearer(self) -> Issued | None:
+            header = self.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            with accounts.lock:
+                issued = accounts.tokens.get(token) if scheme == "Bearer" else None
+            return issued if issued and not issued.revoked else None
+
+        def _json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            path = self._record()
+            if path == "/v2/info":
+                issued = self._bearer()
+                if issued is None:
+                    self._json(401, {"error": "invalid_token"})
+                    return
+                self._json(
+                    200,
+                    {
+                        "access_token": self.headers["Authorization"].split(" ", 1)[1],
+                        "account_id": "acc-1",
+                        "client_id": issued.client_id,
+                        "expires_in": issued.expires_in,
+                        "organization_id": "org-1",
+                        "scope": issued.scope,
+                        "token_type": "Bearer",
+                    },
+                )
+                return
+            if path == "/":
+                query = parse_qs(urlsplit(self.path).query)
+                client_id = query.get("client_id", [""])[0]
+                redirect_uri = query.get("redirect_uri", [""])[0]
+                state = query.get("state", [None])[0]
+                token = accounts.issue(client_id)
+                self.send_response(302)
+                self.send_header("Location", redirect_uri + redirect_fragment(token, state))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._json(404, {"error": "not_found"})
+
+        def do_DELETE(self) -> None:
+            path = self._record()
+            issued = self._bearer() if path == "/v2/token" else None
+            if issued is None:
+                self._json(401, {"error": "invalid_token"})
+                return
+            issued.revoked = True
+            self.send_response(204)
+            self.end_headers()
+
+    return Handler

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .accounts_server import AccountsServer
+from .helpers import Spawner
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the user's settings or real cache, opens a browser, or thinks it is a worker."""
+    for name in list(os.environ):
+        if name.startswith(("LIVECHAT_", "PYTEST_XDIST_")) or name in (
+            "BROWSER",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "PYTEST_ADDOPTS",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def accounts() -> Iterator[AccountsServer]:
+    server = AccountsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cache_file(tmp_path: Path) -> Path:
+    return tmp_path / "xdg-cache" / "pytest-livechat-token" / "tokens.json"
+
+
+@pytest.fixture
+def terminal(pytester: pytest.Pytester, accounts: AccountsServer) -> Iterator[Spawner]:
+    """pytest in real pseudo-terminals, against the test accounts server."""
+    spawner = Spawner(pytester, accounts.url)
+    yield spawner
+    spawner.close()

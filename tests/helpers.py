@@ -1,0 +1,76 @@
+"""Helpers for tests that run pytest in a pseudo-terminal (pexpect) or a subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pexpect
+import pytest
+
+USER_TEST = """
+import hashlib, os
+
+def test_uses_token(livechat_bearer):
+    assert livechat_bearer.region == "dal"
+    digest = hashlib.sha256(str(livechat_bearer).encode()).hexdigest()
+    assert digest == os.environ["EXPECT_TOKEN_SHA256"]
+"""
+
+URL_LINE = re.compile(rb"(http://127\.0\.0\.1:\d+/\?\S+)")
+
+
+def expect_token(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    """Tell the user test written by ``USER_TEST`` which token it must receive."""
+    monkeypatch.setenv("EXPECT_TOKEN_SHA256", hashlib.sha256(token.encode()).hexdigest())
+
+
+class Spawner:
+    """Runs pytest in real pseudo-terminals, each with its own transcript."""
+
+    def __init__(self, pytester: pytest.Pytester, accounts_url: str) -> None:
+        self.pytester = pytester
+        self.accounts_url = accounts_url
+        self.logs: list[Path] = []
+        self._files: list[Any] = []
+
+    def spawn(self, *args: str, timeout: float = 30, client: bool = True) -> Any:
+        number = len(self.logs)
+        log = self.pytester.path / f"spawn-{number}.out"
+        command = [
+            "-m",
+            "pytest",
+            f"--basetemp={self.pytester.path / f'temp-pexpect-{number}'}",
+            "-p",
+            "no:cacheprovider",
+            f"--livechat-accounts-url={self.accounts_url}",
+            "--livechat-no-browser",
+            *(["--livechat-client-id=client-1"] if client else []),
+            *args,
+        ]
+        stream = log.open("wb")
+        self._files.append(stream)
+        self.logs.append(log)
+        child = pexpect.spawn(sys.executable, command, timeout=timeout, cwd=str(self.pytester.path))
+        child.logfile_read = stream  # what the terminal showed, not what we typed
+        return child
+
+    def transcript(self, number: int = -1) -> str:
+        """All that one pseudo-terminal showed (the last one by default)."""
+        return self.logs[number].read_bytes().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        for stream in self._files:
+            stream.close()
+
+
+def read_login_url(child: Any) -> tuple[str, str]:
+    """Wait for the printed authorization address; return it and its state."""
+    child.expect(URL_LINE)
+    url = child.match.group(1).decode()
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    return url, state

@@ -1,0 +1,214 @@
+"""The guided login, end to end: pytest in a real pseudo-terminal, a real accounts server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import pexpect
+import pytest
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import USER_TEST, Spawner, expect_token, read_login_url
+
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_user=USER_TEST)
+    return pytester
+
+
+def test_paste_redirect_then_cached_run(
+    project: pytest.Pytester, terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    child = terminal.spawn()
+    url, state = read_login_url(child)
+    assert "response_type=token" in url
+    assert "client_id=client-1" in url
+    assert "redirect_uri=https%3A%2F%2Flocalhost" in url
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect("Logged in to LiveChat: token valid for 7 h 59 min")
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+    assert accounts.count("GET", "/v2/info") == 1
+
+    stored = json.loads(cache_file.read_text())
+    entry = stored["entries"][accounts.url]["client-1"]
+    assert entry["access_token"] == token
+    assert entry["scope"] == "chats--all:ro agents--all:rw"
+    assert cache_file.stat().st_mode & 0o777 == 0o600
+    assert cache_file.parent.stat().st_mode & 0o777 == 0o700
+
+    again = terminal.spawn()
+    again.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "1 passed" in out
+    assert "Paste the address" not in out
+    assert accounts.count("GET", "/v2/info") == 1, "a cached token needs no network call"
+    shown = terminal.transcript(0) + out
+    for form in (token, quote(token, safe="")):
+        assert form not in shown, "the pasted token must not be echoed or printed"
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        pytest.param(lambda token, state: redirect_fragment(token, state), id="fragment"),
+        pytest.param(lambda token, state: quote(token, safe=""), id="encoded-token"),
+        pytest.param(lambda token, state: token, id="bare-token"),
+    ],
+)
+def test_other_paste_forms(
+    project: pytest.Pytester, terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    paste: object,
+) -> None:
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline(paste(token, state))  # type: ignore[operator]
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+def test_bad_answers_are_explained_and_asked_again(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, "someone-elses-state"))
+    child.expect("belongs to another login attempt")
+    child.expect(r"Try again \(2 tries left\)")
+    child.sendline(
+        "https://accounts.livechat.com/ooops?oauth_exception=invalid_request"
+        "&exception_details=invalid_redirect_uri"
+    )
+    child.expect("does not exactly match one in the app's App Authorization")
+    child.expect(r"Try again \(1 try left\)")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+def test_three_bad_answers_end_the_login(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    child = terminal.spawn()
+    read_login_url(child)
+    for _ in range(3):
+        child.expect("Paste the address")
+        child.sendline("")
+        child.expect("Nothing was pasted")
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "stopped after 3 unusable answers" in out
+    assert "1 error" in out
+    assert "Traceback" not in out
+
+
+def test_rejected_token_gets_another_try(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = accounts.issue("client-1")
+    expect_token(monkeypatch, good)
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment("dal:NotIssuedByTheServer123", state))
+    child.expect("refused this token")
+    child.sendline("https://localhost/" + redirect_fragment(good, state))
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+def test_token_of_another_client_is_refused(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    foreign = accounts.issue("some-other-client")
+    good = accounts.issue("client-1")
+    expect_token(monkeypatch, good)
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(foreign, state))
+    child.expect("belongs to another app")
+    child.sendline("https://localhost/" + redirect_fragment(good, state))
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+def test_unreachable_accounts_server_uses_fragment_expiry(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    accounts.stop()
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state, expires_in=3600))
+    child.expect("Could not confirm the token")
+    child.expect("valid for 59 min")
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+    assert cache_file.exists()
+
+
+def test_unconfirmed_bare_token_is_used_but_not_cached(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    accounts.stop()
+    child = terminal.spawn()
+    read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline(token)
+    child.expect("for this run only")
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+    assert not cache_file.exists() or "access_token" not in cache_file.read_text()
+
+
+def test_prompt_timeout(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+    child = terminal.spawn("--livechat-prompt-timeout=1")
+    read_login_url(child)
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "No address was pasted within 1 s" in out
+    assert "--livechat-prompt-timeout" in out
+    assert "Traceback" not in out
+
+
+def test_end_of_input(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+    child = terminal.spawn()
+    read_login_url(child)
+    child.expect("Paste the address")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    assert "input ended before an address was pasted" in terminal.transcript()
+
+
+def test_ctrl_c(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+    child = terminal.spawn()
+    read_login_url(child)
+    child.expect("Paste the address")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "login was cancelled (Ctrl-C)" in out
+    assert "Traceback" not in out
