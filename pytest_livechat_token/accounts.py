@@ -38,9 +38,7 @@ def token_info(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> To
     try:
         response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
     except httpx.HTTPError as error:
-        raise AccountsUnreachable(
-            f"could not reach {url} ({type(error).__name__})"
-        ) from None
+        raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
     if 400 <= response.status_code < 500:
         raise TokenRejected(
             f"the accounts server refused this token (HTTP {response.status_code}): it is "

@@ -1,4 +1,4 @@
-"""The implicit grant on paper: the authorization URL, and what a pasted answer means. Pure: no I/O."""
+"""The implicit grant on paper: the authorization URL and what a pasted answer means. Pure."""
 
 from __future__ import annotations
 
@@ -145,7 +145,8 @@ def parse_paste(
         raise PasteRejected(f"That is far too long for a LiveChat address. {WHAT_TO_PASTE}")
     if not text.isprintable() or any(char.isspace() for char in text):
         raise PasteRejected(
-            f"That has spaces or control characters in it, so it is not one address. {WHAT_TO_PASTE}"
+            "That has spaces or control characters in it, so it is not one address. "
+            + WHAT_TO_PASTE
         )
     params = _params_of(text)
     if any(key in params for key in _ERROR_KEYS):
@@ -178,11 +179,14 @@ def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
     token_type = params.get("token_type", "Bearer")
     if token_type.lower() != "bearer":
         raise PasteRejected(
-            f"That address carries a {token_type!r} token; a Bearer token is needed. {WHAT_TO_PASTE}"
+            f"That address carries a {token_type!r} token; a Bearer token is needed. "
+            + WHAT_TO_PASTE
         )
     token = params["access_token"]
     if not _TOKEN.fullmatch(token):
-        raise PasteRejected(f"The access_token in that address is cut short or damaged. {WHAT_TO_PASTE}")
+        raise PasteRejected(
+            f"The access_token in that address is cut short or damaged. {WHAT_TO_PASTE}"
+        )
     return Grant(
         access_token=token,
         token_type="Bearer",

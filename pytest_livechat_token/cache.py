@@ -50,7 +50,11 @@ class CacheEntry:
         """Raises ValueError (or TypeError) for anything that is not a well-formed entry."""
         if not isinstance(raw, dict):
             raise TypeError("entry is not an object")
-        token, token_type, scope = raw["access_token"], raw.get("token_type", "Bearer"), raw.get("scope")
+        token, token_type, scope = (
+            raw["access_token"],
+            raw.get("token_type", "Bearer"),
+            raw.get("scope"),
+        )
         if not isinstance(token, str) or not token or not isinstance(token_type, str):
             raise TypeError("access_token and token_type must be strings")
         if scope is not None and not isinstance(scope, str):
@@ -184,7 +188,9 @@ class TokenCache:
             if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
                 raise ValueError(f"not a version {FORMAT_VERSION} token cache")
             entries = document.get("entries")
-            if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            if not isinstance(entries, dict) or not all(
+                isinstance(v, dict) for v in entries.values()
+            ):
                 raise ValueError("no entries object")
         except json.JSONDecodeError:
             reason = "not valid JSON"

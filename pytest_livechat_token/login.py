@@ -26,7 +26,7 @@ def instructions(url: str, redirect_uri: str, *, opened: bool, who: str | None) 
         f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
         f"\n     {url}\n\n"
         f"  2. LiveChat then sends the browser to {redirect_uri}. That page may well show an\n"
-        "     error such as \"This site can't be reached\": that is expected, the token is in\n"
+        '     error such as "This site can\'t be reached": that is expected, the token is in\n'
         "     its address.\n"
         "  3. Copy the whole address from the browser's address bar and paste it here.\n"
     )
@@ -48,16 +48,12 @@ def guided_login(
     """
     assert settings.client_id is not None
     state = new_state()
-    url = authorization_url(
-        settings.accounts_url, settings.client_id, settings.redirect_uri, state
-    )
+    url = authorization_url(settings.accounts_url, settings.client_id, settings.redirect_uri, state)
     opened = settings.open_browser and open_url(url)
     terminal.say(instructions(url, settings.redirect_uri, opened=opened, who=who))
     timeout = settings.prompt_timeout
     for attempt in range(1, MAX_TRIES + 1):
-        prompt = (
-            f"Paste the address (hidden as you paste; {timeout:.0f} s; Ctrl-C cancels): "
-        )
+        prompt = f"Paste the address (hidden as you paste; {timeout:.0f} s; Ctrl-C cancels): "
         try:
             pasted = terminal.ask_hidden(prompt, timeout)
         except TimeoutError:

@@ -53,11 +53,11 @@ class TokenSource:
         """A usable token without asking anybody: environment, controller or cache."""
         if token := self.environ.get(TOKEN_ENV, "").strip():
             return BearerToken(token)
-        if self.handed and (token := self.handed.get("token")):
+        if self.handed and (handed := self.handed.get("token")):
             expires = self.handed.get("expires_at")
             expires_at = datetime.fromisoformat(expires) if expires else None
             if expires_at is None or is_usable(expires_at, self.settings.min_ttl, self.now()):
-                return BearerToken(token, expires_at=expires_at, scope=self.handed.get("scope"))
+                return BearerToken(handed, expires_at=expires_at, scope=self.handed.get("scope"))
         entry = self.cache.get(self.settings.accounts_url, self.client_id)
         if entry is not None and is_usable(entry.expires_at, self.settings.min_ttl, self.now()):
             return entry.bearer()

@@ -40,7 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="At a login, print the address only; do not open a browser.",
     )
     parser.addini(
-        "livechat_open_browser", "At a login, open the address in a browser.", type="bool",
+        "livechat_open_browser",
+        "At a login, open the address in a browser.",
+        type="bool",
         default=True,
     )
     group.addoption(

@@ -106,7 +106,9 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in handed.items() if k in names})
 
 
-def default_cache_path(env: Mapping[str, str], home: PurePath, platform: str = sys.platform) -> Path:
+def default_cache_path(
+    env: Mapping[str, str], home: PurePath, platform: str = sys.platform
+) -> Path:
     """Where the cache lives when nothing says otherwise (XDG on POSIX, LOCALAPPDATA on Windows)."""
     if platform == "win32":
         base = env.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
@@ -115,7 +117,9 @@ def default_cache_path(env: Mapping[str, str], home: PurePath, platform: str = s
     return Path(base) / "pytest-livechat-token" / "tokens.json"
 
 
-def _pick(option: Option, cli: Mapping[str, Any], env: Mapping[str, str], ini: Mapping[str, Any]) -> tuple[str, str] | None:
+def _pick(
+    option: Option, cli: Mapping[str, Any], env: Mapping[str, str], ini: Mapping[str, Any]
+) -> tuple[str, str] | None:
     """The first value set for ``option``, and where it came from, by precedence."""
     value = cli.get(option.name)
     if value is not None:
@@ -173,5 +177,7 @@ def resolve(
     for name in ("min_ttl", "prompt_timeout"):
         if (seconds := picked[name]) is not None:
             values[name] = _seconds(*seconds)
-    values["open_browser"] = not cli.get("no_browser") and ini.get("open_browser", True) is not False
+    values["open_browser"] = (
+        not cli.get("no_browser") and ini.get("open_browser", True) is not False
+    )
     return Settings(**values)

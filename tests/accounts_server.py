@@ -62,7 +62,11 @@ class AccountsServer:
 
 def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) -> str:
     """The fragment LiveChat appends to the redirect URI, token URL-encoded as LiveChat does."""
-    parts = [f"access_token={quote(token, safe='')}", "token_type=Bearer", f"expires_in={expires_in}"]
+    parts = [
+        f"access_token={quote(token, safe='')}",
+        "token_type=Bearer",
+        f"expires_in={expires_in}",
+    ]
     if state is not None:
         parts.append(f"state={state}")
     return "#" + "&".join(parts)
@@ -70,7 +74,7 @@ def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) ->
 
 def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Silent: request lines may carry tokens."""
 
         def _record(self) -> str:

@@ -9,6 +9,8 @@ import pytest
 from .accounts_server import AccountsServer
 from .helpers import Spawner
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

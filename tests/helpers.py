@@ -38,7 +38,9 @@ class Spawner:
         self.logs: list[Path] = []
         self._files: list[Any] = []
 
-    def spawn(self, *args: str, timeout: float = 30, client: bool = True) -> Any:
+    def spawn(
+        self, *args: str, timeout: float = 30, client: bool = True, browser: bool = False
+    ) -> Any:
         number = len(self.logs)
         log = self.pytester.path / f"spawn-{number}.out"
         command = [
@@ -48,7 +50,7 @@ class Spawner:
             "-p",
             "no:cacheprovider",
             f"--livechat-accounts-url={self.accounts_url}",
-            "--livechat-no-browser",
+            *([] if browser else ["--livechat-no-browser"]),
             *(["--livechat-client-id=client-1"] if client else []),
             *args,
         ]

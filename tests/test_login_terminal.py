@@ -13,7 +13,6 @@ from .accounts_server import AccountsServer, redirect_fragment
 from .helpers import USER_TEST, Spawner, expect_token, read_login_url
 
 
-
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makepyfile(test_user=USER_TEST)
@@ -21,7 +20,8 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_paste_redirect_then_cached_run(
-    project: pytest.Pytester, terminal: Spawner,
+    project: pytest.Pytester,
+    terminal: Spawner,
     accounts: AccountsServer,
     cache_file: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -61,13 +61,14 @@ def test_paste_redirect_then_cached_run(
 @pytest.mark.parametrize(
     "paste",
     [
-        pytest.param(lambda token, state: redirect_fragment(token, state), id="fragment"),
+        pytest.param(redirect_fragment, id="fragment"),
         pytest.param(lambda token, state: quote(token, safe=""), id="encoded-token"),
         pytest.param(lambda token, state: token, id="bare-token"),
     ],
 )
 def test_other_paste_forms(
-    project: pytest.Pytester, terminal: Spawner,
+    project: pytest.Pytester,
+    terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
     paste: object,
@@ -83,7 +84,10 @@ def test_other_paste_forms(
 
 
 def test_bad_answers_are_explained_and_asked_again(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
@@ -121,7 +125,10 @@ def test_three_bad_answers_end_the_login(
 
 
 def test_rejected_token_gets_another_try(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     good = accounts.issue("client-1")
     expect_token(monkeypatch, good)
@@ -136,7 +143,10 @@ def test_rejected_token_gets_another_try(
 
 
 def test_token_of_another_client_is_refused(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     foreign = accounts.issue("some-other-client")
     good = accounts.issue("client-1")
@@ -152,7 +162,11 @@ def test_token_of_another_client_is_refused(
 
 
 def test_unreachable_accounts_server_uses_fragment_expiry(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
@@ -169,7 +183,11 @@ def test_unreachable_accounts_server_uses_fragment_expiry(
 
 
 def test_unconfirmed_bare_token_is_used_but_not_cached(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
@@ -184,7 +202,9 @@ def test_unconfirmed_bare_token_is_used_but_not_cached(
     assert not cache_file.exists() or "access_token" not in cache_file.read_text()
 
 
-def test_prompt_timeout(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+def test_prompt_timeout(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
     child = terminal.spawn("--livechat-prompt-timeout=1")
     read_login_url(child)
     child.expect(pexpect.EOF)
@@ -194,7 +214,9 @@ def test_prompt_timeout(project: pytest.Pytester, terminal: Spawner, accounts: A
     assert "Traceback" not in out
 
 
-def test_end_of_input(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+def test_end_of_input(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
     child = terminal.spawn()
     read_login_url(child)
     child.expect("Paste the address")
@@ -212,3 +234,61 @@ def test_ctrl_c(project: pytest.Pytester, terminal: Spawner, accounts: AccountsS
     out = terminal.transcript()
     assert "login was cancelled (Ctrl-C)" in out
     assert "Traceback" not in out
+
+
+def test_asked_once_for_many_tests(
+    pytester: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.parametrize("n", range(5))
+        def test_many(livechat_bearer, n):
+            assert livechat_bearer.region == "dal"
+        def test_without_token():
+            pass
+        """
+    )
+    token = accounts.issue("client-1")
+    child = terminal.spawn()
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "6 passed" in out
+    assert out.count("Paste the address") == 1
+    assert accounts.count("GET", "/v2/info") == 1
+
+
+def test_no_prompt_when_no_test_needs_a_token(pytester: pytest.Pytester, terminal: Spawner) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    child = terminal.spawn()
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "1 passed" in out
+    assert "LiveChat login needed" not in out
+
+
+def test_opens_the_browser(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o700)
+    monkeypatch.setenv("BROWSER", str(browser))
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    child = terminal.spawn(browser=True)
+    url, state = read_login_url(child)
+    child.expect("Paste the address")
+    assert "A browser window was opened for it." in terminal.transcript()
+    assert opened.read_text() == url
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()

@@ -1,0 +1,88 @@
+"""Asking the accounts server about a token, over real sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from pytest_livechat_token.accounts import token_info
+from pytest_livechat_token.errors import AccountsUnreachable, TokenRejected
+
+from .accounts_server import AccountsServer
+
+
+def test_info_of_a_good_token(accounts: AccountsServer) -> None:
+    token = accounts.issue("client-1", expires_in=1234, scope="chats--all:ro")
+    info = token_info(accounts.url, token)
+    assert info.client_id == "client-1"
+    assert info.expires_in == 1234
+    assert info.scope == "chats--all:ro"
+    assert (info.account_id, info.organization_id) == ("acc-1", "org-1")
+    assert accounts.requests == [("GET", "/v2/info")]
+
+
+def test_refused_token(accounts: AccountsServer) -> None:
+    with pytest.raises(TokenRejected, match="HTTP 401"):
+        token_info(accounts.url, "dal:not-a-token-we-issued")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_unreachable_server() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(AccountsUnreachable, match=r"could not reach .*/v2/info \(ConnectError\)"):
+        token_info(url, "dal:any-token-value")
+
+
+@pytest.fixture
+def odd_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A server that answers with the status and body the test asks for."""
+    status, body = request.param
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("odd_server", "message"),
+    [
+        ((500, b"{}"), "answered HTTP 500"),
+        ((200, b"<html>"), "did not answer with a JSON object"),
+        ((200, b"[1]"), "did not answer with a JSON object"),
+    ],
+    indirect=["odd_server"],
+)
+def test_odd_answers_count_as_unreachable(odd_server: str, message: str) -> None:
+    with pytest.raises(AccountsUnreachable, match=message):
+        token_info(odd_server, "dal:any-token-value")
+
+
+@pytest.mark.parametrize(
+    "odd_server", [(200, b'{"expires_in": "soon", "scope": 5}')], indirect=True
+)
+def test_odd_fields_are_unknown(odd_server: str) -> None:
+    info = token_info(odd_server, "dal:any-token-value")
+    assert (info.expires_in, info.scope, info.client_id) == (None, None, None)

@@ -1,0 +1,179 @@
+"""Building the authorization URL and reading what was pasted: pure."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from pytest_livechat_token.authorize import (
+    Grant,
+    authorization_url,
+    explain_error,
+    new_state,
+    parse_paste,
+)
+from pytest_livechat_token.errors import PasteRejected
+
+TOKEN = "dal:Abc-123_xyzQWERTYuiop"
+ENCODED = "dal%3AAbc-123_xyzQWERTYuiop"
+STATE = "state-123"
+
+
+def parse(text: str, state: str | None = STATE) -> Grant:
+    return parse_paste(
+        text, expected_state=state, client_id="client-1", redirect_uri="https://localhost"
+    )
+
+
+def rejected(text: str, state: str | None = STATE) -> str:
+    with pytest.raises(PasteRejected) as info:
+        parse(text, state)
+    return str(info.value)
+
+
+def test_authorization_url() -> None:
+    url = authorization_url("https://accounts.livechat.com/", "abc", "https://localhost", "s1")
+    assert url == (
+        "https://accounts.livechat.com/?response_type=token&client_id=abc"
+        "&redirect_uri=https%3A%2F%2Flocalhost&state=s1"
+    )
+
+
+def test_url_encodes_everything_it_carries() -> None:
+    url = authorization_url("http://127.0.0.1:5000", "a&b", "http://localhost:8000/cb?x=1", "s")
+    query = parse_qs(urlsplit(url).query)
+    assert query == {
+        "response_type": ["token"],
+        "client_id": ["a&b"],
+        "redirect_uri": ["http://localhost:8000/cb?x=1"],
+        "state": ["s"],
+    }
+
+
+def test_states_are_fresh_and_long() -> None:
+    states = {new_state() for _ in range(50)}
+    assert len(states) == 50
+    assert all(len(state) >= 32 for state in states)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"https://localhost/#access_token={ENCODED}&token_type=Bearer&expires_in=28800&state={STATE}",
+        f"https://localhost#access_token={ENCODED}&token_type=Bearer&expires_in=28800&state={STATE}",
+        f"#access_token={ENCODED}&token_type=Bearer&expires_in=28800&state={STATE}",
+        f"access_token={ENCODED}&token_type=Bearer&expires_in=28800&state={STATE}",
+        f"  <https://localhost/#access_token={ENCODED}&expires_in=28800&state={STATE}>\n",
+        f'"https://localhost/#state={STATE}&expires_in=28800&access_token={ENCODED}"',
+    ],
+)
+def test_redirect_forms(text: str) -> None:
+    grant = parse(text)
+    assert grant.access_token == TOKEN
+    assert grant.token_type == "Bearer"
+    assert grant.expires_in == 28800
+    assert grant.state == STATE
+
+
+def test_scope_is_kept() -> None:
+    grant = parse(f"#access_token={ENCODED}&scope=chats--all%3Aro%20agents--all%3Arw")
+    assert grant.scope == "chats--all:ro agents--all:rw"
+
+
+@pytest.mark.parametrize("text", [TOKEN, ENCODED, "fra-a%3Axyz_ABC-123456", "dal:abc+def/ghi=="])
+def test_bare_tokens(text: str) -> None:
+    grant = parse(text)
+    assert grant.access_token == text.replace("%3A", ":")
+    assert grant.expires_in is None
+    assert grant.state is None
+
+
+def test_answer_without_state_is_accepted() -> None:
+    assert parse(f"https://localhost/#access_token={ENCODED}").access_token == TOKEN
+
+
+def test_state_of_another_attempt_is_refused() -> None:
+    message = rejected(f"https://localhost/#access_token={ENCODED}&state=other")
+    assert "belongs to another login attempt" in message
+
+
+def test_malformed_expires_in_is_unknown() -> None:
+    assert parse(f"#access_token={ENCODED}&expires_in=soon").expires_in is None
+
+
+def test_grant_repr_hides_the_token() -> None:
+    assert TOKEN not in repr(parse(TOKEN))
+
+
+@pytest.mark.parametrize(
+    ("details", "hint"),
+    [
+        ("client_id_not_found", "does not know the client id 'client-1'"),
+        ("redirect_uri_not_set", "add https://localhost as a Redirect URI"),
+        ("invalid_redirect_uri", "does not exactly match one in the app's App Authorization"),
+        ("too_many_redirects", "Wait 30 seconds"),
+    ],
+)
+def test_error_pages_are_explained(details: str, hint: str) -> None:
+    message = rejected(
+        "https://accounts.livechat.com/ooops?oauth_exception=invalid_request"
+        f"&exception_details={details}"
+    )
+    assert message.startswith(f"LiveChat answered with an error page (invalid_request, {details}).")
+    assert hint in message
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("oauth_exception=unauthorized_client", "JavaScript app"),
+        ("oauth_exception=access_denied", "Install it"),
+        ("identity_exception=unauthorized", "Check the app's App Authorization block"),
+        ("oauth_exception=something_new&exception_details=weird", "(something_new, weird)"),
+    ],
+)
+def test_other_errors(query: str, hint: str) -> None:
+    assert hint in rejected(f"https://accounts.livechat.com/ooops?{query}")
+
+
+def test_error_in_a_fragment() -> None:
+    assert "Install it" in rejected("https://localhost/#error=access_denied&state=x")
+
+
+def test_explain_error_without_names() -> None:
+    assert "an error" in explain_error({}, client_id="c", redirect_uri="https://localhost")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("", "Nothing was pasted"),
+        ("   \n", "Nothing was pasted"),
+        ("x" * 9000, "far too long"),
+        ("https://localhost/ #access_token=x", "spaces or control characters"),
+        ("dal:abc\x00def", "spaces or control characters"),
+        ("https://localhost/", "has no access_token"),
+        ("https://localhost/?foo=bar", "has no access_token"),
+        ("https://localhost/?code=abc&state=s", "authorization code"),
+        ("hello", "does not look like a LiveChat token"),
+        ("dal:ab", "does not look like a LiveChat token"),
+        ("dal:%%%", "does not look like a LiveChat token"),
+        ("http://[::1", "not an address we can read"),
+        ("#access_token=dal%3Aab", "cut short or damaged"),
+        (f"#access_token={ENCODED}&token_type=mac", "a Bearer token is needed"),
+    ],
+)
+def test_bad_input_says_what_was_expected(text: str, hint: str) -> None:
+    message = rejected(text)
+    assert hint in message
+
+
+def test_messages_never_hold_the_token() -> None:
+    for text in (
+        f"https://localhost/#access_token={ENCODED}&state=other",
+        f"#access_token={ENCODED}&token_type=mac",
+    ):
+        message = rejected(text)
+        assert TOKEN not in message
+        assert ENCODED not in message

@@ -1,0 +1,235 @@
+"""The token cache on a real file system, with real locks held by real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
+from pytest_livechat_token.errors import CacheLockTimeout
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+URL = "https://accounts.livechat.com"
+
+
+def entry(token: str = "dal:first-token-value", hours: int = 8) -> CacheEntry:
+    return CacheEntry(token, NOW + timedelta(hours=hours), NOW, scope="chats--all:ro")
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> TokenCache:
+    return TokenCache(tmp_path / "cache" / "tokens.json", lock_timeout=0.5)
+
+
+@contextmanager
+def held_by_another_process(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A separate process that takes ``lock_path`` with filelock and keeps it."""
+    code = (
+        "import sys, time, filelock\n"
+        "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+        "print('held', flush=True); time.sleep(60)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_path)], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            yield holder
+        finally:
+            holder.kill()
+
+
+def test_round_trip(cache: TokenCache) -> None:
+    assert cache.get(URL, "c1") is None
+    cache.put(URL, "c1", entry())
+    assert cache.get(URL, "c1") == entry()
+    assert cache.get(URL, "c2") is None
+    assert cache.get("http://127.0.0.1:1", "c1") is None
+
+
+def test_format(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    assert json.loads(cache.path.read_text()) == {
+        "version": 1,
+        "entries": {
+            URL: {
+                "c1": {
+                    "access_token": "dal:first-token-value",
+                    "token_type": "Bearer",
+                    "expires_at": "2026-11-29T20:00:00+00:00",
+                    "obtained_at": "2026-11-29T12:00:00+00:00",
+                    "scope": "chats--all:ro",
+                }
+            }
+        },
+    }
+
+
+def test_other_entries_survive_every_write(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry("dal:one-token-value"))
+    cache.put(URL, "c2", entry("dal:two-token-value"))
+    cache.put("http://127.0.0.1:9", "c1", entry("dal:three-token-value"))
+    cache.put(URL, "c1", entry("dal:one-token-again"))
+    assert cache.remove(URL, "c2") == entry("dal:two-token-value")
+    assert cache.entries() == {
+        (URL, "c1"): entry("dal:one-token-again"),
+        ("http://127.0.0.1:9", "c1"): entry("dal:three-token-value"),
+    }
+
+
+def test_private_files(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    assert cache.path.stat().st_mode & 0o777 == 0o600
+    assert cache.path.parent.stat().st_mode & 0o777 == 0o700
+    assert cache.lock_path.parent == cache.path.parent
+    assert cache.lock_path.stat().st_mode & 0o077 == 0
+
+
+def test_looser_file_is_made_private(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    os.chmod(cache.path, 0o644)
+    cache.get(URL, "c1")
+    assert cache.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_lock_file_is_never_deleted(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    cache.get(URL, "c1")
+    assert cache.lock_path.exists()
+
+
+def test_entry_repr_hides_the_token() -> None:
+    assert "first-token-value" not in repr(entry())
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"version": 1, "entries": {"https://a', "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe\x00binary", "can't decode"),
+        (b"[1, 2]", "not a version 1 token cache"),
+        (b'{"version": 2, "entries": {}}', "not a version 1 token cache"),
+        (b'{"version": 1, "entries": []}', "no entries object"),
+        (b'{"version": 1, "entries": {"u": 3}}', "no entries object"),
+    ],
+)
+def test_damaged_file_is_a_miss_with_one_warning(
+    cache: TokenCache, content: bytes, reason: str
+) -> None:
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_bytes(content)
+    with pytest.warns(CacheWarning) as warned:
+        assert cache.get(URL, "c1") is None
+    assert len(warned) == 1
+    assert reason in str(warned[0].message)
+    assert str(cache.path) in str(warned[0].message)
+    with pytest.warns(CacheWarning):
+        cache.put(URL, "c1", entry())
+    assert cache.get(URL, "c1") == entry()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {
+            "access_token": 3,
+            "expires_at": "2026-11-29T20:00:00+00:00",
+            "obtained_at": "2026-11-29T12:00:00+00:00",
+        },
+        {
+            "access_token": "dal:x",
+            "expires_at": "tomorrow",
+            "obtained_at": "2026-11-29T12:00:00+00:00",
+        },
+        {
+            "access_token": "dal:x",
+            "expires_at": "2026-11-29T20:00:00",
+            "obtained_at": "2026-11-29T12:00:00+00:00",
+        },
+        {"access_token": "dal:x", "obtained_at": "2026-11-29T12:00:00+00:00"},
+        {"access_token": "dal:x", "expires_at": 5, "obtained_at": "2026-11-29T12:00:00+00:00"},
+        {
+            "access_token": "dal:x",
+            "expires_at": "2026-11-29T20:00:00+00:00",
+            "obtained_at": "2026-11-29T12:00:00+00:00",
+            "scope": 1,
+        },
+        "not an object",
+    ],
+)
+def test_damaged_entry_is_a_miss_and_others_survive(cache: TokenCache, raw: object) -> None:
+    cache.put(URL, "good", entry())
+    document = json.loads(cache.path.read_text())
+    document["entries"][URL]["bad"] = raw
+    cache.path.write_text(json.dumps(document))
+    with pytest.warns(CacheWarning, match="1 damaged entry"):
+        assert cache.get(URL, "bad") is None
+    with pytest.warns(CacheWarning):
+        assert cache.get(URL, "good") == entry()
+
+
+def test_unreadable_file_is_a_miss(cache: TokenCache) -> None:
+    cache.path.mkdir(parents=True)  # a directory where the file should be
+    with pytest.warns(CacheWarning, match="cannot read"):
+        assert cache.get(URL, "c1") is None
+
+
+def test_failed_write_leaves_no_temp_file_and_the_old_file(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    before = cache.path.read_bytes()
+    unserialisable = CacheEntry("dal:x-token-value", NOW, NOW, scope=object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cache.put(URL, "c2", unserialisable)
+    assert cache.path.read_bytes() == before
+    assert sorted(p.name for p in cache.path.parent.iterdir()) == [
+        "tokens.json",
+        "tokens.json.lock",
+    ]
+
+
+def test_leftovers_of_a_killed_writer_are_removed(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    leftover = cache.path.parent / ".tokens.json.abc123.tmp"
+    leftover.write_text("{half")
+    cache.put(URL, "c2", entry())
+    assert not leftover.exists()
+
+
+def test_lock_wait_is_bounded_and_names_the_lock_file(cache: TokenCache) -> None:
+    cache.put(URL, "c1", entry())
+    with held_by_another_process(cache.lock_path), pytest.raises(CacheLockTimeout) as info:
+        cache.get(URL, "c1")
+    assert str(cache.lock_path) in str(info.value)
+    assert cache.get(URL, "c1") == entry()
+
+
+def test_login_lock_waits_once_then_times_out(cache: TokenCache) -> None:
+    waits: list[bool] = []
+    cache.path.parent.mkdir(parents=True)
+    with held_by_another_process(cache.login_lock_path), pytest.raises(CacheLockTimeout) as info:  # noqa: SIM117
+        with cache.login_lock(0.3, lambda: waits.append(True)):
+            pytest.fail("the lock is held elsewhere")
+    assert waits == [True]
+    assert str(cache.login_lock_path) in str(info.value)
+
+
+def test_login_lock_of_a_killed_process_is_free(cache: TokenCache) -> None:
+    cache.path.parent.mkdir(parents=True)
+    with held_by_another_process(cache.login_lock_path) as holder:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        waits: list[bool] = []
+        with cache.login_lock(5, lambda: waits.append(True)):
+            pass
+    assert waits == []

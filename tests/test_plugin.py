@@ -1,0 +1,261 @@
+"""The pytest glue, through pytester: options, precedence, the fixture's order, the header."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token.plugin import SETTINGS
+from pytest_livechat_token.settings import OPTIONS, Option
+
+from .accounts_server import AccountsServer
+from .helpers import USER_TEST, expect_token
+
+NO_BROWSER = "--livechat-no-browser"
+
+
+def cache_token(cache_file: Path, accounts_url: str, token: str, seconds: float = 28800) -> None:
+    now = utcnow()
+    entry = CacheEntry(token, now + timedelta(seconds=seconds), now, scope="chats--all:ro")
+    TokenCache(cache_file).put(accounts_url, "client-1", entry)
+
+
+def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["LiveChat bearer token (pytest-livechat-token):"])
+    group = result.stdout.str().split("LiveChat bearer token (pytest-livechat-token):")[1]
+    for flag in [o.flag for o in OPTIONS] + [NO_BROWSER, "--livechat-login"]:
+        assert flag in group.split("\n\n")[0]
+    for ini in [o.ini for o in OPTIONS] + ["livechat_open_browser"]:
+        assert ini in result.stdout.str()
+
+
+def test_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:livechat_token")
+    result.stdout.fnmatch_lines(["*fixture 'livechat_bearer' not found*"])
+
+
+def test_skipped_without_client_id(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*no LiveChat client id configured: pass --livechat-client-id=ID, set "
+            "LIVECHAT_CLIENT_ID or ini livechat_client_id, or set LIVECHAT_BEARER_TOKEN*"
+        ]
+    )
+    result.stdout.fnmatch_lines(["livechat: no client id configured*"])
+
+
+def test_token_from_environment(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_file: Path,
+) -> None:
+    token = "fra-a:token-from-the-environment"
+    pytester.makepyfile(test_user=USER_TEST.replace('region == "dal"', 'region == "fra-a"'))
+    expect_token(monkeypatch, token)
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["livechat: using the token in LIVECHAT_BEARER_TOKEN"])
+    assert accounts.requests == []
+    assert not cache_file.exists()
+    assert token not in result.stdout.str()
+
+
+def test_warm_cache_needs_no_network_and_no_terminal(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_file: Path,
+) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    expect_token(monkeypatch, token)
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["livechat: client client-1, token cached, 7 h 59 min left"])
+    assert accounts.requests == []
+
+
+def test_no_terminal_errors_at_once(pytester: pytest.Pytester, accounts: AccountsServer) -> None:
+    pytester.makepyfile(test_user=USER_TEST)
+    # A prompt would wait an hour: the subprocess timeout catches any wait for input.
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        "--livechat-prompt-timeout=3600",
+        timeout=60,
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*No LiveChat token is cached for client client-1 at http://127.0.0.1:*, and this "
+            "run has no terminal to log in from. Run pytest once in a terminal to log in*"
+            "or set LIVECHAT_BEARER_TOKEN.",
+        ]
+    )
+    result.stdout.fnmatch_lines(["livechat: client client-1, no valid token cached*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "pytest_livechat_token" not in result.stdout.str()
+    assert accounts.requests == []
+
+
+@pytest.mark.parametrize(
+    ("min_ttl", "outcome"), [("", "errors"), ("--livechat-min-ttl=60", "passed")]
+)
+def test_token_about_to_expire_counts_as_expired(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_file: Path,
+    min_ttl: str,
+    outcome: str,
+) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token, seconds=300)
+    expect_token(monkeypatch, token)
+    pytester.makepyfile(test_user=USER_TEST)
+    args = ["--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"]
+    result = pytester.runpytest_subprocess(*args, *([min_ttl] if min_ttl else []))
+    result.assert_outcomes(**{outcome: 1})
+
+
+VALUES = {
+    "client_id": ("from-cli", "from-env", "from-ini", "from-cli"),
+    "redirect_uri": (
+        "http://localhost:1",
+        "http://localhost:2",
+        "http://localhost:3",
+        "http://localhost:1",
+    ),
+    "accounts_url": ("http://cli.test/", "http://env.test", "http://ini.test", "http://cli.test"),
+    "token_cache": ("cli.json", "env.json", "ini.json", "cli.json"),
+    "min_ttl": ("1", None, "3", 1.0),
+    "prompt_timeout": ("4", None, "6", 4.0),
+}
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+@pytest.mark.parametrize("layers", ["cli+env+ini", "env+ini", "ini"])
+def test_precedence_through_pytest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, option: Option, layers: str
+) -> None:
+    name = option.name
+    cli_value, env_value, ini_value, resolved_cli = VALUES[name]
+    pytester.makeini(f"[pytest]\n{option.ini} = {ini_value}\n")
+    args = []
+    if "cli" in layers:
+        args.append(f"{option.flag}={cli_value}")
+    if "env" in layers and option.env:
+        monkeypatch.setenv(option.env, str(env_value))
+    config = pytester.parseconfigure(*args)
+    value = getattr(config.stash[SETTINGS], name)
+    if layers.startswith("cli"):
+        expected: object = resolved_cli
+    elif "env" in layers and option.env:
+        expected = env_value
+    else:
+        expected = ini_value
+    if name == "token_cache":
+        assert value == Path(str(expected))
+    elif isinstance(value, float):
+        assert value == float(str(expected))
+    else:
+        assert value == str(expected).rstrip("/")
+
+
+def test_ini_can_turn_the_browser_off(pytester: pytest.Pytester) -> None:
+    assert pytester.parseconfigure().stash[SETTINGS].open_browser
+    assert not pytester.parseconfigure(NO_BROWSER).stash[SETTINGS].open_browser
+    pytester.makeini("[pytest]\nlivechat_open_browser = false\n")
+    assert not pytester.parseconfigure().stash[SETTINGS].open_browser
+
+
+def test_default_cache_follows_xdg(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    assert pytester.parseconfigure().stash[SETTINGS].token_cache == (
+        tmp_path / "xdg-cache" / "pytest-livechat-token" / "tokens.json"
+    )
+
+
+def test_bad_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nlivechat_prompt_timeout = forever\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: ini livechat_prompt_timeout must be a number of seconds (0 or more), "
+            "got 'forever'."
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_damaged_cache_is_one_warning(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_text('{"version": 1, "entr')
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}", "-W", "always"
+    )
+    result.assert_outcomes(errors=1)
+    assert "the token cache" in result.stdout.str()
+    assert "is damaged (not valid JSON)" in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_header_does_not_show_the_token(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}", "--co"
+    )
+    assert token not in result.stdout.str()
+    assert token.split(":")[1][-4:] not in result.stdout.str().split("livechat:")[1].split("\n")[0]
+
+
+def test_long_client_id_is_shortened(pytester: pytest.Pytester) -> None:
+    client = "0123456789abcdef0123456789abcdef"
+    result = pytester.runpytest_subprocess(f"--livechat-client-id={client}", "--co")
+    result.stdout.fnmatch_lines(["livechat: client 01234567…, no valid token cached*"])
+    assert client not in result.stdout.str()
+
+
+def test_expired_time_is_aware_utc(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_file: Path,
+) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    pytester.makepyfile(
+        """
+        from datetime import timezone
+        def test_expiry(livechat_bearer):
+            assert livechat_bearer.expires_at.tzinfo is not None
+            assert livechat_bearer.expires_at.utcoffset().total_seconds() == 0
+            assert livechat_bearer.scope == "chats--all:ro"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(passed=1)

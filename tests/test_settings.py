@@ -1,0 +1,145 @@
+"""Settings and their precedence: command line > environment > ini > default. Pure."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import pytest
+
+from pytest_livechat_token.errors import ConfigError
+from pytest_livechat_token.settings import OPTIONS, Settings, default_cache_path, resolve
+
+HOME = PurePosixPath("/home/ada")
+
+
+def settings(
+    cli: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    ini: dict[str, Any] | None = None,
+) -> Settings:
+    return resolve(cli or {}, env or {}, ini or {}, home=HOME, platform="linux")
+
+
+def test_defaults() -> None:
+    assert settings() == Settings(
+        client_id=None,
+        redirect_uri="https://localhost",
+        accounts_url="https://accounts.livechat.com",
+        token_cache=Path("/home/ada/.cache/pytest-livechat-token/tokens.json"),
+        min_ttl=600,
+        prompt_timeout=300,
+        open_browser=True,
+    )
+
+
+VALUES = {
+    "client_id": ("cli-id", "env-id", "ini-id"),
+    "redirect_uri": ("http://localhost:1", "http://localhost:2", "http://localhost:3"),
+    "accounts_url": ("http://cli.test", "http://env.test", "http://ini.test"),
+    "token_cache": ("/cli/t.json", "/env/t.json", "/ini/t.json"),
+    "min_ttl": ("1", "2", "3"),
+    "prompt_timeout": ("4", "5", "6"),
+}
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_precedence(option: Any) -> None:
+    cli_value, env_value, ini_value = VALUES[option.name]
+    env = {option.env: env_value} if option.env else {}
+    expected_below_cli = env_value if option.env else ini_value
+
+    def picked(result: Settings) -> str:
+        value = getattr(result, option.name)
+        return str(int(value)) if isinstance(value, float) else str(value)
+
+    everything = settings({option.name: cli_value}, env, {option.name: ini_value})
+    assert picked(everything) == cli_value
+    assert picked(settings({}, env, {option.name: ini_value})) == expected_below_cli
+    assert picked(settings({}, {}, {option.name: ini_value})) == ini_value
+
+
+def test_empty_values_count_as_unset() -> None:
+    result = settings({}, {"LIVECHAT_CLIENT_ID": ""}, {"client_id": ""})
+    assert result.client_id is None
+
+
+def test_browser_switches() -> None:
+    assert not settings({"no_browser": True}).open_browser
+    assert not settings({}, {}, {"open_browser": False}).open_browser
+    assert settings({"no_browser": False}, {}, {"open_browser": True}).open_browser
+
+
+def test_trailing_slash_of_accounts_url_is_dropped() -> None:
+    assert settings({"accounts_url": "https://accounts.livechat.com/"}).accounts_url == (
+        "https://accounts.livechat.com"
+    )
+
+
+def test_cache_path_expands_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert settings({"token_cache": "~/t.json"}).token_cache == tmp_path / "t.json"
+
+
+def test_default_cache_paths() -> None:
+    assert default_cache_path({"XDG_CACHE_HOME": "/x"}, HOME, "linux") == Path(
+        "/x/pytest-livechat-token/tokens.json"
+    )
+    assert default_cache_path({}, HOME, "darwin") == Path(
+        "/home/ada/.cache/pytest-livechat-token/tokens.json"
+    )
+    windows_home = PureWindowsPath("C:/Users/ada")
+    assert default_cache_path({"LOCALAPPDATA": "C:/L"}, windows_home, "win32") == Path(
+        "C:/L/pytest-livechat-token/tokens.json"
+    )
+    assert PureWindowsPath(default_cache_path({}, windows_home, "win32")) == PureWindowsPath(
+        "C:/Users/ada/AppData/Local/pytest-livechat-token/tokens.json"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "ini", "message"),
+    [
+        (
+            {"min_ttl": "soon"},
+            {},
+            {},
+            "--livechat-min-ttl must be a number of seconds (0 or more), got 'soon'",
+        ),
+        (
+            {},
+            {},
+            {"prompt_timeout": "-1"},
+            "ini livechat_prompt_timeout must be a number of seconds",
+        ),
+        ({"prompt_timeout": "nan"}, {}, {}, "--livechat-prompt-timeout must be a number"),
+        ({"prompt_timeout": "inf"}, {}, {}, "--livechat-prompt-timeout must be a number"),
+        (
+            {},
+            {"LIVECHAT_ACCOUNTS_URL": "accounts.livechat.com"},
+            {},
+            "LIVECHAT_ACCOUNTS_URL must be an http:// or https:// address",
+        ),
+        (
+            {"redirect_uri": "localhost"},
+            {},
+            {},
+            "--livechat-redirect-uri must be an http:// or https:// address",
+        ),
+    ],
+)
+def test_bad_values_say_which_setting(
+    cli: dict[str, Any], env: dict[str, str], ini: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        settings(cli, env, ini)
+
+
+def test_what_workers_are_handed() -> None:
+    controller = settings({"client_id": "c", "min_ttl": "5", "token_cache": "/controller/t.json"})
+    handed = controller.handed_to_workers()
+    assert "token_cache" not in handed
+    worker = settings({"token_cache": "/worker/t.json"}).with_handed(handed)
+    assert worker.client_id == "c"
+    assert worker.min_ttl == 5
+    assert worker.token_cache == Path("/worker/t.json")
