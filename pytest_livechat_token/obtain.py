@@ -85,7 +85,7 @@ class TokenSource:
         def on_wait() -> None:
             waited.append(True)
             terminal.say(
-                f"{tag}Waiting for the LiveChat login in progress in another process "
+                f"\n{tag}Waiting for the LiveChat login in progress in another process "
                 f"(up to {self.settings.prompt_timeout:.0f} s)…\n"
             )
 
@@ -113,7 +113,7 @@ class TokenSource:
 
     def _no_terminal_message(self) -> str:
         settings = self.settings
-        whom = f"worker {self.who}" if self.who else "this run"
+        whom = self.who or "this run"
         return (
             f"No LiveChat token is cached for client {shorten(self.client_id)} at "
             f"{settings.accounts_url}, and {whom} has no terminal to log in from. "

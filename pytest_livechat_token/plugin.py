@@ -67,6 +67,11 @@ def _stdin_is_tty() -> bool:
         return False
 
 
+def _worker_label() -> str | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"worker {worker}" if worker else None
+
+
 def _workerinput(config: pytest.Config) -> dict[str, Any] | None:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     return workerinput
@@ -93,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings,
         os.environ,
         interactive=interactive,
-        who=os.environ.get("PYTEST_XDIST_WORKER"),
+        who=_worker_label(),
         handed=handed,
     )
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
