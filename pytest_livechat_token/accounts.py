@@ -60,3 +60,24 @@ def token_info(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> To
         account_id=_text(data, "account_id"),
         organization_id=_text(data, "organization_id"),
     )
+
+
+def revoke(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> None:
+    """Revoke ``token`` at the accounts server (``DELETE /v2/token``).
+
+    Raises ``TokenRejected`` when the server says the token is not valid (4xx: nothing left to
+    revoke), ``AccountsUnreachable`` when it cannot be asked.
+    """
+    import httpx  # noqa: PLC0415 - heavy; only a logout needs it
+
+    url = f"{accounts_url.rstrip('/')}/v2/token"
+    try:
+        response = httpx.delete(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
+    if 400 <= response.status_code < 500:
+        raise TokenRejected(
+            f"the accounts server no longer knows this token (HTTP {response.status_code})"
+        )
+    if not 200 <= response.status_code < 300:
+        raise AccountsUnreachable(f"{url} answered HTTP {response.status_code}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,7 +13,11 @@ from .bearer import BearerToken, describe_duration, seconds_left, utcnow
 from .errors import LiveChatTokenError
 from .login import shorten
 from .obtain import NotConfigured, TokenSource
+from .scopes import missing_scopes
 from .settings import OPTIONS, TOKEN_ENV, Settings, resolve
+
+if TYPE_CHECKING:
+    import httpx
 
 SETTINGS = pytest.StashKey[Settings]()
 STDIN_IS_TTY = pytest.StashKey[bool]()
@@ -78,6 +82,11 @@ def _workerinput(config: pytest.Config) -> dict[str, Any] | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "livechat_scopes(*scopes): skip the test unless the LiveChat token has all these scopes "
+        "(for example 'chats--all:ro').",
+    )
     cli = {option.name: config.getoption(f"livechat_{option.name}") for option in OPTIONS}
     cli["no_browser"] = config.getoption("livechat_no_browser")
     ini: dict[str, Any] = {option.name: config.getini(option.ini) for option in OPTIONS}
@@ -169,3 +178,37 @@ def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
         pytest.skip(str(error))
     except LiveChatTokenError as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def livechat_api(
+    livechat_bearer: BearerToken, pytestconfig: pytest.Config
+) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` for the LiveChat API that sends the bearer token; closed at the end."""
+    from .api import api_client  # noqa: PLC0415 - imports httpx
+
+    client = api_client(pytestconfig.stash[SETTINGS].api_url, livechat_bearer)
+    with client:
+        yield client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    yield
+    marker = item.get_closest_marker("livechat_scopes")
+    if marker is None:
+        return
+    token = getattr(item, "funcargs", {}).get("livechat_bearer")
+    if not isinstance(token, BearerToken):
+        pytest.fail(
+            "@pytest.mark.livechat_scopes needs a test that uses livechat_bearer or livechat_api.",
+            pytrace=False,
+        )
+    if token.scope is None:
+        return  # a token from LIVECHAT_BEARER_TOKEN: its scopes are not known, so the test runs
+    missing = missing_scopes(marker.args, token.scope)
+    if missing:
+        pytest.skip(
+            f"the LiveChat token lacks the scope(s) {', '.join(missing)}: add them in the app's "
+            "App Authorization block, then log in again (pytest --livechat-login)"
+        )

@@ -14,6 +14,7 @@ from .errors import ConfigError
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.livechat.com"
 DEFAULT_REDIRECT_URI = "https://localhost"
+DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
@@ -65,6 +66,14 @@ OPTIONS = (
         "PATH",
     ),
     Option(
+        "api_url",
+        "--livechat-api-url",
+        "LIVECHAT_API_URL",
+        "livechat_api_url",
+        f"Base URL of the livechat_api client (default {DEFAULT_API_URL}).",
+        "URL",
+    ),
+    Option(
         "min_ttl",
         "--livechat-min-ttl",
         None,
@@ -89,6 +98,7 @@ class Settings:
     redirect_uri: str = DEFAULT_REDIRECT_URI
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     token_cache: Path = Path("tokens.json")
+    api_url: str = DEFAULT_API_URL
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
@@ -170,6 +180,8 @@ def resolve(
         values["redirect_uri"] = _http_url(*redirect)
     if (accounts := picked["accounts_url"]) is not None:
         values["accounts_url"] = _http_url(*accounts).rstrip("/")
+    if (api := picked["api_url"]) is not None:
+        values["api_url"] = _http_url(*api).rstrip("/") + "/"
     cache = picked["token_cache"]
     values["token_cache"] = (
         Path(cache[0]).expanduser() if cache else default_cache_path(env, home, platform)

@@ -25,6 +25,7 @@ class AccountsServer:
 
     tokens: dict[str, Issued] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    regions: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
     _server: ThreadingHTTPServer | None = None
@@ -90,7 +91,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 issued = accounts.tokens.get(token) if scheme == "Bearer" else None
             return issued if issued and not issued.revoked else None
 
-        def _json(self, status: int, body: dict[str, Any]) -> None:
+        def _json(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -130,6 +131,21 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 return
             self._json(404, {"error": "not_found"})
+
+        def do_POST(self) -> None:
+            path = self._record()
+            issued = self._bearer()
+            if not path.startswith("/v3.6/") or issued is None:
+                self._json(401, {"error": {"type": "authentication"}})
+                return
+            length = int(self.headers.get("Content-Length", "0"))
+            json.loads(self.rfile.read(length) or b"{}")
+            with accounts.lock:
+                accounts.regions.append(self.headers.get("X-Region"))
+            if path == "/v3.6/configuration/action/list_groups":
+                self._json(200, [{"id": 0, "name": "General"}])
+                return
+            self._json(404, {"error": {"type": "not_found"}})
 
         def do_DELETE(self) -> None:
             path = self._record()

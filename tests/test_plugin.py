@@ -144,6 +144,12 @@ VALUES = {
     ),
     "accounts_url": ("http://cli.test/", "http://env.test", "http://ini.test", "http://cli.test"),
     "token_cache": ("cli.json", "env.json", "ini.json", "cli.json"),
+    "api_url": (
+        "http://cli.test/v",
+        "http://env.test/v/",
+        "http://ini.test/v/",
+        "http://cli.test/v/",
+    ),
     "min_ttl": ("1", None, "3", 1.0),
     "prompt_timeout": ("4", None, "6", 4.0),
 }
@@ -174,6 +180,8 @@ def test_precedence_through_pytest(
         assert value == Path(str(expected))
     elif isinstance(value, float):
         assert value == float(str(expected))
+    elif name == "api_url":
+        assert value == expected
     else:
         assert value == str(expected).rstrip("/")
 

@@ -27,6 +27,7 @@ def test_defaults() -> None:
         redirect_uri="https://localhost",
         accounts_url="https://accounts.livechat.com",
         token_cache=Path("/home/ada/.cache/pytest-livechat-token/tokens.json"),
+        api_url="https://api.livechatinc.com/v3.6/",
         min_ttl=600,
         prompt_timeout=300,
         open_browser=True,
@@ -38,6 +39,7 @@ VALUES = {
     "redirect_uri": ("http://localhost:1", "http://localhost:2", "http://localhost:3"),
     "accounts_url": ("http://cli.test", "http://env.test", "http://ini.test"),
     "token_cache": ("/cli/t.json", "/env/t.json", "/ini/t.json"),
+    "api_url": ("http://cli.test/v/", "http://env.test/v/", "http://ini.test/v/"),
     "min_ttl": ("1", "2", "3"),
     "prompt_timeout": ("4", "5", "6"),
 }
@@ -68,6 +70,10 @@ def test_browser_switches() -> None:
     assert not settings({"no_browser": True}).open_browser
     assert not settings({}, {}, {"open_browser": False}).open_browser
     assert settings({"no_browser": False}, {}, {"open_browser": True}).open_browser
+
+
+def test_api_url_ends_with_a_slash() -> None:
+    assert settings({"api_url": "http://127.0.0.1:1/v3.6"}).api_url == "http://127.0.0.1:1/v3.6/"
 
 
 def test_trailing_slash_of_accounts_url_is_dropped() -> None:
