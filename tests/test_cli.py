@@ -1,0 +1,216 @@
+"""The livechat-token command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import read_login_url
+from .test_plugin import cache_token
+
+
+def cli(*args: str, accounts_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    settings = ["--client-id=client-1", "--no-browser"]
+    if accounts_url:
+        settings.append(f"--accounts-url={accounts_url}")
+    command = [sys.executable, "-m", "pytest_livechat_token", *args]
+    if args and not args[-1].startswith("-h"):
+        command += settings
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+    )
+
+
+@pytest.fixture
+def spawn_cli(tmp_path: Path, accounts: AccountsServer) -> Iterator[Callable[..., Any]]:
+    """livechat-token in a real pseudo-terminal; what it showed goes to tmp_path/cli.out."""
+    logs: list[Any] = []
+
+    def spawn(*args: str) -> Any:
+        command = ["-m", "pytest_livechat_token", *args, "--client-id=client-1", "--no-browser"]
+        command.append(f"--accounts-url={accounts.url}")
+        child = pexpect.spawn(sys.executable, command, timeout=30, cwd=str(tmp_path))
+        child.logfile_read = (tmp_path / "cli.out").open("wb")
+        logs.append(child.logfile_read)
+        return child
+
+    yield spawn
+    for log in logs:
+        log.close()
+
+
+@pytest.mark.parametrize("command", ["login", "token", "status", "logout"])
+def test_every_command_has_help(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert f"usage: livechat-token {command}" in result.stdout
+    assert "--client-id ID" in result.stdout
+
+
+def test_bad_usage_exits_2() -> None:
+    result = cli("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_bad_setting_is_one_line(accounts: AccountsServer) -> None:
+    result = cli("token", "--min-ttl=soon", accounts_url=accounts.url)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "livechat-token: --livechat-min-ttl must be a number of seconds (0 or more), got 'soon'.\n"
+    )
+
+
+def test_token_prints_the_cached_token_alone(accounts: AccountsServer, cache_file: Path) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    result = cli("token", accounts_url=accounts.url)
+    assert (result.returncode, result.stdout, result.stderr) == (0, token + "\n", "")
+    assert accounts.requests == []
+
+
+def test_token_without_one_says_so(accounts: AccountsServer) -> None:
+    result = cli("token", accounts_url=accounts.url)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "no valid token cached for client client-1" in result.stderr
+    assert "livechat-token login" in result.stderr
+
+
+def test_token_login_without_terminal_errors_at_once(accounts: AccountsServer) -> None:
+    result = cli("token", "--login", "--prompt-timeout=3600", accounts_url=accounts.url)
+    assert result.returncode == 1
+    assert "has no terminal to log in from" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_token_login_in_a_terminal(
+    accounts: AccountsServer, tmp_path: Path, spawn_cli: Callable[..., Any]
+) -> None:
+    token = accounts.issue()
+    child = spawn_cli("token", "--login")
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect("Logged in to LiveChat")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "cli.out").read_text().rstrip().endswith(token)
+
+
+def test_login_then_already_logged_in(
+    accounts: AccountsServer, tmp_path: Path, cache_file: Path, spawn_cli: Callable[..., Any]
+) -> None:
+    token = accounts.issue()
+    child = spawn_cli("login")
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert token not in (tmp_path / "cli.out").read_text()
+    assert json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    again = cli("login", accounts_url=accounts.url)
+    assert again.returncode == 0
+    assert "Already logged in (7 h 59 min left); --force logs in again." in again.stderr
+
+
+def test_login_force_logs_in_again(
+    accounts: AccountsServer, cache_file: Path, spawn_cli: Callable[..., Any]
+) -> None:
+    cache_token(cache_file, accounts.url, accounts.issue())
+    new = accounts.issue()
+    child = spawn_cli("login", "--force")
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(new, state))
+    child.expect(pexpect.EOF)
+    assert (
+        json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["access_token"]
+        == new
+    )
+
+
+def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> None:
+    first, second = accounts.issue(), accounts.issue(region="fra")
+    cache_token(cache_file, accounts.url, first)
+    cache_token(cache_file, "http://other.test", second, seconds=-5)
+    result = cli("status", accounts_url=accounts.url)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "ACCOUNTS",
+        "URL",
+        "CLIENT",
+        "ID",
+        "TOKEN",
+        "EXPIRES",
+        "AT",
+        "(UTC)",
+        "EXPIRES",
+        "IN",
+        "SCOPE",
+    ]
+    assert accounts.url in lines[1]
+    assert "dal:…" + first[-4:] in lines[1]
+    assert "7 h 59 min" in lines[1]
+    assert "http://other.test" in lines[2]
+    assert "expired" in lines[2]
+    assert lines[3] == f"({cache_file})"
+    assert first not in result.stdout
+    assert second not in result.stdout
+
+
+def test_status_of_empty_cache(cache_file: Path) -> None:
+    result = cli("status")
+    assert result.stdout == f"No tokens cached in {cache_file}.\n"
+
+
+def test_logout_revokes_and_removes(accounts: AccountsServer, cache_file: Path) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    result = cli("logout", accounts_url=accounts.url)
+    assert result.returncode == 0
+    assert "revoked at LiveChat" in result.stderr
+    assert accounts.count("DELETE", "/v2/token") == 1
+    assert accounts.tokens[token].revoked
+    assert cli("token", accounts_url=accounts.url).returncode == 1
+
+
+def test_logout_of_a_token_no_longer_valid(accounts: AccountsServer, cache_file: Path) -> None:
+    cache_token(cache_file, accounts.url, "dal:never-issued-token")
+    result = cli("logout", accounts_url=accounts.url)
+    assert result.returncode == 0
+    assert "it was no longer valid at LiveChat" in result.stderr
+
+
+def test_logout_offline_removes_and_says_so(accounts: AccountsServer, cache_file: Path) -> None:
+    cache_token(cache_file, accounts.url, accounts.issue())
+    accounts.stop()
+    result = cli("logout", accounts_url=accounts.url)
+    assert result.returncode == 3
+    assert "it could NOT be revoked at LiveChat (could not reach" in result.stderr
+    assert "client-1" not in json.dumps(json.loads(cache_file.read_text())["entries"])
+
+
+def test_logout_with_nothing_cached(accounts: AccountsServer) -> None:
+    result = cli("logout", accounts_url=accounts.url)
+    assert result.returncode == 1
+    assert "no token cached for client client-1" in result.stderr
+
+
+def test_the_command_is_installed() -> None:
+    script = Path(sys.executable).with_name("livechat-token")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "usage: livechat-token" in result.stdout
