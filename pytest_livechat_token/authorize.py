@@ -132,11 +132,18 @@ def _expires_in(value: str | None) -> int | None:
 
 
 def parse_paste(
-    text: str, *, expected_state: str | None, client_id: str = "", redirect_uri: str = ""
+    text: str,
+    *,
+    expected_state: str | None,
+    client_id: str = "",
+    redirect_uri: str = "",
+    require_state: bool = False,
 ) -> Grant:
     """Read what a person pasted: a redirect address, its fragment, or a bare token.
 
-    Raises ``PasteRejected`` with a message that says what was expected.
+    With ``require_state`` (an answer that did not come from the person), only an answer
+    that carries the expected state is taken. Raises ``PasteRejected`` with a message that
+    says what was expected.
     """
     text = text.strip().strip("<>\"'").strip()
     if not text:
@@ -151,8 +158,10 @@ def parse_paste(
     params = _params_of(text)
     if any(key in params for key in _ERROR_KEYS):
         raise PasteRejected(explain_error(params, client_id=client_id, redirect_uri=redirect_uri))
-    if "access_token" in params:
+    if "access_token" in params and not (require_state and "state" not in params):
         return _grant_from(params, expected_state)
+    if require_state:
+        raise PasteRejected("That answer carries no state of this login, so it is not taken.")
     if "code" in params:
         raise PasteRejected(
             "That address carries an authorization code, not a token: it belongs to another "

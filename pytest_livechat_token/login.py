@@ -9,6 +9,7 @@ from .accounts import token_info
 from .authorize import MAX_TRIES, Grant, authorization_url, new_state, parse_paste
 from .bearer import BearerToken, describe_duration, expires_at_from
 from .errors import AccountsUnreachable, LoginFailed, PasteRejected, TokenRejected
+from .loopback import LoopbackReceiver, loopback_target
 from .settings import Settings
 from .terminal import Terminal
 
@@ -18,17 +19,28 @@ def shorten(client_id: str) -> str:
     return client_id if len(client_id) <= 12 else f"{client_id[:8]}…"
 
 
-def instructions(url: str, redirect_uri: str, *, opened: bool, who: str | None) -> str:
+def instructions(
+    url: str, redirect_uri: str, *, opened: bool, who: str | None, catching: bool = False
+) -> str:
     where = f" ({who})" if who else ""
     browser = " A browser window was opened for it." if opened else ""
+    if catching:
+        landing = (
+            f"  2. LiveChat then sends the browser to {redirect_uri}, where this login picks the\n"
+            "     answer up by itself; the page says when you are logged in.\n"
+            "  3. If it does not, copy the whole address from the address bar and paste it here.\n"
+        )
+    else:
+        landing = (
+            f"  2. LiveChat then sends the browser to {redirect_uri}. That page may well show an\n"
+            '     error such as "This site can\'t be reached": that is expected, the token is in\n'
+            "     its address.\n"
+            "  3. Copy the whole address from the browser's address bar and paste it here.\n"
+        )
     return (
         f"\nLiveChat login needed{where}.\n"
         f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
-        f"\n     {url}\n\n"
-        f"  2. LiveChat then sends the browser to {redirect_uri}. That page may well show an\n"
-        '     error such as "This site can\'t be reached": that is expected, the token is in\n'
-        "     its address.\n"
-        "  3. Copy the whole address from the browser's address bar and paste it here.\n"
+        f"\n     {url}\n\n" + landing
     )
 
 
@@ -49,13 +61,49 @@ def guided_login(
     assert settings.client_id is not None
     state = new_state()
     url = authorization_url(settings.accounts_url, settings.client_id, settings.redirect_uri, state)
-    opened = settings.open_browser and open_url(url)
-    terminal.say(instructions(url, settings.redirect_uri, opened=opened, who=who))
+    receiver = _start_receiver(settings.redirect_uri, terminal)
+    try:
+        opened = settings.open_browser and open_url(url)
+        terminal.say(
+            instructions(
+                url, settings.redirect_uri, opened=opened, who=who, catching=receiver is not None
+            )
+        )
+        return _answers(settings, terminal, state, receiver, now)
+    finally:
+        if receiver is not None:
+            receiver.close()
+
+
+def _start_receiver(redirect_uri: str, terminal: Terminal) -> LoopbackReceiver | None:
+    target = loopback_target(redirect_uri)
+    if target is None:
+        return None
+    try:
+        return LoopbackReceiver(target)
+    except OSError as error:
+        terminal.say(
+            f"  ! Cannot listen on {target.host}:{target.port} ({error.strerror or error}), so "
+            "the browser's answer cannot be picked up: paste the address instead.\n"
+        )
+        return None
+
+
+def _answers(
+    settings: Settings,
+    terminal: Terminal,
+    state: str,
+    receiver: LoopbackReceiver | None,
+    now: Callable[[], datetime],
+) -> BearerToken:
+    """Take answers, pasted or from the browser, until one holds a good token (3 tries)."""
     timeout = settings.prompt_timeout
-    for attempt in range(1, MAX_TRIES + 1):
-        prompt = f"Paste the address (hidden as you paste; {timeout:.0f} s; Ctrl-C cancels): "
+    wait = "Waiting for the browser, or paste" if receiver else "Paste"
+    attempt = 0
+    while attempt < MAX_TRIES:
+        prompt = f"{wait} the address (hidden as you paste; {timeout:.0f} s; Ctrl-C cancels): "
         try:
-            pasted = terminal.ask_hidden(prompt, timeout)
+            pasted = terminal.ask_hidden(prompt, timeout, receiver.wake_fd if receiver else None)
         except TimeoutError:
             raise LoginFailed(
                 f"No address was pasted within {timeout:.0f} s, so the LiveChat login stopped. "
@@ -68,19 +116,30 @@ def guided_login(
             ) from None
         except KeyboardInterrupt:
             raise LoginFailed("The LiveChat login was cancelled (Ctrl-C).") from None
+        answer = receiver.take() if pasted is None and receiver else None
+        if pasted is None and answer is None:
+            continue
+        attempt += 1
+        if answer is not None:
+            terminal.say("  Received the login from the browser.\n")
         try:
             grant = parse_paste(
-                pasted,
+                answer.text if answer else pasted or "",
                 expected_state=state,
-                client_id=settings.client_id,
+                client_id=settings.client_id or "",
                 redirect_uri=settings.redirect_uri,
+                require_state=answer is not None,
             )
             token = _confirm(grant, settings, terminal, now)
         except PasteRejected as rejected:
+            if answer is not None:
+                answer.reply(f"Not logged in: {rejected}")
             left = MAX_TRIES - attempt
             more = f" Try again ({left} {'try' if left == 1 else 'tries'} left)." if left else ""
             terminal.say(f"  ✗ {rejected}{more}\n")
             continue
+        if answer is not None:
+            answer.reply("Logged in to LiveChat: you can close this tab.")
         lasts = (
             f"valid for {describe_duration((token.expires_at - now()).total_seconds())}"
             if token.expires_at

@@ -7,6 +7,7 @@ no capture state is touched. Input is not echoed: what is pasted carries a token
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -17,11 +18,12 @@ class Terminal(Protocol):
     def say(self, text: str) -> None:
         """Show ``text`` to the person."""
 
-    def ask_hidden(self, prompt: str, timeout: float) -> str:
+    def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         """Show ``prompt``, read one line without echo.
 
-        Raises ``TimeoutError`` after ``timeout`` seconds, ``EOFError`` at end of input and
-        ``KeyboardInterrupt`` on Ctrl-C.
+        Returns None, with what was typed so far dropped, as soon as the file descriptor
+        ``wake`` becomes readable. Raises ``TimeoutError`` after ``timeout`` seconds,
+        ``EOFError`` at end of input and ``KeyboardInterrupt`` on Ctrl-C.
         """
 
     def close(self) -> None: ...
@@ -50,7 +52,7 @@ class _Tty:
         while data:
             data = data[os.write(self._fd, data) :]
 
-    def ask_hidden(self, prompt: str, timeout: float) -> str:
+    def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         import select  # noqa: PLC0415
         import termios  # noqa: PLC0415
 
@@ -70,7 +72,13 @@ class _Tty:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
-                ready, _, _ = select.select([self._fd], [], [], left)
+                ready, _, _ = select.select(
+                    [self._fd, *([] if wake is None else [wake])], [], [], left
+                )
+                if wake is not None and wake in ready:
+                    with contextlib.suppress(termios.error):
+                        termios.tcflush(self._fd, termios.TCIFLUSH)  # a half-typed paste
+                    return None
                 if not ready:
                     continue
                 chunk = os.read(self._fd, 4096)
@@ -103,7 +111,8 @@ class _Console:  # pragma: no cover - Windows only; not exercised on the machine
         self._out.write(text)
         self._out.flush()
 
-    def ask_hidden(self, prompt: str, timeout: float) -> str:
+    def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
+        # ``wake`` is not watched here: on Windows the browser's answer is pasted.
         if sys.platform != "win32":
             raise EOFError
         import msvcrt  # noqa: PLC0415
