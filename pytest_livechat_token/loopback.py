@@ -85,6 +85,7 @@ class LoopbackReceiver:
         self.target = target
         self.answers: queue.Queue[Answer] = queue.Queue()
         self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
         self._server = HTTPServer((target.host, target.port), _handler(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="livechat-loopback", daemon=True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pexpect
 import pytest
 
@@ -214,3 +216,24 @@ def test_the_command_is_installed() -> None:
     result = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "usage: livechat-token" in result.stdout
+
+
+def test_login_picks_up_the_browser_answer_on_a_loopback_redirect(
+    accounts: AccountsServer, cache_file: Path, spawn_cli: Callable[..., Any]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redirect = f"http://localhost:{port}/cb"
+    token = accounts.issue()
+    child = spawn_cli("login", f"--redirect-uri={redirect}")
+    _, state = read_login_url(child)
+    child.expect("Waiting for the browser")
+    answer = httpx.post(
+        f"http://127.0.0.1:{port}/cb", content=redirect_fragment(token, state)[1:], timeout=30
+    )
+    assert answer.text == "Logged in to LiveChat: you can close this tab."
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert token in cache_file.read_text()

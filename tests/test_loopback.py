@@ -1,0 +1,191 @@
+"""Loopback capture: the browser's answer is picked up on a loopback redirect URI."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pexpect
+import pytest
+
+from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import USER_TEST, Spawner, expect_token, read_login_url
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.parametrize(
+    ("uri", "target"),
+    [
+        ("http://localhost:8765", LoopbackTarget("127.0.0.1", 8765, "/")),
+        ("http://localhost:8765/", LoopbackTarget("127.0.0.1", 8765, "/")),
+        ("http://127.0.0.1:9000/callback", LoopbackTarget("127.0.0.1", 9000, "/callback")),
+        ("https://localhost", None),
+        ("https://localhost:8443/cb", None),
+        ("http://localhost", None),
+        ("http://example.com:8765/", None),
+        ("http://10.0.0.1:8765/", None),
+        ("http://localhost:99999/", None),
+    ],
+)
+def test_loopback_target(uri: str, target: LoopbackTarget | None) -> None:
+    assert loopback_target(uri) == target
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_user=USER_TEST)
+    return pytester
+
+
+@pytest.fixture
+def redirect() -> str:
+    return f"http://127.0.0.1:{free_port()}/callback"
+
+
+def test_answer_posted_by_the_page_logs_in(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    redirect: str,
+) -> None:
+    token = accounts.issue()
+    expect_token(monkeypatch, token)
+    child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
+    _, state = read_login_url(child)
+    child.expect("Waiting for the browser, or paste the address")
+    page = httpx.get(redirect)
+    assert page.status_code == 200
+    assert "location.hash" in page.text
+    assert "no-store" in page.headers["Cache-Control"]
+    assert httpx.get(redirect.replace("/callback", "/other")).status_code == 404
+    foreign = httpx.post(redirect, content="x", headers={"Origin": "http://evil.test"})
+    assert foreign.status_code == 403
+
+    stale = httpx.post(redirect, content=redirect_fragment(token, "old-state")[1:], timeout=30)
+    assert stale.text.startswith("Not logged in: This address belongs to another login attempt")
+    child.expect("belongs to another login attempt")
+
+    answer = httpx.post(redirect, content=redirect_fragment(token, state)[1:], timeout=30)
+    assert answer.text == "Logged in to LiveChat: you can close this tab."
+    child.expect("Received the login from the browser")
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "1 passed" in out
+    assert token not in out
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(redirect)  # the server stopped with the login
+
+
+def test_answer_without_state_is_not_taken_from_the_browser(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, redirect: str
+) -> None:
+    token = accounts.issue()
+    child = terminal.spawn(f"--livechat-redirect-uri={redirect}", "--livechat-prompt-timeout=5")
+    read_login_url(child)
+    child.expect("Waiting for the browser")
+    reply = httpx.post(redirect, content=redirect_fragment(token, None)[1:], timeout=30)
+    assert reply.text.startswith("Not logged in: That answer carries no state of this login")
+    child.expect(pexpect.EOF)
+
+
+def test_pasting_still_works(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    redirect: str,
+) -> None:
+    token = accounts.issue()
+    expect_token(monkeypatch, token)
+    child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
+    _, state = read_login_url(child)
+    child.expect("Waiting for the browser, or paste the address")
+    child.sendline(redirect + redirect_fragment(token, state))
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+def test_busy_port_falls_back_to_paste(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = accounts.issue()
+    expect_token(monkeypatch, token)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        redirect = f"http://localhost:{busy.getsockname()[1]}/"
+        child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
+        child.expect(r"Cannot listen on 127\.0\.0\.1:\d+ \(.*\), so the browser's answer")
+        _, state = read_login_url(child)
+        child.expect("Paste the address")
+        child.sendline(redirect + redirect_fragment(token, state))
+        child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+
+
+@pytest.fixture
+def headless_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BROWSER: a wrapper that opens the address in a real headless Chromium, as a person would.
+
+    Returns the file where Chromium writes the page it ended on (its DOM).
+    """
+    if CHROMIUM is None:
+        pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
+    dom, log, profile = tmp_path / "dom.html", tmp_path / "chromium.log", tmp_path / "profile"
+    flags = (
+        "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+        "--disable-background-networking --disable-component-update --disable-sync "
+        f"--user-data-dir={profile} --virtual-time-budget=20000 --dump-dom"
+    )
+    wrapper = tmp_path / "browser.sh"
+    wrapper.write_text(f'#!/bin/sh\n({CHROMIUM} {flags} "$1" > {dom} 2> {log}) &\n')
+    wrapper.chmod(0o700)
+    monkeypatch.setenv("BROWSER", str(wrapper))
+    return dom
+
+
+def test_end_to_end_in_headless_chromium(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    headless_browser: Path,
+    redirect: str,
+    cache_file: Path,
+) -> None:
+    project.makepyfile(
+        test_user="def test_uses_token(livechat_bearer):\n    assert livechat_bearer.region\n"
+    )
+    child = terminal.spawn(f"--livechat-redirect-uri={redirect}", browser=True, timeout=60)
+    child.expect("A browser window was opened for it")
+    child.expect("Received the login from the browser")
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "1 passed" in out
+    assert accounts.count("GET", "/") == 1  # the authorization endpoint, once
+    assert accounts.count("GET", "/v2/info") == 1
+    issued = list(accounts.tokens)
+    assert len(issued) == 1
+    assert issued[0] not in out
+    assert issued[0] in cache_file.read_text()
+    for _ in range(100):  # Chromium writes the page once its fetch has been answered
+        if "Logged in to LiveChat" in headless_browser.read_text():
+            break
+        time.sleep(0.2)
+    assert "Logged in to LiveChat: you can close this tab." in headless_browser.read_text()
