@@ -1,4 +1,7 @@
-"""The on-disk token cache: one private JSON file, file-locked, written atomically."""
+"""The on-disk token cache: one private JSON file, file-locked, written atomically.
+
+Every read-modify-write holds the lock; see ``TokenCache._reading`` for plain reads.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +101,7 @@ class TokenCache:
     # -- public operations; each one takes the lock once -------------------------------------
 
     def get(self, accounts_url: str, client_id: str) -> CacheEntry | None:
-        with self._locked():
+        with self._reading():
             return self._entries_of(self._load()).get((accounts_url, client_id))
 
     def put(self, accounts_url: str, client_id: str, entry: CacheEntry) -> None:
@@ -119,7 +122,7 @@ class TokenCache:
             return found
 
     def entries(self) -> dict[tuple[str, str], CacheEntry]:
-        with self._locked():
+        with self._reading():
             return self._entries_of(self._load())
 
     @contextlib.contextmanager
@@ -153,6 +156,13 @@ class TokenCache:
 
     def _make_dir(self) -> None:
         self.path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
+        """A read alone needs no lock on POSIX: every write replaces the file whole, by rename,
+        so a reader sees the old file or the new one, never a part. (It also keeps filelock
+        off the path of a warm-cache run.) Windows cannot rename over an open file: lock there.
+        """
+        return self._locked() if os.name == "nt" else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

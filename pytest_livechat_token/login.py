@@ -10,13 +10,8 @@ from .authorize import MAX_TRIES, Grant, authorization_url, new_state, parse_pas
 from .bearer import BearerToken, describe_duration, expires_at_from
 from .errors import AccountsUnreachable, LoginFailed, PasteRejected, TokenRejected
 from .loopback import LoopbackReceiver, loopback_target
-from .settings import Settings
+from .settings import Settings, shorten
 from .terminal import Terminal
-
-
-def shorten(client_id: str) -> str:
-    """A client id as we show it: enough to recognise, not the whole."""
-    return client_id if len(client_id) <= 12 else f"{client_id[:8]}…"
 
 
 def instructions(

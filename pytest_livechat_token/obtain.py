@@ -8,11 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from .bearer import BearerToken, is_usable, utcnow
-from .browser import open_in_browser
 from .cache import CacheEntry, TokenCache
 from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal
-from .login import guided_login, shorten
-from .settings import TOKEN_ENV, Settings
+from .settings import TOKEN_ENV, Settings, shorten
 from .terminal import Terminal, open_terminal
 
 
@@ -36,7 +34,7 @@ class TokenSource:
     who: str | None = None
     handed: Mapping[str, Any] | None = None
     open_terminal: Callable[[], Terminal | None] = open_terminal
-    open_url: Callable[[str], bool] = open_in_browser
+    open_url: Callable[[str], bool] | None = None  # None: the person's browser
     now: Callable[[], datetime] = utcnow
     cache: TokenCache = field(init=False)
 
@@ -99,8 +97,12 @@ class TokenSource:
                     "The LiveChat login in another process ended without a token "
                     "(see its messages). Run again to log in."
                 )
+            from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
+            from .login import guided_login  # noqa: PLC0415
+
+            open_url = self.open_url or open_in_browser
             token = guided_login(
-                self.settings, terminal, who=self.who, open_url=self.open_url, now=self.now
+                self.settings, terminal, who=self.who, open_url=open_url, now=self.now
             )
             if token.expires_at is not None:
                 self.cache.put(

@@ -11,10 +11,9 @@ import pytest
 
 from .bearer import BearerToken, describe_duration, seconds_left, utcnow
 from .errors import LiveChatTokenError
-from .login import shorten
 from .obtain import NotConfigured, TokenSource
 from .scopes import missing_scopes
-from .settings import OPTIONS, TOKEN_ENV, Settings, resolve
+from .settings import OPTIONS, TOKEN_ENV, Settings, resolve, shorten
 
 if TYPE_CHECKING:
     import httpx

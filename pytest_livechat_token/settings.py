@@ -116,6 +116,11 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in handed.items() if k in names})
 
 
+def shorten(client_id: str) -> str:
+    """A client id as we show it: enough to recognise, not the whole."""
+    return client_id if len(client_id) <= 12 else f"{client_id[:8]}…"
+
+
 def default_cache_path(
     env: Mapping[str, str], home: PurePath, platform: str = sys.platform
 ) -> Path:

@@ -208,10 +208,18 @@ def test_leftovers_of_a_killed_writer_are_removed(cache: TokenCache) -> None:
 
 def test_lock_wait_is_bounded_and_names_the_lock_file(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
-    with held_by_another_process(cache.lock_path), pytest.raises(CacheLockTimeout) as info:
-        cache.get(URL, "c1")
-    assert str(cache.lock_path) in str(info.value)
-    assert cache.get(URL, "c1") == entry()
+    with held_by_another_process(cache.lock_path):
+        with pytest.raises(CacheLockTimeout) as info:
+            cache.put(URL, "c2", entry())
+        assert str(cache.lock_path) in str(info.value)
+        # A plain read needs no lock: the file is only ever replaced whole.
+        assert cache.get(URL, "c1") == entry()
+    assert cache.get(URL, "c2") is None
+
+
+def test_a_read_creates_nothing(cache: TokenCache) -> None:
+    assert cache.get(URL, "c1") is None
+    assert not cache.path.parent.exists()
 
 
 def test_login_lock_waits_once_then_times_out(cache: TokenCache) -> None:
