@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ MAX_TRIES = 3
 MAX_PASTE_LENGTH = 8192
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,}")
+_CODE = re.compile(r"[A-Za-z0-9._~+/=:-]{1,2048}")
 _ERROR_KEYS = ("oauth_exception", "identity_exception", "exception_details", "error")
 
 WHAT_TO_PASTE = (
@@ -71,17 +74,37 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def authorization_url(accounts_url: str, client_id: str, redirect_uri: str, state: str) -> str:
-    """The address that starts the implicit grant at the accounts server."""
-    query = urlencode(
-        {
-            "response_type": "token",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "state": state,
-        }
-    )
-    return f"{accounts_url.rstrip('/')}/?{query}"
+def new_code_verifier() -> str:
+    """A PKCE ``code_verifier``: 64 characters from ``[A-Za-z0-9-_]`` (43 to 128 are allowed)."""
+    return secrets.token_urlsafe(48)
+
+
+def code_challenge(verifier: str) -> str:
+    """The S256 ``code_challenge`` of ``verifier``: base64url(sha256), without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorization_url(
+    accounts_url: str,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    *,
+    code_verifier: str | None = None,
+) -> str:
+    """The address that starts the grant at the accounts server: the implicit grant, or, given
+    a ``code_verifier``, the authorization code grant with PKCE (S256)."""
+    query = {
+        "response_type": "token" if code_verifier is None else "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if code_verifier is not None:
+        query["code_challenge"] = code_challenge(code_verifier)
+        query["code_challenge_method"] = "S256"
+    return f"{accounts_url.rstrip('/')}/?{urlencode(query)}"
 
 
 def explain_error(params: dict[str, str], *, client_id: str, redirect_uri: str) -> str:
@@ -203,3 +226,38 @@ def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
         state=state,
         scope=params.get("scope") or None,
     )
+
+
+def parse_code_answer(
+    text: str, *, expected_state: str, client_id: str = "", redirect_uri: str = ""
+) -> str:
+    """Read the answer of an authorization code login: ``redirect_uri?code=...&state=...``.
+
+    Returns the code. The answer must carry this login's state (a bare code cannot be checked).
+    """
+    text = text.strip().strip("<>\"'").strip()
+    if not text:
+        raise PasteRejected(f"Nothing was pasted. {WHAT_TO_PASTE_CODE}")
+    if len(text) > MAX_PASTE_LENGTH or not text.isprintable() or any(c.isspace() for c in text):
+        raise PasteRejected(f"That is not one address. {WHAT_TO_PASTE_CODE}")
+    params = _params_of(text)
+    if any(key in params for key in _ERROR_KEYS):
+        raise PasteRejected(explain_error(params, client_id=client_id, redirect_uri=redirect_uri))
+    code = params.get("code")
+    if not code:
+        kind = " It carries a token of the implicit grant." if "access_token" in params else ""
+        raise PasteRejected(f"That address has no code in it.{kind} {WHAT_TO_PASTE_CODE}")
+    if params.get("state") != expected_state:
+        raise PasteRejected(
+            "This address belongs to another login attempt (its state is missing or does not "
+            "match). Open the address printed above, log in, and paste the address you land on."
+        )
+    if not _CODE.fullmatch(code):
+        raise PasteRejected(f"The code in that address is damaged. {WHAT_TO_PASTE_CODE}")
+    return code
+
+
+WHAT_TO_PASTE_CODE = (
+    "Paste the whole address from the browser's address bar after logging in "
+    "(it contains ?code=...&state=...)."
+)

@@ -38,15 +38,19 @@ class CacheEntry:
     obtained_at: datetime
     token_type: str = "Bearer"
     scope: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "access_token": self.access_token,
             "token_type": self.token_type,
             "expires_at": self.expires_at.isoformat(),
             "obtained_at": self.obtained_at.isoformat(),
             "scope": self.scope,
         }
+        if self.refresh_token is not None:
+            document["refresh_token"] = self.refresh_token
+        return document
 
     @classmethod
     def from_json(cls, raw: object) -> CacheEntry:
@@ -62,8 +66,11 @@ class CacheEntry:
             raise TypeError("access_token and token_type must be strings")
         if scope is not None and not isinstance(scope, str):
             raise TypeError("scope must be a string")
+        refresh = raw.get("refresh_token")
+        if refresh is not None and (not isinstance(refresh, str) or not refresh):
+            raise TypeError("refresh_token must be a string")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
-        return cls(token, expires_at, obtained_at, token_type, scope)
+        return cls(token, expires_at, obtained_at, token_type, scope, refresh)
 
     def bearer(self) -> BearerToken:
         return BearerToken(self.access_token, expires_at=self.expires_at, scope=self.scope)
@@ -98,27 +105,25 @@ class TokenCache:
         self.lock_timeout = lock_timeout
         self._warn = warn or _warn
 
-    # -- public operations; each one takes the lock once -------------------------------------
+    # -- public operations ---------------------------------------------------------------------
 
     def get(self, accounts_url: str, client_id: str) -> CacheEntry | None:
         with self._reading():
             return self._entries_of(self._load()).get((accounts_url, client_id))
 
     def put(self, accounts_url: str, client_id: str, entry: CacheEntry) -> None:
+        """Store ``entry``; the other good entries stay, damaged ones are dropped."""
         with self._locked():
-            document = self._load()
-            document["entries"].setdefault(accounts_url, {})[client_id] = entry.to_json()
-            self._write(document)
+            entries = self._entries_of(self._load())
+            entries[(accounts_url, client_id)] = entry
+            self._write(entries)
 
     def remove(self, accounts_url: str, client_id: str) -> CacheEntry | None:
         with self._locked():
-            document = self._load()
-            found = self._entries_of(document).get((accounts_url, client_id))
-            clients = document["entries"].get(accounts_url, {})
-            if clients.pop(client_id, None) is not None:
-                if not clients:
-                    del document["entries"][accounts_url]
-                self._write(document)
+            entries = self._entries_of(self._load())
+            found = entries.pop((accounts_url, client_id), None)
+            if found is not None:
+                self._write(entries)
             return found
 
     def entries(self) -> dict[tuple[str, str], CacheEntry]:
@@ -232,8 +237,11 @@ class TokenCache:
             if self.path.stat().st_mode & 0o077:
                 os.chmod(self.path, _PRIVATE_FILE)
 
-    def _write(self, document: dict[str, Any]) -> None:
+    def _write(self, entries: dict[tuple[str, str], CacheEntry]) -> None:
         """Replace the file atomically: a private temp file beside it, fsync, rename."""
+        document = _empty()
+        for (accounts_url, client_id), entry in sorted(entries.items()):
+            document["entries"].setdefault(accounts_url, {})[client_id] = entry.to_json()
         self._remove_leftovers()
         descriptor, temp = tempfile.mkstemp(
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"

@@ -27,6 +27,7 @@ _FLAGS = {
     "token_cache": "--token-cache",
     "min_ttl": "--min-ttl",
     "prompt_timeout": "--prompt-timeout",
+    "grant": "--grant",
 }
 
 

@@ -36,3 +36,7 @@ class AccountsUnreachable(LiveChatTokenError):
 
 class TokenRejected(LiveChatTokenError):
     """The accounts server refused the token."""
+
+
+class GrantRefused(TokenRejected):
+    """The accounts server refused a code or a refresh token (4xx)."""

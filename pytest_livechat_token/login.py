@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from .accounts import token_info
-from .authorize import MAX_TRIES, Grant, authorization_url, new_state, parse_paste
+from .accounts import exchange_code, token_info
+from .authorize import (
+    MAX_TRIES,
+    Grant,
+    authorization_url,
+    new_code_verifier,
+    new_state,
+    parse_code_answer,
+    parse_paste,
+)
 from .bearer import BearerToken, describe_duration, expires_at_from
-from .errors import AccountsUnreachable, LoginFailed, PasteRejected, TokenRejected
+from .errors import AccountsUnreachable, GrantRefused, LoginFailed, PasteRejected, TokenRejected
 from .loopback import LoopbackReceiver, loopback_target
 from .settings import Settings, shorten
 from .terminal import Terminal
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A login's token, and the refresh token that the code grant adds."""
+
+    token: BearerToken
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+Interpret = Callable[[str, bool], LoginResult]
+"""Turns an answer (pasted, or from the browser when the flag is true) into a result, or
+raises ``PasteRejected``."""
 
 
 def instructions(
@@ -46,16 +68,38 @@ def guided_login(
     who: str | None,
     open_url: Callable[[str], bool],
     now: Callable[[], datetime],
-) -> BearerToken:
-    """Walk the person through the implicit grant; return the confirmed token.
+) -> LoginResult:
+    """Walk the person through the grant the settings name; return its token.
 
-    The token's ``expires_at`` is None only when neither the accounts server nor the
-    pasted answer told how long it lives: such a token is for this run only.
+    With the implicit grant, the token's ``expires_at`` is None only when neither the accounts
+    server nor the answer told how long it lives: such a token is for this run only.
     Raises ``LoginFailed`` with a message for the person.
     """
-    assert settings.client_id is not None
+    client_id = settings.client_id
+    assert client_id is not None
     state = new_state()
-    url = authorization_url(settings.accounts_url, settings.client_id, settings.redirect_uri, state)
+    verifier = new_code_verifier() if settings.grant == "code" else None
+    url = authorization_url(
+        settings.accounts_url, client_id, settings.redirect_uri, state, code_verifier=verifier
+    )
+
+    def implicit(text: str, from_browser: bool) -> LoginResult:
+        grant = parse_paste(
+            text,
+            expected_state=state,
+            client_id=client_id,
+            redirect_uri=settings.redirect_uri,
+            require_state=from_browser,
+        )
+        return LoginResult(_confirm(grant, settings, terminal, now))
+
+    def code(text: str, from_browser: bool) -> LoginResult:
+        assert verifier is not None
+        answer = parse_code_answer(
+            text, expected_state=state, client_id=client_id, redirect_uri=settings.redirect_uri
+        )
+        return _exchange(answer, verifier, settings, terminal, now)
+
     receiver = _start_receiver(settings.redirect_uri, terminal)
     try:
         opened = settings.open_browser and open_url(url)
@@ -64,7 +108,7 @@ def guided_login(
                 url, settings.redirect_uri, opened=opened, who=who, catching=receiver is not None
             )
         )
-        return _answers(settings, terminal, state, receiver, now)
+        return _answers(settings, terminal, receiver, code if verifier else implicit, now)
     finally:
         if receiver is not None:
             receiver.close()
@@ -87,10 +131,10 @@ def _start_receiver(redirect_uri: str, terminal: Terminal) -> LoopbackReceiver |
 def _answers(
     settings: Settings,
     terminal: Terminal,
-    state: str,
     receiver: LoopbackReceiver | None,
+    interpret: Interpret,
     now: Callable[[], datetime],
-) -> BearerToken:
+) -> LoginResult:
     """Take answers, pasted or from the browser, until one holds a good token (3 tries)."""
     timeout = settings.prompt_timeout
     wait = "Waiting for the browser, or paste" if receiver else "Paste"
@@ -118,14 +162,7 @@ def _answers(
         if answer is not None:
             terminal.say("  Received the login from the browser.\n")
         try:
-            grant = parse_paste(
-                answer.text if answer else pasted or "",
-                expected_state=state,
-                client_id=settings.client_id or "",
-                redirect_uri=settings.redirect_uri,
-                require_state=answer is not None,
-            )
-            token = _confirm(grant, settings, terminal, now)
+            result = interpret(answer.text if answer else pasted or "", answer is not None)
         except PasteRejected as rejected:
             if answer is not None:
                 answer.reply(f"Not logged in: {rejected}")
@@ -135,13 +172,15 @@ def _answers(
             continue
         if answer is not None:
             answer.reply("Logged in to LiveChat: you can close this tab.")
+        expires_at = result.token.expires_at
         lasts = (
-            f"valid for {describe_duration((token.expires_at - now()).total_seconds())}"
-            if token.expires_at
+            f"valid for {describe_duration((expires_at - now()).total_seconds())}"
+            if expires_at
             else "for this run only (its expiry is unknown, so it is not cached)"
         )
-        terminal.say(f"  ✓ Logged in to LiveChat: token {lasts}.\n")
-        return token
+        renews = "; it will be renewed silently" if result.refresh_token else ""
+        terminal.say(f"  ✓ Logged in to LiveChat: token {lasts}{renews}.\n")
+        return result
     raise LoginFailed(
         f"The LiveChat login stopped after {MAX_TRIES} unusable answers (see the messages "
         "above). Run again when the address you paste comes from the login address shown."
@@ -170,3 +209,30 @@ def _confirm(
         scope = info.scope or grant.scope
     expires_at = expires_at_from(expires_in, now()) if expires_in is not None else None
     return BearerToken(grant.access_token, expires_at=expires_at, scope=scope)
+
+
+def _exchange(
+    code: str, verifier: str, settings: Settings, terminal: Terminal, now: Callable[[], datetime]
+) -> LoginResult:
+    """Trade the authorization code for a token pair at the accounts server."""
+    terminal.say("  Trading the code for a token at the LiveChat accounts server…\n")
+    assert settings.client_id is not None
+    try:
+        response = exchange_code(
+            settings.accounts_url, settings.client_id, settings.redirect_uri, code, verifier
+        )
+    except GrantRefused as refused:
+        raise PasteRejected(
+            f"The code was not accepted: {refused}. A code works once, for a few minutes: "
+            "open the address above again, log in, and paste the new address."
+        ) from None
+    except AccountsUnreachable as unreachable:
+        raise PasteRejected(
+            f"The code could not be traded for a token: {unreachable}. "
+            "Open the address above again when the accounts server can be reached."
+        ) from None
+    expires_in = response.expires_in if response.expires_in is not None else 28800
+    token = BearerToken(
+        response.access_token, expires_at=expires_at_from(expires_in, now()), scope=response.scope
+    )
+    return LoginResult(token, response.refresh_token)

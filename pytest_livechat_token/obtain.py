@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .bearer import BearerToken, is_usable, utcnow
+from .bearer import BearerToken, expires_at_from, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, TokenCache
 from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal
 from .settings import TOKEN_ENV, Settings, shorten
 from .terminal import Terminal, open_terminal
+
+
+class RenewalWarning(UserWarning):
+    """Renewing the token with its refresh token did not go as planned."""
 
 
 class NotConfigured(ConfigError):
@@ -62,62 +67,142 @@ class TokenSource:
         return None
 
     def token(self) -> BearerToken:
-        """The fixture's answer: a cached token, or one from a guided login."""
-        return self.cached() or self.login(force=False)
+        """The fixture's answer: a cached token, a silently renewed one, or a guided login."""
+        return self.cached() or self._acquire(force=False)
 
     def login(self, *, force: bool) -> BearerToken:
-        """Log in at the terminal, one process at a time; ``force`` logs in even when cached."""
+        """Log in at the terminal; ``force`` logs in even when a token is cached."""
+        return self._acquire(force=force)
+
+    def _acquire(self, *, force: bool) -> BearerToken:
+        """Renew with the cached refresh token, or log in; one process at a time."""
         client_id = self.client_id
+        entry = None if force else self.cache.get(self.settings.accounts_url, client_id)
         terminal = self.open_terminal() if self.interactive else None
-        if terminal is None:
+        if terminal is None and (entry is None or entry.refresh_token is None):
             raise NoTerminal(self._no_terminal_message())
         try:
-            return self._login_at(terminal, client_id, force=force)
+            return self._acquire_locked(terminal, client_id, force=force)
         finally:
-            terminal.close()
+            if terminal is not None:
+                terminal.close()
 
-    def _login_at(self, terminal: Terminal, client_id: str, *, force: bool) -> BearerToken:
+    def _acquire_locked(
+        self, terminal: Terminal | None, client_id: str, *, force: bool
+    ) -> BearerToken:
         tag = f"[{self.who}] " if self.who else ""
         waited: list[bool] = []
 
         def on_wait() -> None:
             waited.append(True)
-            terminal.say(
-                f"\n{tag}Waiting for the LiveChat login in progress in another process "
-                f"(up to {self.settings.prompt_timeout:.0f} s)…\n"
-            )
+            if terminal is not None:
+                terminal.say(
+                    f"\n{tag}Waiting for the LiveChat login in progress in another process "
+                    f"(up to {self.settings.prompt_timeout:.0f} s)…\n"
+                )
 
+        accounts_url = self.settings.accounts_url
         with self.cache.login_lock(self.settings.prompt_timeout, on_wait):
-            if waited or not force:
-                entry = self.cache.get(self.settings.accounts_url, client_id)
-                if entry and is_usable(entry.expires_at, self.settings.min_ttl, self.now()):
+            # Inside the lock, read again: another process may have logged in or renewed.
+            entry = self.cache.get(accounts_url, client_id)
+            if entry and (waited or not force):
+                if is_usable(entry.expires_at, self.settings.min_ttl, self.now()):
                     return entry.bearer()
+                if entry.refresh_token and (renewed := self._renew(entry, terminal, client_id)):
+                    return renewed
             if waited:
                 raise LoginFailed(
                     "The LiveChat login in another process ended without a token "
                     "(see its messages). Run again to log in."
                 )
+            if terminal is None:
+                raise NoTerminal(self._no_terminal_message())
             from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
             from .login import guided_login  # noqa: PLC0415
 
-            open_url = self.open_url or open_in_browser
-            token = guided_login(
-                self.settings, terminal, who=self.who, open_url=open_url, now=self.now
+            result = guided_login(
+                self.settings,
+                terminal,
+                who=self.who,
+                open_url=self.open_url or open_in_browser,
+                now=self.now,
             )
+            token = result.token
             if token.expires_at is not None:
-                self.cache.put(
-                    self.settings.accounts_url,
-                    client_id,
-                    CacheEntry(token, token.expires_at, self.now(), scope=token.scope),
+                stored = CacheEntry(
+                    token,
+                    token.expires_at,
+                    self.now(),
+                    scope=token.scope,
+                    refresh_token=result.refresh_token,
                 )
+                self.cache.put(accounts_url, client_id, stored)
                 terminal.say(f"  Stored in {self.settings.token_cache}.\n")
             return token
+
+    def _renew(
+        self, entry: CacheEntry, terminal: Terminal | None, client_id: str
+    ) -> BearerToken | None:
+        """Trade the cached refresh token for a new pair, stored before anything uses it.
+
+        None when the accounts server refuses it (the refresh token is then dropped, and the
+        caller falls back to a login). Runs under the login lock: one renewal for all processes.
+        """
+        from .accounts import refresh_grant  # noqa: PLC0415 - imports httpx
+        from .errors import AccountsUnreachable, GrantRefused  # noqa: PLC0415
+
+        assert entry.refresh_token is not None
+        accounts_url = self.settings.accounts_url
+        try:
+            response = refresh_grant(accounts_url, client_id, entry.refresh_token)
+        except GrantRefused as refused:
+            self.cache.put(accounts_url, client_id, replace(entry, refresh_token=None))
+            self._tell(
+                terminal,
+                f"The cached LiveChat refresh token no longer works ({refused}): "
+                "it was dropped, and a new login is needed.",
+            )
+            return None
+        except AccountsUnreachable as unreachable:
+            if seconds_left(entry.expires_at, self.now()) > 0:
+                self._tell(
+                    terminal,
+                    f"Could not renew the LiveChat token ({unreachable}); the cached pair is "
+                    "kept, and its access token is used while it lasts.",
+                )
+                return entry.bearer()
+            raise LoginFailed(
+                f"Could not renew the expired LiveChat token ({unreachable}). The cached pair "
+                "is kept: run again when the accounts server can be reached."
+            ) from None
+        now = self.now()
+        expires_in = response.expires_in if response.expires_in is not None else 28800
+        renewed = CacheEntry(
+            response.access_token,
+            expires_at_from(expires_in, now),
+            now,
+            scope=response.scope or entry.scope,
+            refresh_token=response.refresh_token,
+        )
+        self.cache.put(accounts_url, client_id, renewed)
+        if terminal is not None:
+            terminal.say(
+                f"{'[' + self.who + '] ' if self.who else ''}Renewed the LiveChat token silently.\n"
+            )
+        return renewed.bearer()
+
+    @staticmethod
+    def _tell(terminal: Terminal | None, message: str) -> None:
+        if terminal is not None:
+            terminal.say(f"  ! {message}\n")
+        else:
+            warnings.warn(RenewalWarning(message), stacklevel=2)
 
     def _no_terminal_message(self) -> str:
         settings = self.settings
         whom = self.who or "this run"
         return (
-            f"No LiveChat token is cached for client {shorten(self.client_id)} at "
+            f"No valid LiveChat token is cached for client {shorten(self.client_id)} at "
             f"{settings.accounts_url}, and {whom} has no terminal to log in from. "
             "Run pytest once in a terminal to log in (the token is cached for later runs), "
             f"log in before the workers start with --livechat-login, or set {TOKEN_ENV}."

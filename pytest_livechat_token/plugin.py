@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .bearer import BearerToken, describe_duration, seconds_left, utcnow
+from .bearer import BearerToken, describe_duration, is_usable, mask, seconds_left, utcnow
 from .errors import LiveChatTokenError
 from .obtain import NotConfigured, TokenSource
 from .scopes import missing_scopes
@@ -154,18 +154,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     source = config.stash[SOURCE]
     if os.environ.get(TOKEN_ENV, "").strip():
         return f"livechat: using the token in {TOKEN_ENV}"
-    client_id = source.settings.client_id
-    if client_id is None:
+    settings = source.settings
+    if settings.client_id is None:
         return "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
-    head = f"livechat: client {shorten(client_id)}"
+    head = f"livechat: client {shorten(settings.client_id)}"
     try:
-        token = source.cached()
+        entry = source.cache.get(settings.accounts_url, settings.client_id)
     except LiveChatTokenError as error:
         return f"{head}, cache not readable: {error}"
-    if token is None or token.expires_at is None:
-        return f"{head}, no valid token cached (a test that needs one will ask you to log in)"
-    left = describe_duration(seconds_left(token.expires_at, utcnow()))
-    return f"{head}, token cached, {left} left"
+    now = utcnow()
+    if entry is not None and is_usable(entry.expires_at, settings.min_ttl, now):
+        left = describe_duration(seconds_left(entry.expires_at, now))
+        renewal = ", then renewed silently" if entry.refresh_token else ""
+        return f"{head}, token cached, {left} left{renewal}"
+    if entry is not None and entry.refresh_token:
+        return f"{head}, cached token expiring: it will be renewed silently when a test needs it"
+    return f"{head}, no valid token cached (a test that needs one will ask you to log in)"
 
 
 @pytest.fixture(scope="session")
@@ -174,9 +178,13 @@ def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
     try:
         return pytestconfig.stash[SOURCE].token()
     except NotConfigured as error:
-        pytest.skip(str(error))
+        skipped, failed = str(error), None
     except LiveChatTokenError as error:
-        pytest.fail(str(error), pytrace=False)
+        skipped, failed = None, str(error)
+    # Outside the except blocks, so that pytest shows our message alone, with no chain.
+    if skipped is not None:
+        pytest.skip(skipped)
+    pytest.fail(failed or "", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -211,3 +219,22 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
             f"the LiveChat token lacks the scope(s) {', '.join(missing)}: add them in the app's "
             "App Authorization block, then log in again (pytest --livechat-login)"
         )
+
+
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """A failed comparison with the token shows neither it nor the string it was compared to
+    (pytest would otherwise print a diff of the two strings)."""
+    if not isinstance(left, BearerToken) and not isinstance(right, BearerToken):
+        return None
+
+    def shown(value: object) -> str:
+        if isinstance(value, BearerToken):
+            return repr(value)
+        if isinstance(value, str):
+            return f"<str {mask(value)!r}, {len(value)} characters>"
+        return type(value).__name__
+
+    return [
+        f"{shown(left)} {op} {shown(right)}",
+        "(a LiveChat bearer token is never shown: compare it in your own code if you must)",
+    ]

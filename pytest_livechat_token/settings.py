@@ -18,6 +18,7 @@ DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
+GRANTS = ("implicit", "code")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,15 @@ OPTIONS = (
         "URL",
     ),
     Option(
+        "grant",
+        "--livechat-grant",
+        "LIVECHAT_GRANT",
+        "livechat_grant",
+        "OAuth grant of the login: implicit (default; asked again every 8 hours) or code "
+        "(PKCE, with a refresh token: renewed silently).",
+        "{implicit,code}",
+    ),
+    Option(
         "min_ttl",
         "--livechat-min-ttl",
         None,
@@ -99,6 +109,7 @@ class Settings:
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     token_cache: Path = Path("tokens.json")
     api_url: str = DEFAULT_API_URL
+    grant: str = "implicit"
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
@@ -187,6 +198,10 @@ def resolve(
         values["accounts_url"] = _http_url(*accounts).rstrip("/")
     if (api := picked["api_url"]) is not None:
         values["api_url"] = _http_url(*api).rstrip("/") + "/"
+    if (grant := picked["grant"]) is not None:
+        if grant[0] not in GRANTS:
+            raise ConfigError(f"{grant[1]} must be one of {', '.join(GRANTS)}, got {grant[0]!r}.")
+        values["grant"] = grant[0]
     cache = picked["token_cache"]
     values["token_cache"] = (
         Path(cache[0]).expanduser() if cache else default_cache_path(env, home, platform)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -20,10 +22,23 @@ class Issued:
 
 
 @dataclass
+class Code:
+    client_id: str
+    redirect_uri: str
+    challenge: str | None
+    method: str
+    used: bool = False
+
+
+@dataclass
 class AccountsServer:
     """Tokens it issued, and every request it saw (method, path)."""
 
+    access_expires_in: int = 28800  # what the code grant's token answers say
     tokens: dict[str, Issued] = field(default_factory=dict)
+    codes: dict[str, Code] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its access
+    refresh_calls: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
     regions: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -42,6 +57,22 @@ class AccountsServer:
         with self.lock:
             self.tokens[token] = Issued(client_id, expires_in, scope)
         return token
+
+    def pair(self, client_id: str = "client-1") -> dict[str, Any]:
+        """A new access token and its refresh token, as ``POST /v2/token`` answers."""
+        access = self.issue(client_id, expires_in=self.access_expires_in)
+        refresh = f"dal:refresh-{secrets.token_urlsafe(20)}"
+        with self.lock:
+            self.refresh_tokens[refresh] = access
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": self.access_expires_in,
+            "scope": self.tokens[access].scope,
+            "token_type": "Bearer",
+            "account_id": "acc-1",
+            "organization_id": "org-1",
+        }
 
     def count(self, method: str, path: str) -> int:
         with self.lock:
@@ -71,6 +102,15 @@ def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) ->
     if state is not None:
         parts.append(f"state={state}")
     return "#" + "&".join(parts)
+
+
+def _pkce_ok(code: Code, verifier: str) -> bool:
+    if code.challenge is None:
+        return False
+    if code.method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == code.challenge
+    return code.method == "plain" and verifier == code.challenge
 
 
 def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
@@ -124,9 +164,21 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 client_id = query.get("client_id", [""])[0]
                 redirect_uri = query.get("redirect_uri", [""])[0]
                 state = query.get("state", [None])[0]
-                token = accounts.issue(client_id)
+                if query.get("response_type") == ["code"]:
+                    code = f"dal:code-{secrets.token_urlsafe(12)}"
+                    with accounts.lock:
+                        accounts.codes[code] = Code(
+                            client_id,
+                            redirect_uri,
+                            query.get("code_challenge", [None])[0],
+                            query.get("code_challenge_method", ["plain"])[0],
+                        )
+                    location = f"{redirect_uri}?code={quote(code, safe='')}&state={state}"
+                else:
+                    token = accounts.issue(client_id)
+                    location = redirect_uri + redirect_fragment(token, state)
                 self.send_response(302)
-                self.send_header("Location", redirect_uri + redirect_fragment(token, state))
+                self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -134,6 +186,9 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = self._record()
+            if path == "/v2/token":
+                self._token_endpoint()
+                return
             issued = self._bearer()
             if not path.startswith("/v3.6/") or issued is None:
                 self._json(401, {"error": {"type": "authentication"}})
@@ -147,6 +202,37 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 return
             self._json(404, {"error": {"type": "not_found"}})
 
+        def _token_endpoint(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            grant_type = form.get("grant_type")
+            with accounts.lock:
+                if grant_type == "authorization_code":
+                    code = accounts.codes.get(form.get("code", ""))
+                    fresh = code is not None and not code.used
+                    if code is not None:
+                        code.used = True
+                    ok = (
+                        fresh
+                        and code is not None
+                        and code.client_id == form.get("client_id")
+                        and code.redirect_uri == form.get("redirect_uri")
+                        and _pkce_ok(code, form.get("code_verifier", ""))
+                    )
+                    client_id = code.client_id if code else ""
+                elif grant_type == "refresh_token":
+                    accounts.refresh_calls += 1
+                    old_access = accounts.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                    issued = accounts.tokens.get(old_access or "")
+                    ok = issued is not None and issued.client_id == form.get("client_id")
+                    client_id = issued.client_id if issued else ""
+                else:
+                    ok, client_id = False, ""
+            if not ok:
+                self._json(400, {"error": "invalid_grant"})
+                return
+            self._json(200, accounts.pair(client_id))
+
         def do_DELETE(self) -> None:
             path = self._record()
             issued = self._bearer() if path == "/v2/token" else None
@@ -154,6 +240,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self._json(401, {"error": "invalid_token"})
                 return
             issued.revoked = True
+            with accounts.lock:  # LiveChat revokes the refresh token with its access token
+                for refresh, access in list(accounts.refresh_tokens.items()):
+                    if access == self.headers["Authorization"].split(" ", 1)[1]:
+                        del accounts.refresh_tokens[refresh]
             self.send_response(204)
             self.end_headers()
 

@@ -177,6 +177,10 @@ def test_damaged_entry_is_a_miss_and_others_survive(cache: TokenCache, raw: obje
         assert cache.get(URL, "bad") is None
     with pytest.warns(CacheWarning):
         assert cache.get(URL, "good") == entry()
+    with pytest.warns(CacheWarning):
+        cache.put(URL, "other", entry("dal:other-token-value"))
+    assert set(json.loads(cache.path.read_text())["entries"][URL]) == {"good", "other"}
+    assert cache.get(URL, "good") == entry()  # no warning any more: the damaged entry is gone
 
 
 def test_unreadable_file_is_a_miss(cache: TokenCache) -> None:

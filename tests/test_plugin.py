@@ -103,8 +103,8 @@ def test_no_terminal_errors_at_once(pytester: pytest.Pytester, accounts: Account
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*No LiveChat token is cached for client client-1 at http://127.0.0.1:*, and this "
-            "run has no terminal to log in from. Run pytest once in a terminal to log in*"
+            "*No valid LiveChat token is cached for client client-1 at http://127.0.0.1:*, "
+            "and this run has no terminal to log in from. Run pytest once in a terminal to log in*"
             "or set LIVECHAT_BEARER_TOKEN.",
         ]
     )
@@ -150,6 +150,7 @@ VALUES = {
         "http://ini.test/v/",
         "http://cli.test/v/",
     ),
+    "grant": ("code", "implicit", "code", "code"),
     "min_ttl": ("1", None, "3", 1.0),
     "prompt_timeout": ("4", None, "6", 4.0),
 }

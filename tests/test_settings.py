@@ -28,6 +28,7 @@ def test_defaults() -> None:
         accounts_url="https://accounts.livechat.com",
         token_cache=Path("/home/ada/.cache/pytest-livechat-token/tokens.json"),
         api_url="https://api.livechatinc.com/v3.6/",
+        grant="implicit",
         min_ttl=600,
         prompt_timeout=300,
         open_browser=True,
@@ -40,6 +41,7 @@ VALUES = {
     "accounts_url": ("http://cli.test", "http://env.test", "http://ini.test"),
     "token_cache": ("/cli/t.json", "/env/t.json", "/ini/t.json"),
     "api_url": ("http://cli.test/v/", "http://env.test/v/", "http://ini.test/v/"),
+    "grant": ("code", "implicit", "code"),
     "min_ttl": ("1", "2", "3"),
     "prompt_timeout": ("4", "5", "6"),
 }
@@ -131,6 +133,12 @@ def test_default_cache_paths() -> None:
             {},
             {},
             "--livechat-redirect-uri must be an http:// or https:// address",
+        ),
+        (
+            {},
+            {"LIVECHAT_GRANT": "password"},
+            {},
+            "LIVECHAT_GRANT must be one of implicit, code, got 'password'",
         ),
     ],
 )

@@ -231,7 +231,7 @@ def test_login_option_without_terminal_errors_at_once(
         timeout=60,
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --livechat-login: No LiveChat token is cached*"])
+    result.stderr.fnmatch_lines(["ERROR: --livechat-login: No valid LiveChat token is cached*"])
     assert "Traceback" not in result.stderr.str()
 
 

@@ -1,0 +1,282 @@
+"""Benchmarks and the stress run. Prints figures and ratios; asserts no speed.
+
+    python tests/bench/run.py                  # everything, full size (tox -e bench)
+    python tests/bench/run.py startup lookup   # some of it
+    python tests/bench/run.py --smoke          # tiny sizes, to see that each one works
+
+Run from the repository root with the package installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+
+ROOT = Path(__file__).resolve().parents[2]
+URL = "http://127.0.0.1:9"  # never contacted: a warm cache needs no network
+TOKEN = "dal:bench-token-0123456789abcdef"
+
+
+def _environ(cache_home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECHAT_", "PYTEST_"))}
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    env["BENCH_TOKEN"] = TOKEN
+    return env
+
+
+def _warm(cache_home: Path) -> None:
+    now = datetime.now(timezone.utc)
+    cache = TokenCache(cache_home / "pytest-livechat-token" / "tokens.json")
+    cache.put(URL, "bench-client", CacheEntry(TOKEN, now + timedelta(hours=8), now))
+
+
+def _timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {command}\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def _side_by_side(
+    name: str, runs: int, cwd: Path, env: dict[str, str], ours: list[str], theirs: list[str]
+) -> dict[str, Any]:
+    """Run both commands ``runs`` times, interleaved; report medians and their ratio."""
+    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    _timed(pytest + ours, cwd, env)  # warm the file system caches once, unmeasured
+    times: dict[str, list[float]] = {"plugin": [], "baseline": []}
+    for _ in range(runs):
+        times["plugin"].append(_timed(pytest + ours, cwd, env))
+        times["baseline"].append(_timed(pytest + theirs, cwd, env))
+    plugin, baseline = statistics.median(times["plugin"]), statistics.median(times["baseline"])
+    ratio = plugin / baseline
+    print(
+        f"{name}: plugin {plugin * 1000:.0f} ms, baseline {baseline * 1000:.0f} ms, "
+        f"median ratio {ratio:.3f} ({runs} runs each)"
+    )
+    return {"plugin_s": plugin, "baseline_s": baseline, "ratio": ratio, "runs": runs}
+
+
+def startup(smoke: bool) -> dict[str, Any]:
+    """``pytest --collect-only -q`` on a small suite: with the plugin, and without it."""
+    runs = 1 if smoke else 21
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        suite = base / "suite"
+        suite.mkdir()
+        for module in range(10):
+            tests = "".join(f"def test_{n}():\n    pass\n\n" for n in range(10))
+            (suite / f"test_m{module}.py").write_text(tests)
+        env = _environ(base / "cache")
+        results["unconfigured"] = _side_by_side(
+            "start-up, no client id",
+            runs,
+            suite,
+            env,
+            ["--collect-only"],
+            ["--collect-only", "-p", "no:livechat_token"],
+        )
+        _warm(base / "cache")
+        configured = [f"--livechat-accounts-url={URL}", "--livechat-client-id=bench-client"]
+        results["configured"] = _side_by_side(
+            "start-up, client id and warm cache (header reads it)",
+            runs,
+            suite,
+            env,
+            ["--collect-only", *configured],
+            ["--collect-only", "-p", "no:livechat_token"],
+        )
+    return results
+
+
+WITH_PLUGIN = """
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_api(livechat_bearer, n):
+    assert livechat_bearer
+"""
+BY_HAND = """
+import os, pytest
+
+@pytest.fixture(scope="session")
+def token():
+    return os.environ["BENCH_TOKEN"]
+
+@pytest.mark.parametrize("n", range({count}))
+def test_api(token, n):
+    assert token
+"""
+
+
+def warm(smoke: bool, workers: int = 0) -> dict[str, Any]:
+    """N tests using ``livechat_bearer`` on a warm cache vs a hand-written env-var fixture."""
+    count, runs = (20, 1) if smoke else (200, 11 if workers == 0 else 7)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        ours, theirs = base / "ours", base / "theirs"
+        ours.mkdir()
+        theirs.mkdir()
+        (ours / "test_api.py").write_text(WITH_PLUGIN.format(count=count))
+        (theirs / "test_api.py").write_text(BY_HAND.format(count=count))
+        _warm(base / "cache")
+        env = _environ(base / "cache")
+        parallel = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
+        name = f"warm cache, {count} tests" + (f", -n {workers}" if workers else "")
+        plugin = [f"--livechat-accounts-url={URL}", "--livechat-client-id=bench-client", *parallel]
+        baseline = ["-p", "no:livechat_token", *parallel]
+        # Both commands run in their own folder: point each at its suite by path.
+        return _side_by_side(name, runs, base, env, [*plugin, str(ours)], [*baseline, str(theirs)])
+
+
+def lookup(smoke: bool) -> dict[str, Any]:
+    """One cache lookup, as the fixture makes it (read + parse), and with the lock around it."""
+    calls = 200 if smoke else 10_000
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = TokenCache(Path(tmp) / "tokens.json")
+        now = datetime.now(timezone.utc)
+        for client in range(5):  # a cache with a few entries, as a real one has
+            cache.put(URL, f"client-{client}", CacheEntry(TOKEN, now + timedelta(hours=8), now))
+
+        def locked() -> None:
+            with cache._locked():  # the bench reaches in: lock + read + parse
+                cache._entries_of(cache._load())
+
+        def plain() -> None:
+            cache.get(URL, "client-3")
+
+        for name, call in (
+            ("read + parse (the fixture's lookup)", plain),
+            ("lock + read + parse", locked),
+        ):
+            results[name] = _percentiles(name, call, calls)
+    return results
+
+
+def _percentiles(name: str, call: Callable[[], None], calls: int) -> dict[str, float]:
+    durations = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        call()
+        durations.append(time.perf_counter_ns() - start)
+    durations.sort()
+    median = durations[len(durations) // 2] / 1e6
+    p99 = durations[int(len(durations) * 0.99) - 1] / 1e6
+    print(f"cache lookup, {name}: median {median:.3f} ms, p99 {p99:.3f} ms ({calls} calls)")
+    return {"median_ms": median, "p99_ms": p99, "calls": calls}
+
+
+def stress(smoke: bool) -> dict[str, Any]:
+    """16 processes on one cache file, SIGKILLed at random and restarted, for a bounded time."""
+    processes, seconds = (4, 3.0) if smoke else (16, 30.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        cache_path, stats = base / "cache" / "tokens.json", base / "stats"
+        stats.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "tests.bench.stress_worker", str(cache_path)]
+
+        def start(index: int) -> subprocess.Popen[bytes]:
+            return subprocess.Popen([*command, str(index), str(stats)], env=env, cwd=ROOT)
+
+        children = [start(index) for index in range(processes)]
+        chooser = random.Random(1)  # noqa: S311 - picks victims, not secrets
+        kills, deadline = 0, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(chooser.uniform(0.02, 0.2))
+            index = chooser.randrange(processes)
+            children[index].send_signal(signal.SIGKILL)
+            children[index].wait()
+            kills += 1
+            children[index] = start(index)
+        time.sleep(0.5)  # let the last ones start and write after the last kill
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=60)
+        failures = (
+            (stats / "failures.log").read_text().splitlines()
+            if (stats / "failures.log").exists()
+            else []
+        )
+        ops = sum(int(path.read_text()) for path in stats.glob("ops-*") if path.suffix != ".tmp")
+        leftovers = [p.name for p in cache_path.parent.glob("*.tmp")]
+        document = json.loads(cache_path.read_text())
+        entries = sum(len(clients) for clients in document["entries"].values())
+    print(
+        f"stress: {processes} processes, {seconds:.0f} s, {ops} operations, {kills} SIGKILLs, "
+        f"{len(failures)} failures, {len(leftovers)} temp files left, {entries} entries in the end"
+    )
+    for failure in failures[:10]:
+        print(f"  {failure}")
+    return {
+        "processes": processes,
+        "seconds": seconds,
+        "operations": ops,
+        "kills": kills,
+        "failures": len(failures),
+        "leftovers": len(leftovers),
+        "entries": entries,
+    }
+
+
+def fuzz(smoke: bool) -> dict[str, Any]:
+    """The hypothesis suite (tests/test_fuzz.py) at 10,000 examples a property."""
+    examples = "200" if smoke else "10000"
+    env = {**os.environ, "LIVECHAT_FUZZ_EXAMPLES": examples}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+    print(f"fuzz, {examples} examples a property: {summary}")
+    return {"examples": int(examples), "exit": result.returncode, "summary": summary}
+
+
+BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "startup": startup,
+    "warm": warm,
+    "xdist": lambda smoke: warm(smoke, workers=2 if smoke else 8),
+    "lookup": lookup,
+    "stress": stress,
+    "fuzz": fuzz,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benches", nargs="*", metavar="BENCH", help=", ".join(BENCHES))
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does each one work?")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    arguments = parser.parse_args(argv)
+    unknown = set(arguments.benches) - set(BENCHES)
+    if unknown:
+        parser.error(f"unknown bench(es): {', '.join(sorted(unknown))}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    figures = {name: BENCHES[name](arguments.smoke) for name in arguments.benches or BENCHES}
+    if arguments.json:
+        arguments.json.write_text(json.dumps(figures, indent=2))
+    failed = figures.get("stress", {}).get("failures", 0) or figures.get("fuzz", {}).get("exit", 0)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""A short run of each benchmark and of the stress run (full size: tox -e bench).
+
+They check that each one works and, for the stress run, that nothing failed; they assert no
+speed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .bench import run
+
+
+@pytest.mark.parametrize("name", ["startup", "warm", "xdist"])
+def test_ratio_benches(name: str) -> None:
+    figures = run.BENCHES[name](True)
+    for figure in figures.values() if name == "startup" else [figures]:
+        assert figure["ratio"] > 0
+        assert figure["runs"] == 1
+
+
+def test_lookup_bench() -> None:
+    figures = run.lookup(True)
+    assert all(figure["calls"] == 200 for figure in figures.values())
+
+
+def test_stress_smoke_loses_nothing() -> None:
+    figures = run.stress(True)
+    assert figures["failures"] == 0
+    assert figures["leftovers"] == 0
+    assert figures["kills"] > 0
+    assert figures["operations"] > 0
+    assert figures["entries"] == 4 * 3
+
+
+def test_fuzz_smoke() -> None:
+    assert run.fuzz(True)["exit"] == 0
