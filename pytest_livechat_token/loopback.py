@@ -11,7 +11,7 @@ import contextlib
 import os
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,8 +71,8 @@ def loopback_target(redirect_uri: str) -> LoopbackTarget | None:
 class Answer:
     """A login answer the browser sent; ``reply`` goes back to the browser's page."""
 
-    text: str
-    _replies: queue.Queue[str]
+    text: str = field(repr=False)
+    _replies: queue.Queue[str] = field(repr=False)
 
     def reply(self, message: str) -> None:
         self._replies.put(message)

@@ -29,9 +29,12 @@ NOT_CONFIGURED = (
 )
 
 
-@dataclass
+@dataclass(repr=False)
 class TokenSource:
-    """Everything a token can come from, for one process."""
+    """Everything a token can come from, for one process.
+
+    Its repr shows the settings only: the environment and the hand-off may hold tokens.
+    """
 
     settings: Settings
     environ: Mapping[str, str]
@@ -45,6 +48,9 @@ class TokenSource:
 
     def __post_init__(self) -> None:
         self.cache = TokenCache(self.settings.token_cache)
+
+    def __repr__(self) -> str:
+        return f"TokenSource({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
 
     @property
     def client_id(self) -> str:

@@ -106,3 +106,36 @@ def test_the_token_appears_nowhere(
         content = path.read_bytes()
         for form in forms:
             assert form.encode() not in content, f"a token is in {path}"
+
+
+def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue  # noqa: PLC0415
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    from pytest_livechat_token import BearerToken  # noqa: PLC0415
+    from pytest_livechat_token.accounts import TokenResponse  # noqa: PLC0415
+    from pytest_livechat_token.authorize import Grant  # noqa: PLC0415
+    from pytest_livechat_token.cache import CacheEntry  # noqa: PLC0415
+    from pytest_livechat_token.login import LoginResult  # noqa: PLC0415
+    from pytest_livechat_token.loopback import Answer  # noqa: PLC0415
+    from pytest_livechat_token.obtain import TokenSource  # noqa: PLC0415
+    from pytest_livechat_token.settings import Settings  # noqa: PLC0415
+
+    secret, refresh = "dal:SECRETSECRETSECRET", "dal:REFRESHREFRESH"
+    now = datetime.now(timezone.utc)
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", secret)
+    import os  # noqa: PLC0415
+
+    shown = [
+        TokenSource(
+            Settings(client_id="c"), os.environ, interactive=False, handed={"token": secret}
+        ),
+        Grant(secret),
+        CacheEntry(secret, now, now, refresh_token=refresh),
+        TokenResponse(secret, refresh, 1, None),
+        LoginResult(BearerToken(secret), refresh),
+        Answer(f"access_token={secret}", queue.Queue()),
+    ]
+    for thing in shown:
+        assert "SECRET" not in repr(thing)
+        assert "REFRESH" not in repr(thing)
