@@ -1,11 +1,17 @@
-"""Talking to the LiveChat accounts server. httpx is imported here, and only when a call is made."""
+"""Talking to the LiveChat accounts server. httpx is imported here, and only when a call is made.
+
+No message raised here holds a token: tokens travel in headers and bodies, never in URLs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import AccountsUnreachable, GrantRefused, TokenRejected
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT = 10.0
 
@@ -21,68 +27,6 @@ class TokenInfo:
     organization_id: str | None
 
 
-def _text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def token_info(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> TokenInfo:
-    """Ask the accounts server about ``token``.
-
-    Raises ``TokenRejected`` when the server refuses it (4xx), ``AccountsUnreachable`` when it
-    cannot be asked or answers nonsense. No message holds the token.
-    """
-    import httpx  # noqa: PLC0415 - heavy; only a login needs it
-
-    url = f"{accounts_url.rstrip('/')}/v2/info"
-    try:
-        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
-    except httpx.HTTPError as error:
-        raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
-    if 400 <= response.status_code < 500:
-        raise TokenRejected(
-            f"the accounts server refused this token (HTTP {response.status_code}): it is "
-            "expired, revoked, or was cut short when copied."
-        )
-    if response.status_code != 200:
-        raise AccountsUnreachable(f"{url} answered HTTP {response.status_code}")
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise AccountsUnreachable(f"{url} did not answer with a JSON object")
-    expires_in = data.get("expires_in")
-    return TokenInfo(
-        client_id=_text(data, "client_id"),
-        expires_in=expires_in if isinstance(expires_in, int) and expires_in >= 0 else None,
-        scope=_text(data, "scope"),
-        account_id=_text(data, "account_id"),
-        organization_id=_text(data, "organization_id"),
-    )
-
-
-def revoke(accounts_url: str, token: str, *, timeout: float = TIMEOUT) -> None:
-    """Revoke ``token`` at the accounts server (``DELETE /v2/token``).
-
-    Raises ``TokenRejected`` when the server says the token is not valid (4xx: nothing left to
-    revoke), ``AccountsUnreachable`` when it cannot be asked.
-    """
-    import httpx  # noqa: PLC0415 - heavy; only a logout needs it
-
-    url = f"{accounts_url.rstrip('/')}/v2/token"
-    try:
-        response = httpx.delete(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
-    except httpx.HTTPError as error:
-        raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
-    if 400 <= response.status_code < 500:
-        raise TokenRejected(
-            f"the accounts server no longer knows this token (HTTP {response.status_code})"
-        )
-    if not 200 <= response.status_code < 300:
-        raise AccountsUnreachable(f"{url} answered HTTP {response.status_code}")
-
-
 @dataclass(frozen=True)
 class TokenResponse:
     """What ``POST /v2/token`` answers: a new access token and its refresh token."""
@@ -91,6 +35,43 @@ class TokenResponse:
     refresh_token: str | None = field(repr=False)
     expires_in: int | None
     scope: str | None
+
+
+def token_info(accounts_url: str, token: str) -> TokenInfo:
+    """Ask the accounts server about ``token``.
+
+    Raises ``TokenRejected`` when the server refuses it (4xx), ``AccountsUnreachable`` when it
+    cannot be asked or answers nonsense.
+    """
+    response = _call("GET", accounts_url, "/v2/info", bearer=token)
+    if 400 <= response.status_code < 500:
+        raise TokenRejected(
+            f"the accounts server refused this token (HTTP {response.status_code}): it is "
+            "expired, revoked, or was cut short when copied."
+        )
+    data = _json_object(response)
+    return TokenInfo(
+        client_id=_text(data, "client_id"),
+        expires_in=_seconds(data),
+        scope=_text(data, "scope"),
+        account_id=_text(data, "account_id"),
+        organization_id=_text(data, "organization_id"),
+    )
+
+
+def revoke(accounts_url: str, token: str) -> None:
+    """Revoke ``token`` (and its refresh token) at the accounts server (``DELETE /v2/token``).
+
+    Raises ``TokenRejected`` when the server says the token is not valid (4xx: nothing left to
+    revoke), ``AccountsUnreachable`` when it cannot be asked.
+    """
+    response = _call("DELETE", accounts_url, "/v2/token", bearer=token)
+    if 400 <= response.status_code < 500:
+        raise TokenRejected(
+            f"the accounts server no longer knows this token (HTTP {response.status_code})"
+        )
+    if not 200 <= response.status_code < 300:
+        raise AccountsUnreachable(f"{response.url} answered HTTP {response.status_code}")
 
 
 def exchange_code(
@@ -114,30 +95,64 @@ def refresh_grant(accounts_url: str, client_id: str, refresh_token: str) -> Toke
 
 
 def _token_request(accounts_url: str, form: dict[str, str]) -> TokenResponse:
-    import httpx  # noqa: PLC0415 - heavy; only a login or a renewal needs it
+    response = _call("POST", accounts_url, "/v2/token", form=form)
+    if 400 <= response.status_code < 500:
+        reason = _error_name(response)
+        named = f": {reason}" if reason else ""
+        raise GrantRefused(f"the accounts server refused it (HTTP {response.status_code}{named})")
+    data = _json_object(response)
+    access, refresh = _text(data, "access_token"), _text(data, "refresh_token")
+    if access is None:
+        raise AccountsUnreachable(f"{response.url} answered without an access_token")
+    return TokenResponse(access, refresh, _seconds(data), _text(data, "scope"))
 
-    url = f"{accounts_url.rstrip('/')}/v2/token"
+
+def _call(
+    method: str,
+    accounts_url: str,
+    path: str,
+    *,
+    bearer: str | None = None,
+    form: dict[str, str] | None = None,
+) -> httpx.Response:
+    """One request, with a bounded wait; a failure to get an answer is ``AccountsUnreachable``."""
+    import httpx  # noqa: PLC0415 - heavy; only a login, a renewal or a logout needs it
+
+    url = f"{accounts_url.rstrip('/')}{path}"
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
     try:
-        response = httpx.post(url, data=form, timeout=TIMEOUT)
+        return httpx.request(method, url, headers=headers, data=form, timeout=TIMEOUT)
     except httpx.HTTPError as error:
         raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code != 200:
+        raise AccountsUnreachable(f"{response.url} answered HTTP {response.status_code}")
     try:
         data = response.json()
     except ValueError:
         data = None
-    if 400 <= response.status_code < 500:
-        reason = data.get("error") if isinstance(data, dict) else None
-        named = f": {reason}" if isinstance(reason, str) and reason.isidentifier() else ""
-        raise GrantRefused(f"the accounts server refused it (HTTP {response.status_code}{named})")
-    if response.status_code != 200 or not isinstance(data, dict):
-        raise AccountsUnreachable(f"{url} answered HTTP {response.status_code} without a token")
-    access, refresh = data.get("access_token"), data.get("refresh_token")
-    if not isinstance(access, str) or not access:
-        raise AccountsUnreachable(f"{url} answered without an access_token")
-    expires_in = data.get("expires_in")
-    return TokenResponse(
-        access_token=access,
-        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-        expires_in=expires_in if isinstance(expires_in, int) and expires_in >= 0 else None,
-        scope=_text(data, "scope"),
-    )
+    if not isinstance(data, dict):
+        raise AccountsUnreachable(f"{response.url} did not answer with a JSON object")
+    return data
+
+
+def _error_name(response: httpx.Response) -> str | None:
+    """The OAuth ``error`` of a refusal, when it is a plain name (never echo a body)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    reason = data.get("error") if isinstance(data, dict) else None
+    return reason if isinstance(reason, str) and reason.isidentifier() else None
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _seconds(data: dict[str, Any]) -> int | None:
+    value = data.get("expires_in")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

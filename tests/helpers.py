@@ -76,3 +76,12 @@ def read_login_url(child: Any) -> tuple[str, str]:
     url = child.match.group(1).decode()
     state = parse_qs(urlsplit(url).query)["state"][0]
     return url, state
+
+
+def paste_redirect(child: Any, token: str) -> None:
+    """Answer the login prompt as a person would: paste the address the browser landed on."""
+    from .accounts_server import redirect_fragment  # noqa: PLC0415
+
+    _, state = read_login_url(child)
+    child.expect("Paste the address")
+    child.sendline("https://localhost/" + redirect_fragment(token, state))

@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import read_login_url
+from .helpers import paste_redirect, read_login_url
 from .test_plugin import cache_token
 
 
@@ -99,9 +99,7 @@ def test_token_login_in_a_terminal(
 ) -> None:
     token = accounts.issue()
     child = spawn_cli("token", "--login")
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste_redirect(child, token)
     child.expect("Logged in to LiveChat")
     child.expect(pexpect.EOF)
     child.close()
@@ -114,9 +112,7 @@ def test_login_then_already_logged_in(
 ) -> None:
     token = accounts.issue()
     child = spawn_cli("login")
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste_redirect(child, token)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -133,9 +129,7 @@ def test_login_force_logs_in_again(
     cache_token(cache_file, accounts.url, accounts.issue())
     new = accounts.issue()
     child = spawn_cli("login", "--force")
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(new, state))
+    paste_redirect(child, new)
     child.expect(pexpect.EOF)
     assert (
         json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["access_token"]

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import USER_TEST, Spawner, expect_token, read_login_url
+from .helpers import USER_TEST, Spawner, expect_token, paste_redirect, read_login_url
 
 
 @pytest.fixture
@@ -251,9 +251,7 @@ def test_asked_once_for_many_tests(
     )
     token = accounts.issue("client-1")
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste_redirect(child, token)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "6 passed" in out

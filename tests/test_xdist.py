@@ -9,7 +9,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, read_login_url
+from .helpers import Spawner, paste_redirect
 from .test_plugin import cache_token
 
 MANY_TESTS = """
@@ -36,12 +36,6 @@ def expect(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
     monkeypatch.setenv("EXPECT_TOKEN_SHA256", hashlib.sha256(token.encode()).hexdigest())
 
 
-def paste_login(child: pexpect.spawn, token: str) -> None:
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
-
-
 def test_cold_cache_asks_once_for_all_workers(
     project: pytest.Pytester,
     terminal: Spawner,
@@ -52,7 +46,7 @@ def test_cold_cache_asks_once_for_all_workers(
     token = accounts.issue("client-1")
     expect(monkeypatch, token)
     child = terminal.spawn("-n", "4", "--dist", "loadfile", timeout=60)
-    paste_login(child, token)
+    paste_redirect(child, token)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "16 passed" in out
@@ -173,7 +167,7 @@ def test_login_up_front_for_remote_workers(
     child = terminal.spawn(
         "--livechat-login", "--tx", tx, "--tx", tx, "--dist", "loadfile", timeout=60
     )
-    paste_login(child, token)
+    paste_redirect(child, token)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "16 passed" in out
@@ -194,7 +188,7 @@ def test_login_option_logs_in_again_when_cached(
     new = accounts.issue("client-1")
     expect(monkeypatch, new)
     child = terminal.spawn("--livechat-login", timeout=60)
-    paste_login(child, new)
+    paste_redirect(child, new)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "4 passed" in out
@@ -212,7 +206,7 @@ def test_login_option_without_a_cached_token(
     pytester.makepyfile("def test_plain(): pass")
     token = accounts.issue("client-1")
     child = terminal.spawn("--livechat-login", timeout=60)
-    paste_login(child, token)
+    paste_redirect(child, token)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "1 passed" in out
