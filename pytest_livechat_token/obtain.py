@@ -76,6 +76,19 @@ class TokenSource:
         """The fixture's answer: a cached token, a silently renewed one, or a guided login."""
         return self.cached() or self._acquire(force=False)
 
+    def renewed(self) -> BearerToken | None:
+        """A silent renewal when the cache holds a refresh token; never a prompt, never an error.
+
+        The xdist controller uses it so that workers which share no disk with it get a token.
+        """
+        entry = self.cache.get(self.settings.accounts_url, self.client_id)
+        if entry is None or entry.refresh_token is None:
+            return None
+        try:
+            return self._acquire_locked(None, self.client_id, force=False)
+        except LiveChatTokenError:
+            return None
+
     def login(self, *, force: bool) -> BearerToken:
         """Log in at the terminal; ``force`` logs in even when a token is cached."""
         return self._acquire(force=force)

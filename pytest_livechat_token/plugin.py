@@ -140,7 +140,7 @@ class XdistHandOff:
             "interactive": source.interactive,
         }
         try:
-            token = source.cached()
+            token = source.cached() or source.renewed()
         except LiveChatTokenError:
             token = None
         if token is not None:

@@ -367,3 +367,26 @@ def test_plain_pkce_is_checked_by_the_test_server(accounts: AccountsServer) -> N
     accounts.codes[code].used = False
     form["code_verifier"] = "plain-verifier-value"
     assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
+
+
+def test_remote_workers_get_a_token_the_controller_renewed(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path, tmp_path: Path
+) -> None:
+    for module in range(2):
+        pytester.makepyfile(**{f"test_r{module}": MODULE})
+    cache_pair(cache_file, accounts, seconds=-60)
+    tx = f"popen//env:XDG_CACHE_HOME={tmp_path / 'elsewhere'}"
+    result = pytester.runpytest_subprocess(
+        "--tx",
+        tx,
+        "--tx",
+        tx,
+        "--dist",
+        "loadfile",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        timeout=120,
+    )
+    result.assert_outcomes(passed=2)
+    assert accounts.refresh_calls == 1
+    assert not (tmp_path / "elsewhere" / "pytest-livechat-token").exists()

@@ -161,6 +161,7 @@ def headless_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return dom
 
 
+@pytest.mark.parametrize("grant", ["implicit", "code"])
 def test_end_to_end_in_headless_chromium(
     project: pytest.Pytester,
     terminal: Spawner,
@@ -168,18 +169,23 @@ def test_end_to_end_in_headless_chromium(
     headless_browser: Path,
     redirect: str,
     cache_file: Path,
+    grant: str,
 ) -> None:
     project.makepyfile(
         test_user="def test_uses_token(livechat_bearer):\n    assert livechat_bearer.region\n"
     )
-    child = terminal.spawn(f"--livechat-redirect-uri={redirect}", browser=True, timeout=60)
+    child = terminal.spawn(
+        f"--livechat-redirect-uri={redirect}", f"--livechat-grant={grant}", browser=True, timeout=60
+    )
     child.expect("A browser window was opened for it")
     child.expect("Received the login from the browser")
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "1 passed" in out
     assert accounts.count("GET", "/") == 1  # the authorization endpoint, once
-    assert accounts.count("GET", "/v2/info") == 1
+    # The implicit grant confirms its token at /v2/info; the code grant trades its code.
+    assert accounts.count("GET", "/v2/info") == (grant == "implicit")
+    assert accounts.count("POST", "/v2/token") == (grant == "code")
     issued = list(accounts.tokens)
     assert len(issued) == 1
     assert issued[0] not in out
