@@ -6,8 +6,10 @@ No message raised here holds a token: tokens travel in headers and bodies, never
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .bearer import expires_at_from
 from .errors import AccountsUnreachable, GrantRefused, TokenRejected
 
 if TYPE_CHECKING:
@@ -35,6 +37,10 @@ class TokenResponse:
     refresh_token: str | None = field(repr=False)
     expires_in: int | None
     scope: str | None
+
+    def expires_at(self, now: datetime) -> datetime:
+        """When the access token expires (LiveChat's 8 hours when the answer does not say)."""
+        return expires_at_from(self.expires_in if self.expires_in is not None else 28800, now)
 
 
 def token_info(accounts_url: str, token: str) -> TokenInfo:

@@ -231,8 +231,7 @@ def _exchange(
             f"The code could not be traded for a token: {unreachable}. "
             "Open the address above again when the accounts server can be reached."
         ) from None
-    expires_in = response.expires_in if response.expires_in is not None else 28800
     token = BearerToken(
-        response.access_token, expires_at=expires_at_from(expires_in, now()), scope=response.scope
+        response.access_token, expires_at=response.expires_at(now()), scope=response.scope
     )
     return LoginResult(token, response.refresh_token)

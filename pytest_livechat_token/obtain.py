@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .bearer import BearerToken, expires_at_from, is_usable, seconds_left, utcnow
+from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, TokenCache
 from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal
 from .settings import TOKEN_ENV, Settings, shorten
@@ -51,6 +51,11 @@ class TokenSource:
 
     def __repr__(self) -> str:
         return f"TokenSource({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
+
+    @property
+    def _tag(self) -> str:
+        """What starts a message of a worker: ``[worker gw1] ``."""
+        return f"[{self.who}] " if self.who else ""
 
     @property
     def client_id(self) -> str:
@@ -109,14 +114,13 @@ class TokenSource:
     def _acquire_locked(
         self, terminal: Terminal | None, client_id: str, *, force: bool
     ) -> BearerToken:
-        tag = f"[{self.who}] " if self.who else ""
         waited: list[bool] = []
 
         def on_wait() -> None:
             waited.append(True)
             if terminal is not None:
                 terminal.say(
-                    f"\n{tag}Waiting for the LiveChat login in progress in another process "
+                    f"\n{self._tag}Waiting for the LiveChat login in progress in another process "
                     f"(up to {self.settings.prompt_timeout:.0f} s)…\n"
                 )
 
@@ -195,19 +199,16 @@ class TokenSource:
                 "is kept: run again when the accounts server can be reached."
             ) from None
         now = self.now()
-        expires_in = response.expires_in if response.expires_in is not None else 28800
         renewed = CacheEntry(
             response.access_token,
-            expires_at_from(expires_in, now),
+            response.expires_at(now),
             now,
             scope=response.scope or entry.scope,
             refresh_token=response.refresh_token,
         )
         self.cache.put(accounts_url, client_id, renewed)
         if terminal is not None:
-            terminal.say(
-                f"{'[' + self.who + '] ' if self.who else ''}Renewed the LiveChat token silently.\n"
-            )
+            terminal.say(f"{self._tag}Renewed the LiveChat token silently.\n")
         return renewed.bearer()
 
     @staticmethod
@@ -226,6 +227,3 @@ class TokenSource:
             "Run pytest once in a terminal to log in (the token is cached for later runs), "
             f"log in before the workers start with --livechat-login, or set {TOKEN_ENV}."
         )
-
-
-__all__ = ["NOT_CONFIGURED", "LiveChatTokenError", "NotConfigured", "TokenSource"]
