@@ -11,16 +11,18 @@ import pytest
 
 from .bearer import BearerToken, describe_duration, is_usable, mask, seconds_left, utcnow
 from .errors import LiveChatTokenError
-from .obtain import NotConfigured, TokenSource
-from .scopes import missing_scopes
 from .settings import OPTIONS, TOKEN_ENV, Settings, resolve, shorten
 
 if TYPE_CHECKING:
     import httpx
 
+    from .obtain import TokenSource
+
+# Only what every run needs is imported above; the cache, the login and httpx come when used.
 SETTINGS = pytest.StashKey[Settings]()
 STDIN_IS_TTY = pytest.StashKey[bool]()
-SOURCE = pytest.StashKey[TokenSource]()
+PROCESS = pytest.StashKey[dict[str, Any]]()
+SOURCE = pytest.StashKey["TokenSource"]()
 HAND_OFF = "livechat_token"
 
 
@@ -102,20 +104,30 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         interactive = config.stash.get(STDIN_IS_TTY, False)
     config.stash[SETTINGS] = settings
-    config.stash[SOURCE] = TokenSource(
-        settings,
-        os.environ,
-        interactive=interactive,
-        who=_worker_label(),
-        handed=handed,
-    )
+    config.stash[PROCESS] = {"interactive": interactive, "handed": handed}
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
         try:
-            config.stash[SOURCE].login(force=True)
+            _source(config).login(force=True)
         except LiveChatTokenError as error:
             raise pytest.UsageError(f"--livechat-login: {error}") from None
+
+
+def _source(config: pytest.Config) -> TokenSource:
+    """This process's token source, made when first needed."""
+    if SOURCE not in config.stash:
+        from .obtain import TokenSource  # noqa: PLC0415 - off the start-up path
+
+        process = config.stash[PROCESS]
+        config.stash[SOURCE] = TokenSource(
+            config.stash[SETTINGS],
+            os.environ,
+            interactive=process["interactive"],
+            who=_worker_label(),
+            handed=process["handed"],
+        )
+    return config.stash[SOURCE]
 
 
 class XdistHandOff:
@@ -125,7 +137,7 @@ class XdistHandOff:
     """
 
     def __init__(self, config: pytest.Config) -> None:
-        self._source = config.stash[SOURCE]
+        self._config = config
         self._payload: dict[str, Any] | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
@@ -134,7 +146,7 @@ class XdistHandOff:
         node.workerinput[HAND_OFF] = self._payload
 
     def _make_payload(self) -> dict[str, Any]:
-        source = self._source
+        source = _source(self._config)
         payload: dict[str, Any] = {
             "settings": source.settings.handed_to_workers(),
             "interactive": source.interactive,
@@ -151,12 +163,12 @@ class XdistHandOff:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    source = config.stash[SOURCE]
     if os.environ.get(TOKEN_ENV, "").strip():
         return f"livechat: using the token in {TOKEN_ENV}"
-    settings = source.settings
+    settings = config.stash[SETTINGS]
     if settings.client_id is None:
         return "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
+    source = _source(config)
     head = f"livechat: client {shorten(settings.client_id)}"
     try:
         entry = source.cache.get(settings.accounts_url, settings.client_id)
@@ -175,8 +187,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
     """A valid LiveChat bearer token: from the environment, the cache, or a guided login."""
+    from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
+
     try:
-        return pytestconfig.stash[SOURCE].token()
+        return _source(pytestconfig).token()
     except NotConfigured as error:
         skipped, failed = str(error), None
     except LiveChatTokenError as error:
@@ -213,6 +227,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         )
     if token.scope is None:
         return  # a token from LIVECHAT_BEARER_TOKEN: its scopes are not known, so the test runs
+    from .scopes import missing_scopes  # noqa: PLC0415 - only marked tests need it
+
     missing = missing_scopes(marker.args, token.scope)
     if missing:
         pytest.skip(
