@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, TokenCache
 from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal
 from .settings import TOKEN_ENV, Settings, shorten
-from .terminal import Terminal, open_terminal
+
+if TYPE_CHECKING:
+    from .terminal import Terminal
 
 
 class RenewalWarning(UserWarning):
@@ -29,28 +31,43 @@ NOT_CONFIGURED = (
 )
 
 
-@dataclass(repr=False)
 class TokenSource:
     """Everything a token can come from, for one process.
 
     Its repr shows the settings only: the environment and the hand-off may hold tokens.
     """
 
-    settings: Settings
-    environ: Mapping[str, str]
-    interactive: bool
-    who: str | None = None
-    handed: Mapping[str, Any] | None = None
-    open_terminal: Callable[[], Terminal | None] = open_terminal
-    open_url: Callable[[str], bool] | None = None  # None: the person's browser
-    now: Callable[[], datetime] = utcnow
-    cache: TokenCache = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.cache = TokenCache(self.settings.token_cache)
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        *,
+        interactive: bool,
+        who: str | None = None,
+        handed: Mapping[str, Any] | None = None,
+        open_terminal: Callable[[], Terminal | None] | None = None,
+        open_url: Callable[[str], bool] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.environ = environ
+        self.interactive = interactive
+        self.who = who
+        self.handed = handed
+        self.open_terminal = open_terminal  # None: the controlling terminal
+        self.open_url = open_url  # None: the person's browser
+        self.now = now
+        self.cache = TokenCache(settings.token_cache)
 
     def __repr__(self) -> str:
         return f"TokenSource({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
+
+    def _terminal(self) -> Terminal | None:
+        if self.open_terminal is not None:
+            return self.open_terminal()
+        from .terminal import open_terminal  # noqa: PLC0415 - only a login needs it
+
+        return open_terminal()
 
     @property
     def _tag(self) -> str:
@@ -102,7 +119,7 @@ class TokenSource:
         """Renew with the cached refresh token, or log in; one process at a time."""
         client_id = self.client_id
         entry = None if force else self.cache.get(self.settings.accounts_url, client_id)
-        terminal = self.open_terminal() if self.interactive else None
+        terminal = self._terminal() if self.interactive else None
         if terminal is None and (entry is None or entry.refresh_token is None):
             raise NoTerminal(self._no_terminal_message())
         try:

@@ -57,25 +57,45 @@ def _timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
 def _side_by_side(
     name: str, runs: int, cwd: Path, env: dict[str, str], ours: list[str], theirs: list[str]
 ) -> dict[str, Any]:
-    """Run both commands ``runs`` times, interleaved; report medians and their ratio."""
+    """Run both commands ``runs`` times, interleaved (the order alternating from pair to pair).
+
+    The figure is the median of the pairs' ratios, which a slow drift of the machine's speed
+    affects less than a ratio of two medians; the quartiles of those ratios show the spread.
+    """
     pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
     _timed(pytest + ours, cwd, env)  # warm the file system caches once, unmeasured
-    times: dict[str, list[float]] = {"plugin": [], "baseline": []}
-    for _ in range(runs):
-        times["plugin"].append(_timed(pytest + ours, cwd, env))
-        times["baseline"].append(_timed(pytest + theirs, cwd, env))
-    plugin, baseline = statistics.median(times["plugin"]), statistics.median(times["baseline"])
-    ratio = plugin / baseline
+    _timed(pytest + theirs, cwd, env)
+    plugin_times, baseline_times, ratios = [], [], []
+    for run in range(runs):
+        if run % 2:
+            baseline = _timed(pytest + theirs, cwd, env)
+            plugin = _timed(pytest + ours, cwd, env)
+        else:
+            plugin = _timed(pytest + ours, cwd, env)
+            baseline = _timed(pytest + theirs, cwd, env)
+        plugin_times.append(plugin)
+        baseline_times.append(baseline)
+        ratios.append(plugin / baseline)
+    ratio = statistics.median(ratios)
+    quartiles = statistics.quantiles(ratios, n=4) if runs >= 2 else [ratio, ratio, ratio]
+    plugin_s, baseline_s = statistics.median(plugin_times), statistics.median(baseline_times)
     print(
-        f"{name}: plugin {plugin * 1000:.0f} ms, baseline {baseline * 1000:.0f} ms, "
-        f"median ratio {ratio:.3f} ({runs} runs each)"
+        f"{name}: plugin {plugin_s * 1000:.0f} ms, baseline {baseline_s * 1000:.0f} ms, "
+        f"median paired ratio {ratio:.3f} (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f}, "
+        f"{runs} pairs)"
     )
-    return {"plugin_s": plugin, "baseline_s": baseline, "ratio": ratio, "runs": runs}
+    return {
+        "plugin_s": plugin_s,
+        "baseline_s": baseline_s,
+        "ratio": ratio,
+        "quartiles": [quartiles[0], quartiles[2]],
+        "runs": runs,
+    }
 
 
 def startup(smoke: bool) -> dict[str, Any]:
     """``pytest --collect-only -q`` on a small suite: with the plugin, and without it."""
-    runs = 1 if smoke else 21
+    runs = 1 if smoke else 31
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -128,7 +148,7 @@ def test_api(token, n):
 
 def warm(smoke: bool, workers: int = 0) -> dict[str, Any]:
     """N tests using ``livechat_bearer`` on a warm cache vs a hand-written env-var fixture."""
-    count, runs = (20, 1) if smoke else (200, 11 if workers == 0 else 7)
+    count, runs = (20, 1) if smoke else (200, 31 if workers == 0 else 11)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         ours, theirs = base / "ours", base / "theirs"
