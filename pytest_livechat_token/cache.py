@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .bearer import BearerToken
-from .errors import CacheLockTimeout
+from .errors import CacheLockTimeout, warn
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 10.0
@@ -278,4 +277,4 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(CacheWarning(message), stacklevel=4)
+    warn(CacheWarning(message), stacklevel=5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    warnings.formatwarning = _one_line
     try:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser
@@ -92,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livechat-token: cancelled", file=sys.stderr)
         return 130
+
+
+def _one_line(message: Warning | str, *args: object, **kwargs: object) -> str:
+    return f"livechat-token: warning: {message}\n"
 
 
 def _login(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -5,6 +5,8 @@ No message ever holds a token.
 
 from __future__ import annotations
 
+import warnings
+
 
 class LiveChatTokenError(Exception):
     """Base of every error of ours; its message is shown as is, without a traceback."""
@@ -40,3 +42,12 @@ class TokenRejected(LiveChatTokenError):
 
 class GrantRefused(TokenRejected):
     """The accounts server refused a code or a refresh token (4xx)."""
+
+
+def warn(warning: Warning, stacklevel: int = 3) -> None:
+    """Issue ``warning`` even where warnings are made errors (``-W error``): what it reports
+    (a damaged cache, a renewal that failed) is something the run goes on without, never a
+    reason to stop it with a traceback of ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", type(warning))
+        warnings.warn(warning, stacklevel=stacklevel)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, TokenCache
-from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal
+from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal, warn
 from .settings import TOKEN_ENV, Settings, shorten
 
 if TYPE_CHECKING:
@@ -233,7 +232,7 @@ class TokenSource:
         if terminal is not None:
             terminal.say(f"  ! {message}\n")
         else:
-            warnings.warn(RenewalWarning(message), stacklevel=2)
+            warn(RenewalWarning(message))
 
     def _no_terminal_message(self) -> str:
         settings = self.settings

@@ -231,3 +231,14 @@ def test_login_picks_up_the_browser_answer_on_a_loopback_redirect(
     child.close()
     assert child.exitstatus == 0
     assert token in cache_file.read_text()
+
+
+def test_damaged_cache_is_one_warning_line(accounts: AccountsServer, cache_file: Path) -> None:
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_text("{not json")
+    result = cli("status", accounts_url=accounts.url)
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"livechat-token: warning: the token cache {cache_file} is damaged (not valid JSON); "
+        "it counts as empty and the next login replaces it.\n"
+    )

@@ -228,6 +228,23 @@ def test_damaged_cache_is_one_warning(
     assert "Traceback" not in result.stdout.str()
 
 
+def test_damaged_cache_under_w_error_is_still_a_warning(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_bytes(b"\x00garbage")
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}", "-W", "error"
+    )
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str() + result.stderr.str()
+    assert "CacheWarning: the token cache" in out
+    assert "has no terminal to log in from" in out
+    assert "Traceback" not in out
+    assert "INTERNALERROR" not in out
+
+
 def test_header_does_not_show_the_token(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
