@@ -290,3 +290,25 @@ def test_opens_the_browser(
     child.sendline("https://localhost/" + redirect_fragment(token, state))
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
+
+
+def test_no_browser_opens_nothing(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o700)
+    monkeypatch.setenv("BROWSER", str(browser))
+    token = accounts.issue("client-1")
+    expect_token(monkeypatch, token)
+    child = terminal.spawn()  # with --livechat-no-browser
+    paste_redirect(child, token)
+    child.expect(pexpect.EOF)
+    assert "1 passed" in terminal.transcript()
+    assert "A browser window was opened" not in terminal.transcript()
+    assert not opened.exists()

@@ -161,7 +161,9 @@ def headless_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return dom
 
 
-@pytest.mark.parametrize("grant", ["implicit", "code"])
+@pytest.mark.parametrize(
+    ("grant", "host"), [("implicit", "127.0.0.1"), ("code", "127.0.0.1"), ("implicit", "localhost")]
+)
 def test_end_to_end_in_headless_chromium(
     project: pytest.Pytester,
     terminal: Spawner,
@@ -170,7 +172,9 @@ def test_end_to_end_in_headless_chromium(
     redirect: str,
     cache_file: Path,
     grant: str,
+    host: str,
 ) -> None:
+    redirect = redirect.replace("127.0.0.1", host)
     project.makepyfile(
         test_user="def test_uses_token(livechat_bearer):\n    assert livechat_bearer.region\n"
     )
