@@ -1,4 +1,5 @@
-"""The guided implicit-grant login: a short conversation with the person at the terminal."""
+"""The guided login (implicit or code grant): a short conversation with the person at the
+terminal, and with the browser where the redirect URI is a loopback one."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def instructions(
     else:
         landing = (
             f"  2. LiveChat then sends the browser to {redirect_uri}. That page may well show an\n"
-            '     error such as "This site can\'t be reached": that is expected, the token is in\n'
+            '     error such as "This site can\'t be reached": that is expected, the answer is in\n'
             "     its address.\n"
             "  3. Copy the whole address from the browser's address bar and paste it here.\n"
         )
