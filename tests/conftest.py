@@ -4,6 +4,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+# httpx imports httpcore lazily, at its first request, and keeps a map of httpcore's exception
+# classes. A test with the pytester fixture removes, at its end, every module first imported
+# during it; a later request would then import a second httpcore whose exceptions that map does
+# not know, and a refused connection would escape as httpcore.ConnectError. Import it up front.
+import httpcore  # noqa: F401
 import pytest
 
 from .accounts_server import AccountsServer
