@@ -268,25 +268,31 @@ def test_no_prompt_when_no_test_needs_a_token(pytester: pytest.Pytester, termina
     assert "LiveChat login needed" not in out
 
 
-def test_opens_the_browser(
-    project: pytest.Pytester,
-    terminal: Spawner,
-    accounts: AccountsServer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+def recording_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BROWSER: a command that writes the address it is given to the returned file."""
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
     browser.chmod(0o700)
     monkeypatch.setenv("BROWSER", str(browser))
+    return opened
+
+
+def test_opens_the_browser(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    recording_browser: Path,
+) -> None:
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
     child = terminal.spawn(browser=True)
     url, state = read_login_url(child)
     child.expect("Paste the address")
     assert "A browser window was opened for it." in terminal.transcript()
-    assert opened.read_text() == url
+    assert recording_browser.read_text() == url
     child.sendline("https://localhost/" + redirect_fragment(token, state))
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
@@ -297,13 +303,8 @@ def test_no_browser_opens_nothing(
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    recording_browser: Path,
 ) -> None:
-    opened = tmp_path / "opened.txt"
-    browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
-    browser.chmod(0o700)
-    monkeypatch.setenv("BROWSER", str(browser))
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
     child = terminal.spawn()  # with --livechat-no-browser
@@ -311,4 +312,4 @@ def test_no_browser_opens_nothing(
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
     assert "A browser window was opened" not in terminal.transcript()
-    assert not opened.exists()
+    assert not recording_browser.exists()
