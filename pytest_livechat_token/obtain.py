@@ -86,12 +86,14 @@ class TokenSource:
         if self.handed and (handed := self.handed.get("token")):
             expires = self.handed.get("expires_at")
             expires_at = datetime.fromisoformat(expires) if expires else None
-            if expires_at is None or is_usable(expires_at, self.settings.min_ttl, self.now()):
+            if expires_at is None or self.fresh(expires_at):
                 return BearerToken(handed, expires_at=expires_at, scope=self.handed.get("scope"))
         entry = self.cache.get(self.settings.accounts_url, self.client_id)
-        if entry is not None and is_usable(entry.expires_at, self.settings.min_ttl, self.now()):
-            return entry.bearer()
-        return None
+        return entry.bearer() if entry is not None and self.fresh(entry.expires_at) else None
+
+    def fresh(self, expires_at: datetime) -> bool:
+        """Whether a token expiring then has at least ``--livechat-min-ttl`` left now."""
+        return is_usable(expires_at, self.settings.min_ttl, self.now())
 
     def token(self) -> BearerToken:
         """The fixture's answer: a cached token, a silently renewed one, or a guided login."""
@@ -145,7 +147,7 @@ class TokenSource:
             # Inside the lock, read again: another process may have logged in or renewed.
             entry = self.cache.get(accounts_url, client_id)
             if entry and (waited or not force):
-                if is_usable(entry.expires_at, self.settings.min_ttl, self.now()):
+                if self.fresh(entry.expires_at):
                     return entry.bearer()
                 if entry.refresh_token and (renewed := self._renew(entry, terminal, client_id)):
                     return renewed

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .bearer import BearerToken, describe_duration, is_usable, mask, seconds_left, utcnow
+from .bearer import BearerToken, describe_duration, mask, seconds_left, utcnow
 from .errors import LiveChatTokenError
 from .settings import OPTIONS, TOKEN_ENV, Settings, resolve, shorten
 
@@ -174,9 +174,8 @@ def pytest_report_header(config: pytest.Config) -> str:
         entry = source.cache.get(settings.accounts_url, settings.client_id)
     except LiveChatTokenError as error:
         return f"{head}, cache not readable: {error}"
-    now = utcnow()
-    if entry is not None and is_usable(entry.expires_at, settings.min_ttl, now):
-        left = describe_duration(seconds_left(entry.expires_at, now))
+    if entry is not None and source.fresh(entry.expires_at):
+        left = describe_duration(seconds_left(entry.expires_at, utcnow()))
         renewal = ", then renewed silently" if entry.refresh_token else ""
         return f"{head}, token cached, {left} left{renewal}"
     if entry is not None and entry.refresh_token:

@@ -9,7 +9,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, paste_redirect
+from .helpers import Spawner, expect_token, paste_redirect
 from .test_plugin import cache_token
 
 MANY_TESTS = """
@@ -30,12 +30,6 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def expect(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
-    import hashlib  # noqa: PLC0415
-
-    monkeypatch.setenv("EXPECT_TOKEN_SHA256", hashlib.sha256(token.encode()).hexdigest())
-
-
 def test_cold_cache_asks_once_for_all_workers(
     project: pytest.Pytester,
     terminal: Spawner,
@@ -44,7 +38,7 @@ def test_cold_cache_asks_once_for_all_workers(
     cache_file: Path,
 ) -> None:
     token = accounts.issue("client-1")
-    expect(monkeypatch, token)
+    expect_token(monkeypatch, token)
     child = terminal.spawn("-n", "4", "--dist", "loadfile", timeout=60)
     paste_redirect(child, token)
     child.expect(pexpect.EOF)
@@ -66,7 +60,7 @@ def test_warm_cache_no_prompt_no_network(
 ) -> None:
     token = accounts.issue("client-1")
     cache_token(cache_file, accounts.url, token)
-    expect(monkeypatch, token)
+    expect_token(monkeypatch, token)
     child = terminal.spawn("-n", "4", "--dist", "loadfile", timeout=60)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
@@ -95,7 +89,7 @@ def test_two_sessions_on_one_cold_cache(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = accounts.issue("client-1")
-    expect(monkeypatch, token)
+    expect_token(monkeypatch, token)
     first = terminal.spawn(timeout=60)
     second = terminal.spawn(timeout=60)
     prompted, waiting = None, None
@@ -141,7 +135,7 @@ def test_workers_on_another_disk_get_the_controllers_token(
 ) -> None:
     token = accounts.issue("client-1")
     cache_token(cache_file, accounts.url, token)
-    expect(monkeypatch, token)
+    expect_token(monkeypatch, token)
     elsewhere = tmp_path / "worker-cache"
     tx = f"popen//env:XDG_CACHE_HOME={elsewhere}"
     child = terminal.spawn("--tx", tx, "--tx", tx, "--dist", "loadfile", timeout=60)
@@ -161,7 +155,7 @@ def test_login_up_front_for_remote_workers(
     tmp_path: Path,
 ) -> None:
     token = accounts.issue("client-1")
-    expect(monkeypatch, token)
+    expect_token(monkeypatch, token)
     elsewhere = tmp_path / "worker-cache"
     tx = f"popen//env:XDG_CACHE_HOME={elsewhere}"
     child = terminal.spawn(
@@ -186,7 +180,7 @@ def test_login_option_logs_in_again_when_cached(
     old = accounts.issue("client-1")
     cache_token(cache_file, accounts.url, old)
     new = accounts.issue("client-1")
-    expect(monkeypatch, new)
+    expect_token(monkeypatch, new)
     child = terminal.spawn("--livechat-login", timeout=60)
     paste_redirect(child, new)
     child.expect(pexpect.EOF)
