@@ -1,21 +1,25 @@
 """Talking to the LiveChat accounts server. httpx is imported here, and only when a call is made.
 
-No message raised here holds a token: tokens travel in headers and bodies, never in URLs.
+Each call has one deadline for the whole exchange (a server that trickles its answer cannot
+stretch it), reads at most ``MAX_ANSWER`` bytes, and takes nothing from the answer unchecked.
+No message raised here holds a token or echoes an answer: tokens travel in headers and bodies,
+never in URLs, and of an error answer only its plain error name is shown.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .bearer import expires_at_from
-from .errors import AccountsUnreachable, GrantRefused, TokenRejected
-
-if TYPE_CHECKING:
-    import httpx
+from .bearer import MAX_LIFETIME, expires_at_from, is_token_shaped
+from .errors import AccountsUnreachable, GrantRefused, TokenRejected, printable
 
 TIMEOUT = 10.0
+MAX_ANSWER = 64 * 1024
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
@@ -44,20 +48,21 @@ class TokenResponse:
 
 
 def token_info(accounts_url: str, token: str) -> TokenInfo:
-    """Ask the accounts server about ``token``.
+    """Ask the accounts server about ``token`` (``GET /v2/info``).
 
-    Raises ``TokenRejected`` when the server refuses it (4xx), ``AccountsUnreachable`` when it
-    cannot be asked or answers nonsense.
+    Raises ``TokenRejected`` when the server refuses it (401, 403, 404), ``AccountsUnreachable``
+    when it cannot be asked, is busy, or answers nonsense.
     """
-    response = _call("GET", accounts_url, "/v2/info", bearer=token)
-    if 400 <= response.status_code < 500:
+    answer = _call("GET", accounts_url, "/v2/info", bearer=token)
+    if answer.status in (400, 401, 403, 404):
         raise TokenRejected(
-            f"the accounts server refused this token (HTTP {response.status_code}): it is "
+            f"the accounts server refused this token (HTTP {answer.status}): it is "
             "expired, revoked, or was cut short when copied."
         )
-    data = _json_object(response)
+    data = answer.json_object()
+    client_id = _text(data, "client_id")
     return TokenInfo(
-        client_id=_text(data, "client_id"),
+        client_id=printable(client_id, 80) if client_id else None,
         expires_in=_seconds(data),
         scope=_text(data, "scope"),
         account_id=_text(data, "account_id"),
@@ -66,18 +71,19 @@ def token_info(accounts_url: str, token: str) -> TokenInfo:
 
 
 def revoke(accounts_url: str, token: str) -> None:
-    """Revoke ``token`` (and its refresh token) at the accounts server (``DELETE /v2/token``).
+    """Revoke ``token`` at the accounts server (``DELETE /v2/token``, the token in the header).
 
-    Raises ``TokenRejected`` when the server says the token is not valid (4xx: nothing left to
-    revoke), ``AccountsUnreachable`` when it cannot be asked.
+    Revoking an access token revokes its refresh token too; a refresh token can be revoked on
+    its own. Raises ``TokenRejected`` when the server no longer knows the token (401, 404:
+    nothing left to revoke), ``AccountsUnreachable`` when it cannot be asked.
     """
-    response = _call("DELETE", accounts_url, "/v2/token", bearer=token)
-    if 400 <= response.status_code < 500:
+    answer = _call("DELETE", accounts_url, "/v2/token", bearer=token)
+    if answer.status in (400, 401, 403, 404):
         raise TokenRejected(
-            f"the accounts server no longer knows this token (HTTP {response.status_code})"
+            f"the accounts server no longer knows this token (HTTP {answer.status})"
         )
-    if not 200 <= response.status_code < 300:
-        raise AccountsUnreachable(f"{response.url} answered HTTP {response.status_code}")
+    if not 200 <= answer.status < 300:
+        raise answer.unreachable()
 
 
 def exchange_code(
@@ -101,16 +107,61 @@ def refresh_grant(accounts_url: str, client_id: str, refresh_token: str) -> Toke
 
 
 def _token_request(accounts_url: str, form: dict[str, str]) -> TokenResponse:
-    response = _call("POST", accounts_url, "/v2/token", form=form)
-    if 400 <= response.status_code < 500:
-        reason = _error_name(response)
+    """``POST /v2/token``. The grant is refused (``GrantRefused``) only when the answer says
+    so: ``invalid_grant``, or 401/403. A 429 (``temporarily_unavailable``), a 5xx or another
+    refusal is ``AccountsUnreachable``, with ``retry_after`` when the server gave one."""
+    answer = _call("POST", accounts_url, "/v2/token", form=form)
+    if 400 <= answer.status < 500 and answer.status != 429:
+        reason = answer.error_name()
         named = f": {reason}" if reason else ""
-        raise GrantRefused(f"the accounts server refused it (HTTP {response.status_code}{named})")
-    data = _json_object(response)
+        refused = f"the accounts server refused it (HTTP {answer.status}{named})"
+        if reason == "invalid_grant" or answer.status in (401, 403):
+            raise GrantRefused(refused)
+        raise AccountsUnreachable(refused)
+    data = answer.json_object()
     access, refresh = _text(data, "access_token"), _text(data, "refresh_token")
-    if access is None:
-        raise AccountsUnreachable(f"{response.url} answered without an access_token")
+    if access is None or not is_token_shaped(access):
+        raise AccountsUnreachable(f"{answer.url} answered without a usable access_token")
+    if refresh is not None and not is_token_shaped(refresh):
+        raise AccountsUnreachable(f"{answer.url} answered with a damaged refresh_token")
     return TokenResponse(access, refresh, _seconds(data), _text(data, "scope"))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What came back: the status, at most ``MAX_ANSWER`` bytes of body, ``Retry-After``."""
+
+    url: str
+    status: int
+    body: bytes = field(repr=False)
+    retry_after: str | None
+
+    def unreachable(self) -> AccountsUnreachable:
+        name = self.error_name()
+        named = f": {name}" if name else ""
+        error = AccountsUnreachable(f"{self.url} answered HTTP {self.status}{named}")
+        error.retry_after = _retry_after(self.retry_after)
+        return error
+
+    def json_object(self) -> dict[str, Any]:
+        if self.status != 200:
+            raise self.unreachable()
+        data = _parse_json(self.body)
+        if not isinstance(data, dict):
+            raise AccountsUnreachable(f"{self.url} did not answer with a JSON object")
+        return data
+
+    def error_name(self) -> str | None:
+        """The OAuth error name of a refusal (``error``, or the older ``oauth_exception``),
+        when it is a plain name: an answer's text is never echoed."""
+        data = _parse_json(self.body)
+        if not isinstance(data, dict):
+            return None
+        for key in ("error", "oauth_exception"):
+            name = data.get(key)
+            if isinstance(name, str) and name.isascii() and name.isidentifier() and len(name) < 64:
+                return name
+        return None
 
 
 def _call(
@@ -120,45 +171,79 @@ def _call(
     *,
     bearer: str | None = None,
     form: dict[str, str] | None = None,
-) -> httpx.Response:
-    """One request, with a bounded wait; a failure to get an answer is ``AccountsUnreachable``."""
+) -> _Answer:
+    """One request, all of it within ``TIMEOUT`` seconds; no answer is ``AccountsUnreachable``.
+
+    The request runs in a daemon thread that the caller stops waiting for at the deadline:
+    httpx's timeouts bound each read, not the whole answer.
+    """
+    url = f"{accounts_url.rstrip('/')}{path}"
+    outcome: list[_Answer | BaseException] = []
+    worker = threading.Thread(
+        target=_request_into,
+        args=(outcome, method, url, bearer, form),
+        name="livechat-accounts",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(TIMEOUT)
+    if not outcome:
+        raise AccountsUnreachable(f"{url} gave no whole answer within {TIMEOUT:.0f} s")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise AccountsUnreachable(f"could not reach {url} ({type(result).__name__})")
+    return result
+
+
+def _request_into(
+    outcome: list[_Answer | BaseException],
+    method: str,
+    url: str,
+    bearer: str | None,
+    form: dict[str, str] | None,
+) -> None:
     import httpx  # noqa: PLC0415 - heavy; only a login, a renewal or a logout needs it
 
-    url = f"{accounts_url.rstrip('/')}{path}"
     headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
     try:
-        return httpx.request(method, url, headers=headers, data=form, timeout=TIMEOUT)
-    except httpx.HTTPError as error:
-        raise AccountsUnreachable(f"could not reach {url} ({type(error).__name__})") from None
+        with (
+            httpx.Client(timeout=TIMEOUT) as client,
+            client.stream(method, url, headers=headers, data=form) as response,
+        ):
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER:
+                    raise _TooLarge
+            retry = response.headers.get("Retry-After")
+            outcome.append(_Answer(url, response.status_code, bytes(body), retry))
+    except Exception as error:  # handed to the caller, who words it
+        outcome.append(error)
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code != 200:
-        raise AccountsUnreachable(f"{response.url} answered HTTP {response.status_code}")
+class _TooLarge(Exception):
+    """An answer longer than ``MAX_ANSWER``."""
+
+
+def _parse_json(body: bytes) -> object:
     try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise AccountsUnreachable(f"{response.url} did not answer with a JSON object")
-    return data
-
-
-def _error_name(response: httpx.Response) -> str | None:
-    """The OAuth ``error`` of a refusal, when it is a plain name (never echo a body)."""
-    try:
-        data = response.json()
-    except ValueError:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # also UnicodeDecodeError
         return None
-    reason = data.get("error") if isinstance(data, dict) else None
-    return reason if isinstance(reason, str) and reason.isidentifier() else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None or not value.strip().isascii() or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), MAX_RETRY_AFTER)
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and value and len(value) <= 4096 else None
 
 
 def _seconds(data: dict[str, Any]) -> int | None:
     value = data.get("expires_in")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_LIFETIME
+    return value if valid else None

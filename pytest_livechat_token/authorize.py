@@ -1,4 +1,5 @@
-"""The implicit grant on paper: the authorization URL and what a pasted answer means. Pure."""
+"""Both grants on paper: the authorization URL (implicit, or code with PKCE) and what an
+answer, pasted or from the browser, means. Pure."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode, urlsplit
 
-from .errors import PasteRejected
+from .bearer import MAX_LIFETIME, is_token_shaped
+from .errors import PasteRejected, printable
+from .settings import Wording
 
 MAX_TRIES = 3
 MAX_PASTE_LENGTH = 8192
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,}")
 _CODE = re.compile(r"[A-Za-z0-9._~+/=:-]{1,2048}")
 _ERROR_KEYS = ("oauth_exception", "identity_exception", "exception_details", "error")
 
@@ -27,7 +29,7 @@ WHAT_TO_PASTE = (
 _FIXES = {
     "client_id_not_found": (
         "LiveChat does not know the client id {client_id!r}. Copy the Client Id from your app's "
-        "App Authorization block in the Developer Console into --livechat-client-id."
+        "App Authorization block in the Developer Console into {client_flag}."
     ),
     "redirect_uri_not_set": (
         "The app has no redirect URI. In the Developer Console, open the app's App Authorization "
@@ -36,16 +38,23 @@ _FIXES = {
     "invalid_redirect_uri": (
         "The redirect URI {redirect_uri} does not exactly match one in the app's App Authorization "
         "block (scheme, host and port must be the same). Add it there, or set "
-        "--livechat-redirect-uri to one that is registered."
+        "{redirect_flag} to one that is registered."
     ),
     "too_many_redirects": (
         "LiveChat allows 3 authorizations per 30 seconds for a client and user. "
         "Wait 30 seconds, then open the address again."
     ),
     "unauthorized_client": (
-        "LiveChat does not let this client use the implicit grant. Make sure the app is a "
-        "JavaScript app with an App Authorization block, and that it is installed for your "
-        "license (Private installation in the Developer Console)."
+        "LiveChat does not let this client use this kind of login. Make sure the app has an "
+        "App Authorization block (a JavaScript app for the implicit grant; the code grant with "
+        "PKCE works for it too), and that it is installed for your license (Private "
+        "installation in the Developer Console)."
+    ),
+    "invalid_request": (
+        "LiveChat found the login request malformed. The usual causes: the response type does "
+        "not fit the app's type (a server-side app cannot use the implicit grant), or the "
+        "redirect URI differs from the registered one by as little as a trailing slash "
+        "({redirect_uri} was sent)."
     ),
     "access_denied": (
         "Access was denied: the login was declined, or the app is not installed for your license. "
@@ -107,21 +116,30 @@ def authorization_url(
     return f"{accounts_url.rstrip('/')}/?{urlencode(query)}"
 
 
-def explain_error(params: dict[str, str], *, client_id: str, redirect_uri: str) -> str:
+def explain_error(
+    params: dict[str, str], *, client_id: str, redirect_uri: str, wording: Wording | None = None
+) -> str:
     """A plain explanation, with a fix, of a LiveChat error page's parameters."""
+    words = wording or Wording()
     details = params.get("exception_details", "")
     exception = (
         params.get("oauth_exception") or params.get("identity_exception") or params.get("error", "")
     )
     template = _FIXES.get(details) or _FIXES.get(exception)
-    named = ", ".join(part for part in (exception, details) if part) or "an error"
+    named = ", ".join(printable(part, 80) for part in (exception, details) if part) or "an error"
     head = f"LiveChat answered with an error page ({named})."
     if template is None:
         return (
             f"{head} Check the app's App Authorization block in the Developer Console "
             "(client id, redirect URI, installation), then try again."
         )
-    return f"{head} {template.format(client_id=client_id, redirect_uri=redirect_uri)}"
+    fix = template.format(
+        client_id=printable(client_id, 80),
+        redirect_uri=printable(redirect_uri, 200),
+        client_flag=words.flag("client_id"),
+        redirect_flag=words.flag("redirect_uri"),
+    )
+    return f"{head} {fix}"
 
 
 def _split_params(piece: str) -> dict[str, str]:
@@ -149,9 +167,21 @@ def _params_of(text: str) -> dict[str, str]:
 
 
 def _expires_in(value: str | None) -> int | None:
-    if value is None or not value.isdigit():
+    """A lifetime in seconds, or None for anything else (``²`` is a digit to ``isdigit``)."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 9:
         return None
-    return int(value)
+    seconds = int(value)
+    return seconds if seconds <= MAX_LIFETIME else None
+
+
+def answer_state(text: str) -> str | None:
+    """The ``state`` an answer carries, or None (also for anything unreadable)."""
+    if len(text) > MAX_PASTE_LENGTH:
+        return None
+    try:
+        return _params_of(text.strip()).get("state")
+    except PasteRejected:
+        return None
 
 
 def parse_paste(
@@ -161,6 +191,7 @@ def parse_paste(
     client_id: str = "",
     redirect_uri: str = "",
     require_state: bool = False,
+    wording: Wording | None = None,
 ) -> Grant:
     """Read what a person pasted: a redirect address, its fragment, or a bare token.
 
@@ -180,7 +211,9 @@ def parse_paste(
         )
     params = _params_of(text)
     if any(key in params for key in _ERROR_KEYS):
-        raise PasteRejected(explain_error(params, client_id=client_id, redirect_uri=redirect_uri))
+        raise PasteRejected(
+            explain_error(params, client_id=client_id, redirect_uri=redirect_uri, wording=wording)
+        )
     if "access_token" in params and not (require_state and "state" not in params):
         return _grant_from(params, expected_state)
     if require_state:
@@ -196,7 +229,7 @@ def parse_paste(
             f"browser to the redirect URI with #access_token=... at the end. {WHAT_TO_PASTE}"
         )
     token = unquote(text)
-    if not _TOKEN.fullmatch(token):
+    if not is_token_shaped(token):
         raise PasteRejected(f"That does not look like a LiveChat token. {WHAT_TO_PASTE}")
     return Grant(access_token=token)
 
@@ -215,7 +248,7 @@ def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
             + WHAT_TO_PASTE
         )
     token = params["access_token"]
-    if not _TOKEN.fullmatch(token):
+    if not is_token_shaped(token):
         raise PasteRejected(
             f"The access_token in that address is cut short or damaged. {WHAT_TO_PASTE}"
         )
@@ -229,7 +262,12 @@ def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
 
 
 def parse_code_answer(
-    text: str, *, expected_state: str, client_id: str = "", redirect_uri: str = ""
+    text: str,
+    *,
+    expected_state: str,
+    client_id: str = "",
+    redirect_uri: str = "",
+    wording: Wording | None = None,
 ) -> str:
     """Read the answer of an authorization code login: ``redirect_uri?code=...&state=...``.
 
@@ -242,7 +280,9 @@ def parse_code_answer(
         raise PasteRejected(f"That is not one address. {WHAT_TO_PASTE_CODE}")
     params = _params_of(text)
     if any(key in params for key in _ERROR_KEYS):
-        raise PasteRejected(explain_error(params, client_id=client_id, redirect_uri=redirect_uri))
+        raise PasteRejected(
+            explain_error(params, client_id=client_id, redirect_uri=redirect_uri, wording=wording)
+        )
     code = params.get("code")
     if not code:
         kind = " It carries a token of the implicit grant." if "access_token" in params else ""

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 _SHOWN_TAIL = 4
 _MIN_LENGTH_TO_SHOW_TAIL = 16
+MAX_LIFETIME = 366 * 86400.0  # an expiry further away than a year is not believed
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,4095}")
+
+
+def is_token_shaped(text: str) -> bool:
+    """Whether ``text`` can be a LiveChat access or refresh token: 8 to 4096 characters of
+    the URL-safe and base64 alphabets and ``:`` (no space, newline or control character)."""
+    return _TOKEN_SHAPE.fullmatch(text) is not None
 
 
 def region_of(token: str) -> str | None:
@@ -68,7 +77,12 @@ def utcnow() -> datetime:
 
 
 def expires_at_from(expires_in: float, now: datetime) -> datetime:
-    """The absolute expiry of a token that has ``expires_in`` seconds left at ``now``."""
+    """The absolute expiry of a token that has ``expires_in`` seconds left at ``now``.
+
+    Raises ValueError for a lifetime that is negative or longer than ``MAX_LIFETIME``.
+    """
+    if not 0 <= expires_in <= MAX_LIFETIME:
+        raise ValueError("a token lifetime must be between 0 s and a year")
     return now + timedelta(seconds=expires_in)
 
 

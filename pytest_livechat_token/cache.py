@@ -1,13 +1,18 @@
 """The on-disk token cache: one private JSON file, file-locked, written atomically.
 
-Every read-modify-write holds the lock; see ``TokenCache._reading`` for plain reads.
+Every read-modify-write holds the lock; a plain read takes none on POSIX (see
+``TokenCache._reading``). Nothing in the file or its directory is trusted unless it is ours:
+``TokenCache.problem`` says why a cache is not used, and ``_read_bytes`` opens the file without
+following links or blocking, and checks what it opened.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,17 +20,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .bearer import BearerToken
-from .errors import CacheLockTimeout, warn
+from .bearer import BearerToken, is_token_shaped
+from .errors import CacheLockTimeout, LiveChatTokenError, printable, warn
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 10.0
+MAX_SIZE = 1024 * 1024
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
 
 
 class CacheWarning(UserWarning):
     """The cache file could not be used as it was; the run goes on without it."""
+
+
+class CacheUnusable(LiveChatTokenError):
+    """The cache is not ours (owner, mode, kind of file): nothing is read from it or written."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,15 @@ class CacheEntry:
             raw.get("token_type", "Bearer"),
             raw.get("scope"),
         )
-        if not isinstance(token, str) or not token or not isinstance(token_type, str):
-            raise TypeError("access_token and token_type must be strings")
+        if not isinstance(token, str) or not is_token_shaped(token):
+            raise TypeError("access_token must be a token")
+        if not isinstance(token_type, str):
+            raise TypeError("token_type must be a string")
         if scope is not None and not isinstance(scope, str):
             raise TypeError("scope must be a string")
         refresh = raw.get("refresh_token")
-        if refresh is not None and (not isinstance(refresh, str) or not refresh):
-            raise TypeError("refresh_token must be a string")
+        if refresh is not None and (not isinstance(refresh, str) or not is_token_shaped(refresh)):
+            raise TypeError("refresh_token must be a token")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
         return cls(token, expires_at, obtained_at, token_type, scope, refresh)
 
@@ -89,7 +101,7 @@ def _empty() -> dict[str, Any]:
 
 
 class TokenCache:
-    """Tokens by (accounts URL, client id) in one file; every access under a sibling lock file."""
+    """Tokens by (accounts URL, client id) in one file, beside its two lock files."""
 
     def __init__(
         self,
@@ -103,6 +115,7 @@ class TokenCache:
         self.login_lock_path = path.with_name(path.name + ".login.lock")
         self.lock_timeout = lock_timeout
         self._warn = warn or _warn
+        self._warn_once = _Once(self._warn)  # for what is wrong with the place, said once
 
     # -- public operations ---------------------------------------------------------------------
 
@@ -111,7 +124,10 @@ class TokenCache:
             return self._entries_of(self._load()).get((accounts_url, client_id))
 
     def put(self, accounts_url: str, client_id: str, entry: CacheEntry) -> None:
-        """Store ``entry``; the other good entries stay, damaged ones are dropped."""
+        """Store ``entry``; the other good entries stay, damaged ones are dropped.
+
+        Raises ``OSError``, ``CacheUnusable`` or ``CacheLockTimeout`` when it cannot.
+        """
         with self._locked():
             entries = self._entries_of(self._load())
             entries[(accounts_url, client_id)] = entry
@@ -129,34 +145,73 @@ class TokenCache:
         with self._reading():
             return self._entries_of(self._load())
 
+    def problem(self) -> str | None:
+        """Why the cache directory is not ours to use, or None when it is.
+
+        Like OpenSSH's StrictModes: the directory must be owned by us (or root) and writable
+        by nobody else. A directory that does not exist yet is fine: we create it 0700.
+        """
+        directory = self.path.parent
+        try:
+            info = directory.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            return f"its directory {directory} cannot be read ({error.strerror})"
+        if not stat.S_ISDIR(info.st_mode):
+            return f"{directory} is not a directory"
+        if os.name == "posix" and info.st_uid not in (os.geteuid(), 0):
+            return f"its directory {directory} is owned by another user (uid {info.st_uid})"
+        if os.name == "posix" and info.st_mode & 0o022:
+            return (
+                f"its directory {directory} is writable by others "
+                f"(mode {stat.S_IMODE(info.st_mode):o}): use a private one"
+            )
+        return None
+
     @contextlib.contextmanager
-    def login_lock(self, timeout: float, on_wait: Callable[[], None]) -> Iterator[None]:
+    def login_lock(self, timeout: float, on_wait: Callable[[], None]) -> Iterator[bool]:
         """Held for a whole login, so that only one process asks the person at a time.
 
-        ``on_wait`` is called once if another process holds it; the wait ends after ``timeout``.
-        The operating system releases the lock of a process that dies.
+        Yields whether another process held it first (``on_wait`` was then called once); the
+        wait ends after ``timeout``. The operating system releases the lock of a process that
+        dies. Where the lock cannot be made (a cache that is not ours, a read-only directory),
+        it says so once and the login goes on without it.
         """
         import filelock  # noqa: PLC0415 - kept off pytest's start-up path
 
-        self._make_dir()
         lock = filelock.FileLock(str(self.login_lock_path), mode=_PRIVATE_FILE)
         try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
+            self._check()
+            self._make_dir()
+            acquired: bool | None = _acquire(lock, 0)
+        except (OSError, CacheUnusable) as error:
+            self._warn_once(
+                f"cannot take the login lock {printable(str(self.login_lock_path))} "
+                f"({_reason(error)}); logging in without it."
+            )
+            acquired = None
+        if acquired is None:
+            yield False
+            return
+        if not acquired:
             on_wait()
-            try:
-                lock.acquire(timeout=timeout)
-            except filelock.Timeout:
+            if not _acquire(lock, timeout):
                 raise CacheLockTimeout(
                     f"Another process has been logging in to LiveChat for {timeout:.0f} s "
-                    f"(it holds {self.login_lock_path}). Finish or stop that login, then run again."
-                ) from None
+                    f"(it holds {printable(str(self.login_lock_path))}). Finish or stop that "
+                    "login, then run again."
+                )
         try:
-            yield
+            yield not acquired
         finally:
             lock.release()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if (problem := self.problem()) is not None:
+            raise CacheUnusable(problem)
 
     def _make_dir(self) -> None:
         self.path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
@@ -172,32 +227,36 @@ class TokenCache:
     def _locked(self) -> Iterator[None]:
         import filelock  # noqa: PLC0415 - kept off pytest's start-up path
 
+        self._check()
         self._make_dir()
         lock = filelock.FileLock(str(self.lock_path), mode=_PRIVATE_FILE)
-        try:
-            lock.acquire(timeout=self.lock_timeout)
-        except filelock.Timeout:
+        if not _acquire(lock, self.lock_timeout):
             raise CacheLockTimeout(
                 f"The LiveChat token cache stayed locked for {self.lock_timeout:.0f} s "
-                f"({self.lock_path}). If no other pytest or livechat-token is running, "
-                "check that nothing else holds that file."
-            ) from None
+                f"({printable(str(self.lock_path))}). If no other pytest or livechat-token is "
+                "running, check that nothing else holds that file."
+            )
         try:
             yield
         finally:
             lock.release()
 
     def _load(self) -> dict[str, Any]:
-        """The cache document; a missing, damaged or unreadable file counts as empty."""
+        """The cache document; a missing, foreign, damaged or unreadable file counts as empty."""
+        shown = printable(str(self.path))
+        if (problem := self.problem()) is not None:
+            self._warn_once(f"the token cache {shown} is not used: {problem}.")
+            return _empty()
         try:
-            data = self.path.read_bytes()
+            data = self._read_bytes()
         except FileNotFoundError:
             return _empty()
-        except OSError as error:
-            self._warn(f"cannot read {self.path} ({error.strerror}); using no cached token.")
+        except (OSError, CacheUnusable) as error:
+            self._warn_once(f"the token cache {shown} is not used: {_reason(error)}.")
             return _empty()
-        self._make_private()
         try:
+            if len(data) > MAX_SIZE:
+                raise ValueError(f"larger than {MAX_SIZE // 1024} KiB")
             document = json.loads(data)
             if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
                 raise ValueError(f"not a version {FORMAT_VERSION} token cache")
@@ -208,15 +267,49 @@ class TokenCache:
                 raise ValueError("no entries object")
         except json.JSONDecodeError:
             reason = "not valid JSON"
+        except RecursionError:
+            reason = "nested too deeply"
         except ValueError as error:  # also UnicodeDecodeError
-            reason = str(error)
+            reason = printable(str(error), 80)
         else:
             return document
         self._warn(
-            f"the token cache {self.path} is damaged ({reason}); it counts as empty "
+            f"the token cache {shown} is damaged ({reason}); it counts as empty "
             "and the next login replaces it."
         )
         return _empty()
+
+    def _read_bytes(self) -> bytes:
+        """The file's bytes, at most ``MAX_SIZE`` + 1 of them: opened without following a
+        link or waiting for a writer (a FIFO), and only when it is a regular file of ours;
+        a file that others can read is made private again."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            descriptor = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0))
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise CacheUnusable("it is a symbolic link") from None
+            raise
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise CacheUnusable("it is not a regular file")
+            if os.name == "posix":
+                if info.st_uid != os.geteuid():
+                    raise CacheUnusable(f"it is owned by another user (uid {info.st_uid})")
+                if info.st_mode & 0o022:
+                    raise CacheUnusable(
+                        f"it is writable by others (mode {stat.S_IMODE(info.st_mode):o})"
+                    )
+                if info.st_mode & 0o077:
+                    with contextlib.suppress(OSError):
+                        os.fchmod(descriptor, _PRIVATE_FILE)
+            data = bytearray()
+            while len(data) <= MAX_SIZE and (chunk := os.read(descriptor, 65536)):
+                data += chunk
+            return bytes(data)
+        finally:
+            os.close(descriptor)
 
     def _entries_of(self, document: dict[str, Any]) -> dict[tuple[str, str], CacheEntry]:
         found: dict[tuple[str, str], CacheEntry] = {}
@@ -225,16 +318,13 @@ class TokenCache:
             for client_id, raw in clients.items():
                 try:
                     found[(accounts_url, client_id)] = CacheEntry.from_json(raw)
-                except (KeyError, TypeError, ValueError):
+                except (KeyError, TypeError, ValueError, OverflowError):
                     damaged += 1
         if damaged:
-            self._warn(f"{damaged} damaged entry(ies) in {self.path} count as not cached.")
+            self._warn(
+                f"{damaged} damaged entry(ies) in {printable(str(self.path))} count as not cached."
+            )
         return found
-
-    def _make_private(self) -> None:
-        with contextlib.suppress(OSError):
-            if self.path.stat().st_mode & 0o077:
-                os.chmod(self.path, _PRIVATE_FILE)
 
     def _write(self, entries: dict[tuple[str, str], CacheEntry]) -> None:
         """Replace the file atomically: a private temp file beside it, fsync, rename."""
@@ -265,6 +355,36 @@ class TokenCache:
                 leftover.unlink()
 
 
+def _acquire(lock: Any, timeout: float) -> bool:
+    """Take a ``filelock`` lock within ``timeout`` seconds; False when it stayed taken."""
+    import filelock  # noqa: PLC0415
+
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        return False
+    return True
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error)
+
+
+class _Once:
+    """Says each message once per cache object: a run reads the cache many times."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._said: set[str] = set()
+
+    def __call__(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            self._say(message)
+
+
 def _fsync_dir(directory: Path) -> None:
     if os.name != "posix":
         return
@@ -277,4 +397,4 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _warn(message: str) -> None:
-    warn(CacheWarning(message), stacklevel=5)
+    warn(CacheWarning(message), stacklevel=6)

@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import TextIO
 
 from .bearer import describe_duration, mask, seconds_left, utcnow
-from .errors import AccountsUnreachable, LiveChatTokenError, TokenRejected
+from .errors import (
+    AccountsUnreachable,
+    ConfigError,
+    LiveChatTokenError,
+    LoginCancelled,
+    TokenRejected,
+    printable,
+)
 from .obtain import TokenSource
-from .settings import OPTIONS, resolve
+from .settings import OPTIONS, TOKEN_ENV, Wording, resolve
 
 OK, FAILED, USAGE, NOT_REVOKED = 0, 1, 2, 3
 
@@ -30,6 +37,14 @@ _FLAGS = {
     "prompt_timeout": "--prompt-timeout",
     "grant": "--grant",
 }
+WORDING = Wording(
+    flags={
+        **_FLAGS,
+        "client_id": "pass --client-id=ID or set LIVECHAT_CLIENT_ID",
+        "prompt_timeout": "--prompt-timeout",
+    },
+    log_in_first="run livechat-token login in a terminal",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,16 +99,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser
-        settings = resolve(cli, os.environ, {}, home=Path.home())
-        source = TokenSource(settings, os.environ, interactive=True)
+        settings = resolve(cli, os.environ, {}, home=Path.home(), flags=_FLAGS)
+        source = TokenSource(
+            settings,
+            os.environ,
+            interactive=True,
+            wording=WORDING,
+            notify=lambda message: print(f"livechat-token: {message}", file=sys.stderr),
+        )
+        source.env_token()  # a malformed LIVECHAT_BEARER_TOKEN is a usage error, for every command
         command = {"login": _login, "token": _token, "status": _status, "logout": _logout}
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
+    except ConfigError as error:
+        print(f"livechat-token: {error}", file=sys.stderr)
+        return USAGE
+    except (KeyboardInterrupt, LoginCancelled):
+        print("livechat-token: cancelled", file=sys.stderr)
+        return 130
     except LiveChatTokenError as error:
         print(f"livechat-token: {error}", file=sys.stderr)
         return FAILED
-    except KeyboardInterrupt:
-        print("livechat-token: cancelled", file=sys.stderr)
-        return 130
+    except Exception as error:  # a bug of ours: still one line, and no token in it
+        print(
+            f"livechat-token: failed unexpectedly ({type(error).__name__}); please report it.",
+            file=sys.stderr,
+        )
+        return FAILED
 
 
 def _one_line(message: Warning | str, *args: object, **kwargs: object) -> str:
@@ -101,10 +132,15 @@ def _one_line(message: Warning | str, *args: object, **kwargs: object) -> str:
 
 
 def _login(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not arguments.force and (token := source.cached()) is not None:
-        left = (
-            describe_duration(seconds_left(token.expires_at, utcnow())) if token.expires_at else ""
+    if source.env_token() is not None:
+        print(
+            f"{TOKEN_ENV} is set, so its token is used and no login is needed: unset it to log in.",
+            file=err,
         )
+        return OK
+    if not arguments.force and (token := source.cached()) is not None:
+        assert token.expires_at is not None  # from the cache: the env token was handled above
+        left = describe_duration(seconds_left(token.expires_at, utcnow()))
         print(f"Already logged in ({left} left); --force logs in again.", file=err)
         return OK
     source.login(force=arguments.force)
@@ -117,7 +153,7 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
         token = source.login(force=False)
     if token is None:
         print(
-            f"livechat-token: no valid token cached for client {source.client_id} at "
+            f"livechat-token: no valid token cached for client {printable(source.client_id)} at "
             f"{source.settings.accounts_url}. Run: livechat-token login",
             file=err,
         )
@@ -137,12 +173,12 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         left = seconds_left(entry.expires_at, now)
         rows.append(
             (
-                accounts_url,
-                client_id,
+                printable(accounts_url, 100),
+                printable(client_id, 64),
                 mask(entry.access_token),
                 entry.expires_at.strftime("%Y-%m-%d %H:%M"),
                 describe_duration(left) if left > 0 else "expired",
-                entry.scope or "",
+                printable(entry.scope or "", 500),
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -151,31 +187,51 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
             file=out,
         )
-    print(f"({source.cache.path})", file=out)
+    print(f"({printable(str(source.cache.path))})", file=out)
     return OK
 
 
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .accounts import revoke  # noqa: PLC0415 - imports httpx
-
     accounts_url, client_id = source.settings.accounts_url, source.client_id
     entry = source.cache.get(accounts_url, client_id)
     if entry is None:
         print(
-            f"livechat-token: no token cached for client {client_id} at {accounts_url}.", file=err
+            f"livechat-token: no token cached for client {printable(client_id)} at {accounts_url}.",
+            file=err,
         )
         return FAILED
+    outcomes = [_revoke(accounts_url, "access token", entry.access_token)]
+    if entry.refresh_token is not None:
+        # Revoking an access token revokes its refresh token too, but when the access token
+        # is already gone that says nothing of the refresh token: revoke it by itself.
+        outcomes.append(_revoke(accounts_url, "refresh token", entry.refresh_token))
     try:
-        revoke(accounts_url, entry.access_token)
+        source.cache.remove(accounts_url, client_id)
+    except (OSError, LiveChatTokenError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        print(
+            f"livechat-token: could not remove the token from {printable(str(source.cache.path))} "
+            f"({reason}); {'; '.join(text for text, _ in outcomes)}.",
+            file=err,
+        )
+        return FAILED
+    print(
+        f"Logged out: removed the token from the cache; {'; '.join(text for text, _ in outcomes)}.",
+        file=err,
+    )
+    return max(code for _, code in outcomes)
+
+
+def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:
+    from .accounts import revoke  # noqa: PLC0415 - imports httpx
+
+    try:
+        revoke(accounts_url, token)
     except TokenRejected:
-        outcome, code = "it was no longer valid at LiveChat", OK
+        return f"the {what} was no longer valid at LiveChat", OK
     except AccountsUnreachable as error:
-        outcome, code = f"it could NOT be revoked at LiveChat ({error})", NOT_REVOKED
-    else:
-        outcome, code = "revoked at LiveChat", OK
-    source.cache.remove(accounts_url, client_id)
-    print(f"Logged out: removed the token from the cache; {outcome}.", file=err)
-    return code
+        return f"the {what} could NOT be revoked at LiveChat ({error})", NOT_REVOKED
+    return f"the {what} was revoked at LiveChat", OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,12 +28,19 @@ class LoginFailed(LiveChatTokenError):
     """The guided login ended without a token."""
 
 
+class LoginCancelled(LoginFailed):
+    """The person cancelled the login (Ctrl-C)."""
+
+
 class PasteRejected(LiveChatTokenError):
     """What was pasted is not a usable answer; the person may try again."""
 
 
 class AccountsUnreachable(LiveChatTokenError):
-    """The accounts server could not be asked."""
+    """The accounts server could not be asked, was busy (429, 5xx) or refused the request for
+    a reason other than the grant itself; ``retry_after`` is the wait it asked for, if any."""
+
+    retry_after: float | None = None
 
 
 class TokenRejected(LiveChatTokenError):
@@ -41,7 +48,21 @@ class TokenRejected(LiveChatTokenError):
 
 
 class GrantRefused(TokenRejected):
-    """The accounts server refused a code or a refresh token (4xx)."""
+    """The accounts server said a code or a refresh token is no good (``invalid_grant``)."""
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` as one safe line for a terminal: control characters (ESC, OSC, bidi overrides,
+    newlines) escaped as ``\\xNN``, and at most ``limit`` characters."""
+    shown = "".join(_shown(char) for char in text[: limit + 1])
+    return shown if len(text) <= limit else shown[:limit] + "…"
+
+
+def _shown(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
 
 
 def warn(warning: Warning, stacklevel: int = 3) -> None:

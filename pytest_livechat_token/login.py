@@ -11,6 +11,7 @@ from .accounts import exchange_code, token_info
 from .authorize import (
     MAX_TRIES,
     Grant,
+    answer_state,
     authorization_url,
     new_code_verifier,
     new_state,
@@ -18,9 +19,16 @@ from .authorize import (
     parse_paste,
 )
 from .bearer import BearerToken, describe_duration, expires_at_from
-from .errors import AccountsUnreachable, GrantRefused, LoginFailed, PasteRejected, TokenRejected
+from .errors import (
+    AccountsUnreachable,
+    GrantRefused,
+    LoginCancelled,
+    LoginFailed,
+    PasteRejected,
+    TokenRejected,
+)
 from .loopback import LoopbackReceiver, loopback_target
-from .settings import Settings, shorten
+from .settings import Settings, Wording, shorten
 from .terminal import Terminal
 
 
@@ -69,8 +77,13 @@ def guided_login(
     who: str | None,
     open_url: Callable[[str], bool],
     now: Callable[[], datetime],
+    keep: Callable[[LoginResult], None] = lambda result: None,
+    wording: Wording | None = None,
 ) -> LoginResult:
     """Walk the person through the grant the settings name; return its token.
+
+    ``keep`` gets the result as soon as it is known, before the loopback receiver is stopped,
+    so that nothing that happens in the teardown (Ctrl-C included) can lose it.
 
     With the implicit grant, the token's ``expires_at`` is None only when neither the accounts
     server nor the answer told how long it lives: such a token is for this run only.
@@ -78,6 +91,7 @@ def guided_login(
     """
     client_id = settings.client_id
     assert client_id is not None
+    words = wording or Wording()
     state = new_state()
     verifier = new_code_verifier() if settings.grant == "code" else None
     url = authorization_url(
@@ -91,13 +105,18 @@ def guided_login(
             client_id=client_id,
             redirect_uri=settings.redirect_uri,
             require_state=from_browser,
+            wording=words,
         )
         return LoginResult(_confirm(grant, settings, terminal, now))
 
     def code(text: str, from_browser: bool) -> LoginResult:
         assert verifier is not None
         answer = parse_code_answer(
-            text, expected_state=state, client_id=client_id, redirect_uri=settings.redirect_uri
+            text,
+            expected_state=state,
+            client_id=client_id,
+            redirect_uri=settings.redirect_uri,
+            wording=words,
         )
         return _exchange(answer, verifier, settings, terminal, now)
 
@@ -109,7 +128,18 @@ def guided_login(
                 url, settings.redirect_uri, opened=opened, who=who, catching=receiver is not None
             )
         )
-        return _answers(settings, terminal, receiver, code if verifier else implicit, now)
+        interpret = code if verifier else implicit
+        result = _answers(
+            settings,
+            terminal,
+            receiver=receiver,
+            interpret=interpret,
+            state=state,
+            now=now,
+            wording=words,
+        )
+        keep(result)
+        return result
     finally:
         if receiver is not None:
             receiver.close()
@@ -132,11 +162,18 @@ def _start_receiver(redirect_uri: str, terminal: Terminal) -> LoopbackReceiver |
 def _answers(
     settings: Settings,
     terminal: Terminal,
+    *,
     receiver: LoopbackReceiver | None,
     interpret: Interpret,
+    state: str,
     now: Callable[[], datetime],
+    wording: Wording,
 ) -> LoginResult:
-    """Take answers, pasted or from the browser, until one holds a good token (3 tries)."""
+    """Take answers, pasted or from the browser, until one holds a good token (3 tries).
+
+    An answer from the browser without this login's state is turned away without a word on
+    the terminal and without using up a try: any page can make a browser send one.
+    """
     timeout = settings.prompt_timeout
     wait = "Waiting for the browser, or paste" if receiver else "Paste"
     attempt = 0
@@ -147,17 +184,20 @@ def _answers(
         except TimeoutError:
             raise LoginFailed(
                 f"No address was pasted within {timeout:.0f} s, so the LiveChat login stopped. "
-                "Run again and paste the address, or allow more time with "
-                "--livechat-prompt-timeout."
+                f"Run again and paste the address, or allow more time with "
+                f"{wording.flag('prompt_timeout')}."
             ) from None
         except EOFError:
             raise LoginFailed(
                 "The LiveChat login stopped: input ended before an address was pasted."
             ) from None
         except KeyboardInterrupt:
-            raise LoginFailed("The LiveChat login was cancelled (Ctrl-C).") from None
+            raise LoginCancelled("The LiveChat login was cancelled (Ctrl-C).") from None
         answer = receiver.take() if pasted is None and receiver else None
         if pasted is None and answer is None:
+            continue
+        if answer is not None and answer_state(answer.text) != state:
+            answer.reply("Not the answer of the login in progress: return to your terminal.")
             continue
         attempt += 1
         if answer is not None:

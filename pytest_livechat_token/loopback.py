@@ -1,24 +1,31 @@
 """Loopback capture: when the redirect URI is ``http://localhost:PORT/...`` (or 127.0.0.1), the
 browser lands on a small page of ours that hands the login answer back, so nobody has to paste.
 
-The server listens on the loopback address only, serves that page and nothing else, logs no
-request (tokens travel here), and stops when the login ends.
+The server listens on the loopback addresses only (for ``localhost``, on every address it
+stands for, 127.0.0.1 and ::1, so that no other local user can take one of them and catch the
+browser's answer), serves that page and nothing else, logs no request and prints no error
+(tokens travel here), gives each connection a few seconds, and stops when the login ends
+without making the login wait for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
+import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-_LOOPBACK_HOSTS = {"localhost": "127.0.0.1", "127.0.0.1": "127.0.0.1"}
+_LOOPBACK_HOSTS = {"localhost": ("127.0.0.1", "::1"), "127.0.0.1": ("127.0.0.1",)}
 _MAX_BODY = 16384
 _REPLY_WAIT = 30.0
+_CONNECTION_TIMEOUT = 5.0
+_MAX_CONNECTIONS = 16
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LiveChat login - pytest-livechat-token</title>
@@ -53,6 +60,11 @@ class LoopbackTarget:
     port: int
     path: str
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address the redirect URI's host stands for: all of them are listened on."""
+        return _LOOPBACK_HOSTS[self.host]
+
 
 def loopback_target(redirect_uri: str) -> LoopbackTarget | None:
     """Where to listen for ``redirect_uri``, or None when it is not a loopback ``http`` URI."""
@@ -61,8 +73,8 @@ def loopback_target(redirect_uri: str) -> LoopbackTarget | None:
         port = parts.port
     except ValueError:
         return None
-    host = _LOOPBACK_HOSTS.get(parts.hostname or "")
-    if parts.scheme != "http" or host is None or port is None:
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host not in _LOOPBACK_HOSTS or port is None:
         return None
     return LoopbackTarget(host, port, parts.path or "/")
 
@@ -78,19 +90,71 @@ class Answer:
         self._replies.put(message)
 
 
+class _Server(ThreadingHTTPServer):
+    """One connection a thread, at most ``_MAX_CONNECTIONS`` at once; silent about errors."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: str, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self._slots = threading.BoundedSemaphore(_MAX_CONNECTIONS)
+        super().__init__((address, port), handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Nothing is printed: a traceback could hold what the browser sent."""
+
+
+def _unavailable(error: OSError) -> bool:
+    """Whether binding failed because this machine has no such address (no IPv6): then no
+    other user can listen there either."""
+    return error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+
+
 class LoopbackReceiver:
-    """A tiny HTTP server on the redirect URI's loopback address, for one login."""
+    """A tiny HTTP server on the redirect URI's loopback address(es), for one login.
+
+    Raises ``OSError`` when one of the addresses is taken (by anyone, another user included):
+    the login then falls back to pasting.
+    """
 
     def __init__(self, target: LoopbackTarget) -> None:
         self.target = target
         self.answers: queue.Queue[Answer] = queue.Queue()
+        self._servers: list[_Server] = []
+        try:
+            for address in target.addresses:
+                try:
+                    self._servers.append(_Server(address, target.port, _handler(self)))
+                except OSError as error:
+                    if address == target.addresses[0] or not _unavailable(error):
+                        raise
+        except OSError:
+            self._stop_servers()
+            raise
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
-        self._server = HTTPServer((target.host, target.port), _handler(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="livechat-loopback", daemon=True
-        )
-        self._thread.start()
+        for server in self._servers:
+            threading.Thread(
+                target=server.serve_forever, name="livechat-loopback", daemon=True
+            ).start()
 
     @property
     def wake_fd(self) -> int:
@@ -108,26 +172,38 @@ class LoopbackReceiver:
     def _deliver(self, text: str) -> str:
         replies: queue.Queue[str] = queue.Queue()
         self.answers.put(Answer(text, replies))
-        os.write(self._wake_write, b"!")
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"!")
         try:
             return replies.get(timeout=_REPLY_WAIT)
         except queue.Empty:
             return "pytest did not answer in time: return to your terminal."
 
     def close(self) -> None:
+        """Stop listening. Bounded: each connection has its own thread, so a server's loop
+        is never held up by a client and stops within its poll interval (0.5 s)."""
         while (answer := self.take()) is not None:
             answer.reply("This login has ended: return to your terminal.")
-        self._server.shutdown()
-        self._server.server_close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._stop_servers()
+
+    def _stop_servers(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                server.shutdown()
+                server.server_close()
+        for descriptor in (getattr(self, "_wake_read", None), getattr(self, "_wake_write", None)):
+            if descriptor is not None:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)
 
 
 def _handler(receiver: LoopbackReceiver) -> type[BaseHTTPRequestHandler]:
     target = receiver.target
-    origins = {f"http://{name}:{target.port}" for name in _LOOPBACK_HOSTS}
+    origins = {f"http://{name}:{target.port}" for name in ("localhost", "127.0.0.1", "[::1]")}
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = _CONNECTION_TIMEOUT  # a connection that idles or trickles is dropped
+
         def log_message(self, format: str, *args: Any) -> None:
             """Nothing is logged: request lines and bodies carry tokens."""
 
@@ -153,7 +229,8 @@ def _handler(receiver: LoopbackReceiver) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             origin = self.headers.get("Origin")
-            length = int(self.headers.get("Content-Length") or 0)
+            raw_length = self.headers.get("Content-Length") or "0"
+            length = int(raw_length) if raw_length.isascii() and raw_length.isdigit() else -1
             if (
                 urlsplit(self.path).path != target.path
                 or (origin is not None and origin not in origins)

@@ -1,4 +1,6 @@
-"""Where a token comes from, in order: the environment, the controller, the cache, a login."""
+"""Where a token comes from, in order: the environment, the controller, the cache, a renewal,
+a login. ``TokenSource.token`` makes the whole decision; the front end that runs it supplies
+the words for what the person should do (``Wording``) and where notices go (``notify``)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,23 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .bearer import BearerToken, is_usable, seconds_left, utcnow
-from .cache import CacheEntry, TokenCache
-from .errors import ConfigError, LiveChatTokenError, LoginFailed, NoTerminal, warn
-from .settings import TOKEN_ENV, Settings, shorten
+from . import redact
+from .bearer import BearerToken, is_token_shaped, is_usable, seconds_left, utcnow
+from .cache import CacheEntry, CacheWarning, TokenCache
+from .errors import (
+    AccountsUnreachable,
+    ConfigError,
+    GrantRefused,
+    LiveChatTokenError,
+    LoginFailed,
+    NoTerminal,
+    printable,
+    warn,
+)
+from .settings import TOKEN_ENV, Settings, Wording, env_token, shorten
 
 if TYPE_CHECKING:
+    from .login import LoginResult
     from .terminal import Terminal
 
 
@@ -22,12 +35,6 @@ class RenewalWarning(UserWarning):
 
 class NotConfigured(ConfigError):
     """No client id and no token: tests that need a token are skipped."""
-
-
-NOT_CONFIGURED = (
-    "no LiveChat client id configured: pass --livechat-client-id=ID, set LIVECHAT_CLIENT_ID "
-    f"or ini livechat_client_id, or set {TOKEN_ENV} to a token"
-)
 
 
 class TokenSource:
@@ -47,6 +54,8 @@ class TokenSource:
         open_terminal: Callable[[], Terminal | None] | None = None,
         open_url: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] = utcnow,
+        wording: Wording | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
@@ -56,7 +65,12 @@ class TokenSource:
         self.open_terminal = open_terminal  # None: the controlling terminal
         self.open_url = open_url  # None: the person's browser
         self.now = now
+        self.wording = wording or Wording()
+        self.notify = notify  # None: a notice with no terminal to show it on is a warning
         self.cache = TokenCache(settings.token_cache)
+        self.started_at = now()
+        self._obtained: BearerToken | None = None  # by a login or renewal of this process
+        self._failed: LoginFailed | None = None  # a login of this process that ended badly
 
     def __repr__(self) -> str:
         return f"TokenSource({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
@@ -76,24 +90,67 @@ class TokenSource:
     @property
     def client_id(self) -> str:
         if self.settings.client_id is None:
-            raise NotConfigured(NOT_CONFIGURED)
+            raise NotConfigured(
+                f"no LiveChat client id configured: {self.wording.flag('client_id')}, "
+                f"or set {TOKEN_ENV} to a token"
+            )
         return self.settings.client_id
 
-    def cached(self) -> BearerToken | None:
-        """A usable token without asking anybody: environment, controller or cache."""
-        if token := self.environ.get(TOKEN_ENV, "").strip():
-            return BearerToken(token)
-        if self.handed and (handed := self.handed.get("token")):
-            expires = self.handed.get("expires_at")
-            expires_at = datetime.fromisoformat(expires) if expires else None
-            if expires_at is None or self.fresh(expires_at):
-                return BearerToken(handed, expires_at=expires_at, scope=self.handed.get("scope"))
-        entry = self.cache.get(self.settings.accounts_url, self.client_id)
-        return entry.bearer() if entry is not None and self.fresh(entry.expires_at) else None
+    def env_token(self) -> BearerToken | None:
+        """The token of ``LIVECHAT_BEARER_TOKEN``, checked; ``ConfigError`` when malformed."""
+        token = env_token(self.environ)
+        if token is None:
+            return None
+        redact.remember(token)
+        return BearerToken(token)
 
-    def fresh(self, expires_at: datetime) -> bool:
-        """Whether a token expiring then has at least ``--livechat-min-ttl`` left now."""
-        return is_usable(expires_at, self.settings.min_ttl, self.now())
+    def cached(self) -> BearerToken | None:
+        """A usable token without asking anybody: environment, controller, this process's own
+        login or renewal, or the cache."""
+        if (token := self.env_token()) is not None:
+            return token
+        if (handed := self._handed()) is not None:
+            return handed
+        if self._obtained is not None and self._still_valid(self._obtained.expires_at):
+            return self._obtained
+        entry = self.cache.get(self.settings.accounts_url, self.client_id)
+        return self._use(entry) if entry is not None and self.fresh(entry) else None
+
+    def _handed(self) -> BearerToken | None:
+        """The controller's token; it counts as fresh while it is valid (the controller has
+        just checked or renewed it for this run)."""
+        token = self.handed.get("token") if self.handed else None
+        if not isinstance(token, str) or not is_token_shaped(token):
+            return None
+        assert self.handed is not None
+        expires = self.handed.get("expires_at")
+        try:
+            expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+        except ValueError:
+            return None
+        if expires_at is not None and not self._still_valid(expires_at):
+            return None
+        redact.remember(token)
+        scope = self.handed.get("scope")
+        return BearerToken(
+            token, expires_at=expires_at, scope=scope if isinstance(scope, str) else None
+        )
+
+    def fresh(self, entry: CacheEntry) -> bool:
+        """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained
+        since this run started (a server may issue tokens that live less than ``min_ttl``:
+        one run never renews twice) and not yet expired."""
+        now = self.now()
+        if is_usable(entry.expires_at, self.settings.min_ttl, now):
+            return True
+        return entry.obtained_at >= self.started_at and seconds_left(entry.expires_at, now) > 0
+
+    def _still_valid(self, expires_at: datetime | None) -> bool:
+        return expires_at is None or seconds_left(expires_at, self.now()) > 0
+
+    def _use(self, entry: CacheEntry) -> BearerToken:
+        redact.remember(entry.access_token, entry.refresh_token)
+        return entry.bearer()
 
     def token(self) -> BearerToken:
         """The fixture's answer: a cached token, a silently renewed one, or a guided login."""
@@ -104,10 +161,10 @@ class TokenSource:
 
         The xdist controller uses it so that workers which share no disk with it get a token.
         """
-        entry = self.cache.get(self.settings.accounts_url, self.client_id)
-        if entry is None or entry.refresh_token is None:
-            return None
         try:
+            entry = self.cache.get(self.settings.accounts_url, self.client_id)
+            if entry is None or entry.refresh_token is None:
+                return None
             return self._acquire_locked(None, self.client_id, force=False)
         except LiveChatTokenError:
             return None
@@ -117,7 +174,13 @@ class TokenSource:
         return self._acquire(force=force)
 
     def _acquire(self, *, force: bool) -> BearerToken:
-        """Renew with the cached refresh token, or log in; one process at a time."""
+        """Renew with the cached refresh token, or log in; one process at a time.
+
+        A login that failed or was cancelled is not asked again in this process: the same
+        error is raised at once (a rerun plugin would otherwise prompt for every rerun).
+        """
+        if self._failed is not None:
+            raise self._failed
         client_id = self.client_id
         entry = None if force else self.cache.get(self.settings.accounts_url, client_id)
         terminal = self._terminal() if self.interactive else None
@@ -125,6 +188,9 @@ class TokenSource:
             raise NoTerminal(self._no_terminal_message())
         try:
             return self._acquire_locked(terminal, client_id, force=force)
+        except LoginFailed as failed:
+            self._failed = failed
+            raise
         finally:
             if terminal is not None:
                 terminal.close()
@@ -132,23 +198,20 @@ class TokenSource:
     def _acquire_locked(
         self, terminal: Terminal | None, client_id: str, *, force: bool
     ) -> BearerToken:
-        waited: list[bool] = []
-
         def on_wait() -> None:
-            waited.append(True)
-            if terminal is not None:
-                terminal.say(
-                    f"\n{self._tag}Waiting for the LiveChat login in progress in another process "
-                    f"(up to {self.settings.prompt_timeout:.0f} s)…\n"
-                )
+            self._say(
+                terminal,
+                f"{self._tag}Waiting for the LiveChat login in progress in another process "
+                f"(up to {self.settings.prompt_timeout:.0f} s)…",
+            )
 
         accounts_url = self.settings.accounts_url
-        with self.cache.login_lock(self.settings.prompt_timeout, on_wait):
+        with self.cache.login_lock(self.settings.prompt_timeout, on_wait) as waited:
             # Inside the lock, read again: another process may have logged in or renewed.
             entry = self.cache.get(accounts_url, client_id)
             if entry and (waited or not force):
-                if self.fresh(entry.expires_at):
-                    return entry.bearer()
+                if self.fresh(entry):
+                    return self._use(entry)
                 if entry.refresh_token and (renewed := self._renew(entry, terminal, client_id)):
                     return renewed
             if waited:
@@ -158,46 +221,65 @@ class TokenSource:
                 )
             if terminal is None:
                 raise NoTerminal(self._no_terminal_message())
-            from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
-            from .login import guided_login  # noqa: PLC0415
+            return self._log_in(terminal, client_id)
 
-            result = guided_login(
-                self.settings,
-                terminal,
-                who=self.who,
-                open_url=self.open_url or open_in_browser,
-                now=self.now,
-            )
+    def _log_in(self, terminal: Terminal, client_id: str) -> BearerToken:
+        from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
+        from .login import guided_login  # noqa: PLC0415
+
+        def keep(result: LoginResult) -> None:
+            """Stored as soon as it is known, before the login's teardown."""
             token = result.token
-            if token.expires_at is not None:
-                stored = CacheEntry(
-                    token,
-                    token.expires_at,
-                    self.now(),
-                    scope=token.scope,
-                    refresh_token=result.refresh_token,
-                )
-                self.cache.put(accounts_url, client_id, stored)
-                terminal.say(f"  Stored in {self.settings.token_cache}.\n")
-            return token
+            redact.remember(token, result.refresh_token)
+            self._obtained = token
+            if token.expires_at is None:
+                return
+            stored = CacheEntry(
+                token,
+                token.expires_at,
+                self.now(),
+                scope=token.scope,
+                refresh_token=result.refresh_token,
+            )
+            if self._store(client_id, stored, rotated=False):
+                terminal.say(f"  Stored in {printable(str(self.settings.token_cache))}.\n")
+
+        result = guided_login(
+            self.settings,
+            terminal,
+            who=self.who,
+            open_url=self.open_url or open_in_browser,
+            now=self.now,
+            keep=keep,
+            wording=self.wording,
+        )
+        return result.token
 
     def _renew(
         self, entry: CacheEntry, terminal: Terminal | None, client_id: str
     ) -> BearerToken | None:
-        """Trade the cached refresh token for a new pair, stored before anything uses it.
+        """Renew with the cached refresh token and store the new pair before anything uses it.
 
-        None when the accounts server refuses it (the refresh token is then dropped, and the
+        None when the accounts server refuses the refresh token (it is then dropped, and the
         caller falls back to a login). Runs under the login lock: one renewal for all processes.
         """
-        from .accounts import refresh_grant  # noqa: PLC0415 - imports httpx
-        from .errors import AccountsUnreachable, GrantRefused  # noqa: PLC0415
+        from .renewal import renew  # noqa: PLC0415 - imports the accounts client
 
-        assert entry.refresh_token is not None
-        accounts_url = self.settings.accounts_url
+        redact.remember(entry.access_token, entry.refresh_token)
         try:
-            response = refresh_grant(accounts_url, client_id, entry.refresh_token)
+            renewed = renew(
+                self.settings.accounts_url,
+                client_id,
+                entry,
+                now=self.now,
+                on_retry=lambda seconds: self._say(
+                    terminal,
+                    f"{self._tag}The LiveChat accounts server asks to wait {seconds:.0f} s "
+                    "before renewing the token; waiting.",
+                ),
+            )
         except GrantRefused as refused:
-            self.cache.put(accounts_url, client_id, replace(entry, refresh_token=None))
+            self._store(client_id, replace(entry, refresh_token=None), rotated=False)
             self._tell(
                 terminal,
                 f"The cached LiveChat refresh token no longer works ({refused}): "
@@ -205,32 +287,59 @@ class TokenSource:
             )
             return None
         except AccountsUnreachable as unreachable:
+            later = (
+                f" (it asks to wait {unreachable.retry_after:.0f} s)"
+                if unreachable.retry_after
+                else ""
+            )
             if seconds_left(entry.expires_at, self.now()) > 0:
                 self._tell(
                     terminal,
-                    f"Could not renew the LiveChat token ({unreachable}); the cached pair is "
-                    "kept, and its access token is used while it lasts.",
+                    f"Could not renew the LiveChat token ({unreachable}){later}; the cached "
+                    "pair is kept, and its access token is used while it lasts.",
                 )
                 return entry.bearer()
             raise LoginFailed(
-                f"Could not renew the expired LiveChat token ({unreachable}). The cached pair "
-                "is kept: run again when the accounts server can be reached."
+                f"Could not renew the expired LiveChat token ({unreachable}){later}. The cached "
+                "pair is kept: run again when the accounts server can be reached."
             ) from None
-        now = self.now()
-        renewed = CacheEntry(
-            response.access_token,
-            response.expires_at(now),
-            now,
-            scope=response.scope or entry.scope,
-            refresh_token=response.refresh_token,
-        )
-        self.cache.put(accounts_url, client_id, renewed)
-        if terminal is not None:
-            terminal.say(f"{self._tag}Renewed the LiveChat token silently.\n")
-        return renewed.bearer()
+        redact.remember(renewed.access_token, renewed.refresh_token)
+        self._obtained = renewed.bearer()
+        if self._store(client_id, renewed, rotated=True):
+            self._say(terminal, f"{self._tag}Renewed the LiveChat token silently.")
+        return self._obtained
 
-    @staticmethod
-    def _tell(terminal: Terminal | None, message: str) -> None:
+    def _store(self, client_id: str, entry: CacheEntry, *, rotated: bool) -> bool:
+        """Put ``entry`` in the cache; when that fails, say so once and go on with the token
+        in memory (nothing obtained is lost because the disk said no)."""
+        try:
+            self.cache.put(self.settings.accounts_url, client_id, entry)
+        except (OSError, LiveChatTokenError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            lost = (
+                " The refresh token was rotated and could not be kept: the next run will need "
+                "a login."
+                if rotated and entry.refresh_token
+                else " It is used for this run only."
+            )
+            warn(
+                CacheWarning(
+                    f"could not store the LiveChat token in "
+                    f"{printable(str(self.settings.token_cache))} ({reason}).{lost}"
+                )
+            )
+            return False
+        return True
+
+    def _say(self, terminal: Terminal | None, message: str) -> None:
+        """A notice: on the terminal, else where the front end shows notices."""
+        if terminal is not None:
+            terminal.say(f"\n{message}\n")
+        elif self.notify is not None:
+            self.notify(message)
+
+    def _tell(self, terminal: Terminal | None, message: str) -> None:
+        """Something the person should know: on the terminal, else a warning."""
         if terminal is not None:
             terminal.say(f"  ! {message}\n")
         else:
@@ -242,6 +351,6 @@ class TokenSource:
         return (
             f"No valid LiveChat token is cached for client {shorten(self.client_id)} at "
             f"{settings.accounts_url}, and {whom} has no terminal to log in from. "
-            "Run pytest once in a terminal to log in (the token is cached for later runs), "
-            f"log in before the workers start with --livechat-login, or set {TOKEN_ENV}."
+            f"{self.wording.log_in_first[:1].upper()}{self.wording.log_in_first[1:]}, "
+            f"or set {TOKEN_ENV}."
         )

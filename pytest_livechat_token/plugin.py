@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import redact
 from .bearer import BearerToken, describe_duration, mask, seconds_left, utcnow
-from .errors import LiveChatTokenError
-from .settings import OPTIONS, TOKEN_ENV, Settings, resolve, shorten
+from .errors import LiveChatTokenError, printable
+from .settings import OPTIONS, TOKEN_ENV, Settings, Wording, env_token, resolve, shorten
 
 if TYPE_CHECKING:
     import httpx
@@ -24,6 +25,20 @@ STDIN_IS_TTY = pytest.StashKey[bool]()
 PROCESS = pytest.StashKey[dict[str, Any]]()
 SOURCE = pytest.StashKey["TokenSource"]()
 HAND_OFF = "livechat_token"
+WORDING = Wording(
+    flags={
+        "client_id": "pass --livechat-client-id=ID, set LIVECHAT_CLIENT_ID or ini "
+        "livechat_client_id",
+        **{option.name: option.flag for option in OPTIONS if option.name != "client_id"},
+    },
+    log_in_first=(
+        "run pytest once in a terminal to log in (the token is cached for later runs), "
+        "log in before the workers start with --livechat-login"
+    ),
+)
+NO_TERMINAL_LOGIN = Wording(
+    flags=WORDING.flags, log_in_first="run pytest --livechat-login in a terminal"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,7 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--livechat-login",
         action="store_true",
         dest="livechat_login",
-        help="Log in before any test runs, even when a token is cached, and cache the new one.",
+        help="Log in before any test runs, even when a token is cached, and cache the new one. "
+        f"[env {TOKEN_ENV}: a token to use as is, with no cache and no login]",
     )
 
 
@@ -94,8 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
     ini["open_browser"] = config.getini("livechat_open_browser")
     try:
         settings = resolve(cli, os.environ, ini, home=Path.home())
+        redact.remember(env_token(os.environ))
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
+    _scrub_debug_log(config)
     workerinput = _workerinput(config)
     handed = workerinput.get(HAND_OFF) if workerinput else None
     if handed:
@@ -108,13 +126,41 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
-        try:
-            _source(config).login(force=True)
-        except LiveChatTokenError as error:
-            raise pytest.UsageError(f"--livechat-login: {error}") from None
+        message = _guarded(lambda: _source(config, NO_TERMINAL_LOGIN).login(force=True))
+        if message is not None:
+            raise pytest.UsageError(f"--livechat-login: {message}")
 
 
-def _source(config: pytest.Config) -> TokenSource:
+def _scrub_debug_log(config: pytest.Config) -> None:
+    """``--debug`` traces every hook's result (the fixture's token too) to a file people attach
+    to bug reports: send what it writes through ``redact.scrub``."""
+    if not config.getoption("debug", None):
+        return
+    root = config.trace.root
+    writer = getattr(root, "_writer", None)  # pluggy has no getter; without one, no trace at all
+    root.setwriter((lambda text: writer(redact.scrub(text))) if callable(writer) else None)
+
+
+def _guarded(step: Callable[[], object]) -> str | None:
+    """Run a step of the token path; None when it went well, else the one line to show.
+
+    This is the boundary of the secret path: whatever goes wrong below, the person gets one
+    line, no traceback, and no frame holding a token (the original exception is dropped).
+    """
+    try:
+        step()
+    except LiveChatTokenError as error:
+        return str(error)
+    except Exception as error:  # anything else is a bug of ours: still one line, no token
+        return (
+            f"pytest-livechat-token failed unexpectedly ({type(error).__name__}) while getting a "
+            "LiveChat token. Please report it (the message holds no token); "
+            f"meanwhile set {TOKEN_ENV}."
+        )
+    return None
+
+
+def _source(config: pytest.Config, wording: Wording = WORDING) -> TokenSource:
     """This process's token source, made when first needed."""
     if SOURCE not in config.stash:
         from .obtain import TokenSource  # noqa: PLC0415 - off the start-up path
@@ -126,8 +172,17 @@ def _source(config: pytest.Config) -> TokenSource:
             interactive=process["interactive"],
             who=_worker_label(),
             handed=process["handed"],
+            wording=wording,
+            notify=lambda message: _notice(config, message),
         )
     return config.stash[SOURCE]
+
+
+def _notice(config: pytest.Config, message: str) -> None:
+    """A notice of the token source where no terminal is open for it (the xdist controller)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"livechat: {message}")
 
 
 class XdistHandOff:
@@ -151,10 +206,9 @@ class XdistHandOff:
             "settings": source.settings.handed_to_workers(),
             "interactive": source.interactive,
         }
-        try:
-            token = source.cached() or source.renewed()
-        except LiveChatTokenError:
-            token = None
+        found: list[BearerToken | None] = []
+        _guarded(lambda: found.append(source.cached() or source.renewed()))
+        token = found[0] if found else None
         if token is not None:
             payload["token"] = str(token)
             payload["expires_at"] = token.expires_at.isoformat() if token.expires_at else None
@@ -162,25 +216,48 @@ class XdistHandOff:
         return payload
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    if os.environ.get(TOKEN_ENV, "").strip():
-        return f"livechat: using the token in {TOKEN_ENV}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines: list[str] = []
+    _guarded(lambda: lines.extend(_header(config)))
+    return lines or ["livechat: the token cache could not be read (see the warnings)"]
+
+
+def _header(config: pytest.Config) -> list[str]:
+    if env_token(os.environ):
+        return [f"livechat: using the token in {TOKEN_ENV}"]
     settings = config.stash[SETTINGS]
     if settings.client_id is None:
-        return "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
+        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
     source = _source(config)
-    head = f"livechat: client {shorten(settings.client_id)}"
-    try:
-        entry = source.cache.get(settings.accounts_url, settings.client_id)
-    except LiveChatTokenError as error:
-        return f"{head}, cache not readable: {error}"
-    if entry is not None and source.fresh(entry.expires_at):
+    head = f"livechat: client {printable(shorten(settings.client_id))}"
+    entry = source.cache.get(settings.accounts_url, settings.client_id)
+    lines: list[str] = []
+    if entry is not None and source.fresh(entry):
         left = describe_duration(seconds_left(entry.expires_at, utcnow()))
         renewal = ", then renewed silently" if entry.refresh_token else ""
-        return f"{head}, token cached, {left} left{renewal}"
-    if entry is not None and entry.refresh_token:
-        return f"{head}, cached token expiring: it will be renewed silently when a test needs it"
-    return f"{head}, no valid token cached (a test that needs one will ask you to log in)"
+        lines.append(f"{head}, token cached, {left} left{renewal}")
+    elif entry is not None and entry.refresh_token:
+        lines.append(
+            f"{head}, cached token expiring: it will be renewed silently when a test needs it"
+        )
+    elif source.interactive:
+        lines.append(
+            f"{head}, no valid token cached (a test that needs one will ask you to log in)"
+        )
+    else:
+        lines.append(
+            f"{head}, no valid token cached and no terminal to log in from: tests that need "
+            f"one will error (set {TOKEN_ENV}, or run once in a terminal)"
+        )
+    if entry is not None:
+        lifetime = (entry.expires_at - entry.obtained_at).total_seconds()
+        if 0 < lifetime < settings.min_ttl:
+            lines.append(
+                f"livechat: the server issues tokens for {describe_duration(lifetime)}, less "
+                f"than --livechat-min-ttl ({describe_duration(settings.min_ttl)}): a token is "
+                "renewed at most once a run and then used while it lasts"
+            )
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -188,16 +265,23 @@ def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
     """A valid LiveChat bearer token: from the environment, the cache, or a guided login."""
     from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
 
-    try:
-        return _source(pytestconfig).token()
-    except NotConfigured as error:
-        skipped, failed = str(error), None
-    except LiveChatTokenError as error:
-        skipped, failed = None, str(error)
-    # Outside the except blocks, so that pytest shows our message alone, with no chain.
+    found: list[BearerToken] = []
+    skipped: str | None = None
+
+    def obtain() -> None:
+        nonlocal skipped
+        try:
+            found.append(_source(pytestconfig).token())
+        except NotConfigured as error:
+            skipped = str(error)
+
+    failed = _guarded(obtain)
+    # Outside any except block, so that pytest shows our message alone, with no chain.
     if skipped is not None:
         pytest.skip(skipped)
-    pytest.fail(failed or "", pytrace=False)
+    if failed is not None or not found:
+        pytest.fail(failed or "no LiveChat token", pytrace=False)
+    return found[0]
 
 
 @pytest.fixture(scope="session")
@@ -236,20 +320,36 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if redact.known():
+        from .reports import scrub_report  # noqa: PLC0415 - only once a secret is known
+
+        scrub_report(report)
+    return report
+
+
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
-    """A failed comparison with the token shows neither it nor the string it was compared to
-    (pytest would otherwise print a diff of the two strings)."""
-    if not isinstance(left, BearerToken) and not isinstance(right, BearerToken):
+    """A failed comparison that involves a secret shows neither side (pytest would print a
+    diff, which can show a part of a token that no mask finds afterwards)."""
+    if not any(isinstance(side, BearerToken) or _holds_secret(side) for side in (left, right)):
         return None
 
     def shown(value: object) -> str:
         if isinstance(value, BearerToken):
             return repr(value)
         if isinstance(value, str):
-            return f"<str {mask(value)!r}, {len(value)} characters>"
+            return f"<str {redact.scrub(mask(value))!r}, {len(value)} characters>"
         return type(value).__name__
 
     return [
         f"{shown(left)} {op} {shown(right)}",
-        "(a LiveChat bearer token is never shown: compare it in your own code if you must)",
+        "(a LiveChat token is never shown: compare it in your own code if you must)",
     ]
+
+
+def _holds_secret(value: object) -> bool:
+    return isinstance(value, str) and redact.contains(value)

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigError
+from .bearer import is_token_shaped
+from .errors import ConfigError, printable
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.livechat.com"
 DEFAULT_REDIRECT_URI = "https://localhost"
@@ -19,6 +20,7 @@ DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
 GRANTS = ("implicit", "code")
+MAX_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,20 @@ OPTIONS = (
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How the front end that runs the shared core names things, for the core's messages: the
+    core never names a front end's flags itself."""
+
+    flags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Setting name -> how the person sets it (``--livechat-client-id=ID``)."""
+    log_in_first: str = "log in first in a terminal"
+    """How to log in up front, for a process that has no terminal."""
+
+    def flag(self, name: str) -> str:
+        return self.flags.get(name, f"the {name} setting")
+
+
+@dataclass(frozen=True)
 class Settings:
     client_id: str | None = None
     redirect_uri: str = DEFAULT_REDIRECT_URI
@@ -144,12 +160,16 @@ def default_cache_path(
 
 
 def _pick(
-    option: Option, cli: Mapping[str, Any], env: Mapping[str, str], ini: Mapping[str, Any]
+    option: Option,
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    ini: Mapping[str, Any],
+    flags: Mapping[str, str],
 ) -> tuple[str, str] | None:
     """The first value set for ``option``, and where it came from, by precedence."""
     value = cli.get(option.name)
     if value is not None:
-        return str(value), option.flag
+        return str(value), flags.get(option.name, option.flag)
     if option.env and env.get(option.env):
         return env[option.env], option.env
     value = ini.get(option.name)
@@ -163,16 +183,86 @@ def _seconds(raw: str, source: str) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise ConfigError(f"{source} must be a number of seconds (0 or more), got {raw!r}.")
+    if not 0 <= value <= MAX_SECONDS:
+        raise ConfigError(
+            f"{source} must be a number of seconds from 0 to {MAX_SECONDS:.0f}, "
+            f"got {printable(raw, 40)!r}."
+        )
     return value
 
 
-def _http_url(raw: str, source: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{source} must be an http:// or https:// address, got {raw!r}.")
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``::1`` or an address in 127.0.0.0/8 (no DNS is asked)."""
+    if host.lower() in ("localhost", "::1"):
+        return True
+    parts = host.split(".")
+    return (
+        len(parts) == 4
+        and parts[0] == "127"
+        and all(part.isascii() and part.isdigit() and int(part) < 256 for part in parts)
+    )
+
+
+def _http_url(raw: str, source: str, *, https_only: bool = True) -> str:
+    """A usable ``https://`` address (or ``http://`` to a loopback host, or with
+    ``https_only`` false to any host); anything else is a ``ConfigError`` naming ``source``."""
+    shown = printable(raw, 80)
+    kinds = "an http:// or https://" if not https_only else "an https:// (or loopback http://)"
+    if not raw.isprintable() or any(char.isspace() for char in raw):
+        raise ConfigError(f"{source} must be {kinds} address without spaces, got {shown!r}.")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        host = parts.hostname or ""
+        if ":" not in host:
+            host.encode("idna")  # raises UnicodeError for an empty or over-long label
+    except ValueError as error:  # UnicodeError is one
+        raise ConfigError(f"{source} is not a usable address ({error}): {shown!r}.") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"{source} must be {kinds} address, got {shown!r}.")
+    if https_only and parts.scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"{source} must use https:// (http:// is only for 127.0.0.1, ::1 or localhost), "
+            f"got {shown!r}."
+        )
     return raw
+
+
+def _client_id(raw: str, source: str) -> str | None:
+    value = raw.strip()
+    if len(value) > 256 or not value.isprintable() or any(char.isspace() for char in value):
+        raise ConfigError(
+            f"{source} must be a client id without spaces, got {printable(raw, 40)!r}."
+        )
+    return value or None
+
+
+def _path(raw: str, source: str) -> Path:
+    if "\x00" in raw:
+        raise ConfigError(f"{source} must be a file path, got {printable(raw, 80)!r}.")
+    return Path(raw).expanduser()
+
+
+def env_token(environ: Mapping[str, str]) -> str | None:
+    """The token in ``LIVECHAT_BEARER_TOKEN``, or None when it is unset or empty.
+
+    A leading ``Bearer `` and URL-encoding (``dal%3A...``) are taken off, as for a paste.
+    A value that cannot be a token is a ``ConfigError`` that does not echo it.
+    """
+    value = environ.get(TOKEN_ENV, "").strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    if "%" in value:
+        value = unquote(value)
+    if not value:
+        return None
+    if not is_token_shaped(value):
+        raise ConfigError(
+            f"{TOKEN_ENV} does not hold a LiveChat token: it has {len(value)} characters, some "
+            "of them (spaces, newlines, quotes or others) never found in one. Set it to the "
+            "token alone (dal:...)."
+        )
+    return value
 
 
 def resolve(
@@ -182,30 +272,32 @@ def resolve(
     *,
     home: PurePath,
     platform: str = sys.platform,
+    flags: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from the command line (``cli``), the environment and the ini file, by precedence.
 
     ``cli`` and ``ini`` map option names to values, None (or "") where unset; ``ini`` also
-    carries ``open_browser`` (a bool), and ``cli`` may carry ``no_browser``.
+    carries ``open_browser`` (a bool), and ``cli`` may carry ``no_browser``. ``flags`` names
+    the command line's options in messages, where they are not the pytest ones.
     """
-    picked = {option.name: _pick(option, cli, env, ini) for option in OPTIONS}
+    picked = {option.name: _pick(option, cli, env, ini, flags or {}) for option in OPTIONS}
     values: dict[str, Any] = {}
     if (client := picked["client_id"]) is not None:
-        values["client_id"] = client[0].strip() or None
+        values["client_id"] = _client_id(*client)
     if (redirect := picked["redirect_uri"]) is not None:
-        values["redirect_uri"] = _http_url(*redirect)
+        values["redirect_uri"] = _http_url(*redirect, https_only=False)
     if (accounts := picked["accounts_url"]) is not None:
         values["accounts_url"] = _http_url(*accounts).rstrip("/")
     if (api := picked["api_url"]) is not None:
         values["api_url"] = _http_url(*api).rstrip("/") + "/"
     if (grant := picked["grant"]) is not None:
         if grant[0] not in GRANTS:
-            raise ConfigError(f"{grant[1]} must be one of {', '.join(GRANTS)}, got {grant[0]!r}.")
+            raise ConfigError(
+                f"{grant[1]} must be one of {', '.join(GRANTS)}, got {printable(grant[0], 40)!r}."
+            )
         values["grant"] = grant[0]
     cache = picked["token_cache"]
-    values["token_cache"] = (
-        Path(cache[0]).expanduser() if cache else default_cache_path(env, home, platform)
-    )
+    values["token_cache"] = _path(*cache) if cache else default_cache_path(env, home, platform)
     for name in ("min_ttl", "prompt_timeout"):
         if (seconds := picked[name]) is not None:
             values[name] = _seconds(*seconds)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Protocol, TextIO
+
+from .errors import printable
 
 
 class Terminal(Protocol):
@@ -29,6 +33,9 @@ class Terminal(Protocol):
     def close(self) -> None: ...
 
 
+_MAX_LINE = 16384
+
+
 def open_terminal() -> Terminal | None:
     """The controlling terminal of this process, or None where there is none (CI, remote)."""
     if sys.platform == "win32":
@@ -43,17 +50,42 @@ def open_terminal() -> Terminal | None:
     return _Tty(descriptor)
 
 
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: its lines kept, any control character in them escaped."""
+    return "\n".join(printable(line, len(line)) for line in text.split("\n"))
+
+
+@contextlib.contextmanager
+def alarm_paused() -> Iterator[None]:
+    """The real-time interval timer (``SIGALRM``, as pytest-timeout's default method uses it)
+    stopped while a person answers, and started again with the time it had left: the time
+    spent at the prompt does not count against a test's timeout."""
+    import signal  # noqa: PLC0415
+
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    left, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if left > 0:
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 class _Tty:
     def __init__(self, descriptor: int) -> None:
         self._fd = descriptor
 
     def say(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")
+        data = shown(text).encode("utf-8", "replace")
         while data:
             data = data[os.write(self._fd, data) :]
 
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
-        import select  # noqa: PLC0415
         import termios  # noqa: PLC0415
 
         try:
@@ -68,6 +100,18 @@ class _Tty:
         line = bytearray()
         deadline = time.monotonic() + timeout
         try:
+            with alarm_paused():
+                return self._read_line(line, deadline, wake)
+        finally:
+            if saved is not None:
+                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
+            self.say("\n")
+
+    def _read_line(self, line: bytearray, deadline: float, wake: int | None) -> str | None:
+        import select  # noqa: PLC0415
+        import termios  # noqa: PLC0415
+
+        try:
             while b"\n" not in line:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -76,20 +120,21 @@ class _Tty:
                     [self._fd, *([] if wake is None else [wake])], [], [], left
                 )
                 if wake is not None and wake in ready:
-                    with contextlib.suppress(termios.error):
-                        termios.tcflush(self._fd, termios.TCIFLUSH)  # a half-typed paste
-                    return None
+                    return None  # a half-typed paste is dropped below
                 if not ready:
                     continue
                 chunk = os.read(self._fd, 4096)
                 if not chunk:
                     raise EOFError
                 line += chunk
+                if len(line) > _MAX_LINE:
+                    break
         finally:
-            if saved is not None:
-                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
-            self.say("\n")
-        return line.split(b"\n", 1)[0].decode("utf-8", "replace")
+            # What was typed or pasted after the line (a second paste) is dropped: left in the
+            # terminal, it would reach the shell when we exit, echoed, run and kept in history.
+            with contextlib.suppress(termios.error):
+                termios.tcflush(self._fd, termios.TCIFLUSH)
+        return line.split(b"\n", 1)[0][:_MAX_LINE].decode("utf-8", "replace")
 
     def close(self) -> None:
         os.close(self._fd)

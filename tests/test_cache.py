@@ -185,7 +185,7 @@ def test_damaged_entry_is_a_miss_and_others_survive(cache: TokenCache, raw: obje
 
 def test_unreadable_file_is_a_miss(cache: TokenCache) -> None:
     cache.path.mkdir(parents=True)  # a directory where the file should be
-    with pytest.warns(CacheWarning, match="cannot read"):
+    with pytest.warns(CacheWarning, match="is not used: it is not a regular file"):
         assert cache.get(URL, "c1") is None
 
 

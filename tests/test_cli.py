@@ -63,11 +63,11 @@ def test_bad_usage_exits_2() -> None:
     assert "invalid choice: 'frobnicate'" in result.stderr
 
 
-def test_bad_setting_is_one_line(accounts: AccountsServer) -> None:
+def test_bad_setting_is_a_usage_error_naming_its_own_flag(accounts: AccountsServer) -> None:
     result = cli("token", "--min-ttl=soon", accounts_url=accounts.url)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == (
-        "livechat-token: --livechat-min-ttl must be a number of seconds (0 or more), got 'soon'.\n"
+        "livechat-token: --min-ttl must be a number of seconds from 0 to 86400, got 'soon'.\n"
     )
 
 
@@ -187,7 +187,7 @@ def test_logout_of_a_token_no_longer_valid(accounts: AccountsServer, cache_file:
     cache_token(cache_file, accounts.url, "dal:never-issued-token")
     result = cli("logout", accounts_url=accounts.url)
     assert result.returncode == 0
-    assert "it was no longer valid at LiveChat" in result.stderr
+    assert "the access token was no longer valid at LiveChat" in result.stderr
 
 
 def test_logout_offline_removes_and_says_so(accounts: AccountsServer, cache_file: Path) -> None:
@@ -195,7 +195,7 @@ def test_logout_offline_removes_and_says_so(accounts: AccountsServer, cache_file
     accounts.stop()
     result = cli("logout", accounts_url=accounts.url)
     assert result.returncode == 3
-    assert "it could NOT be revoked at LiveChat (could not reach" in result.stderr
+    assert "the access token could NOT be revoked at LiveChat (could not reach" in result.stderr
     assert "client-1" not in json.dumps(json.loads(cache_file.read_text())["entries"])
 
 

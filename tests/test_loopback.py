@@ -23,8 +23,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.parametrize(
     ("uri", "target"),
     [
-        ("http://localhost:8765", LoopbackTarget("127.0.0.1", 8765, "/")),
-        ("http://localhost:8765/", LoopbackTarget("127.0.0.1", 8765, "/")),
+        ("http://localhost:8765", LoopbackTarget("localhost", 8765, "/")),
+        ("http://localhost:8765/", LoopbackTarget("localhost", 8765, "/")),
         ("http://127.0.0.1:9000/callback", LoopbackTarget("127.0.0.1", 9000, "/callback")),
         ("https://localhost", None),
         ("https://localhost:8443/cb", None),
@@ -77,8 +77,7 @@ def test_answer_posted_by_the_page_logs_in(
     assert foreign.status_code == 403
 
     stale = httpx.post(redirect, content=redirect_fragment(token, "old-state")[1:], timeout=30)
-    assert stale.text.startswith("Not logged in: This address belongs to another login attempt")
-    child.expect("belongs to another login attempt")
+    assert stale.text == "Not the answer of the login in progress: return to your terminal."
 
     answer = httpx.post(redirect, content=redirect_fragment(token, state)[1:], timeout=30)
     assert answer.text == "Logged in to LiveChat: you can close this tab."
@@ -87,6 +86,8 @@ def test_answer_posted_by_the_page_logs_in(
     out = terminal.transcript()
     assert "1 passed" in out
     assert token not in out
+    assert "another login attempt" not in out, "a foreign answer says nothing on the terminal"
+    assert "tries left" not in out, "and uses up no try"
     port = urlsplit(redirect).port
     assert port is not None
     with pytest.raises(ConnectionRefusedError):  # the server stopped with the login
@@ -101,7 +102,7 @@ def test_answer_without_state_is_not_taken_from_the_browser(
     read_login_url(child)
     child.expect("Waiting for the browser")
     reply = httpx.post(redirect, content=redirect_fragment(token, None)[1:], timeout=30)
-    assert reply.text.startswith("Not logged in: That answer carries no state of this login")
+    assert reply.text == "Not the answer of the login in progress: return to your terminal."
     child.expect(pexpect.EOF)
 
 
@@ -135,7 +136,7 @@ def test_busy_port_falls_back_to_paste(
         busy.listen()
         redirect = f"http://localhost:{busy.getsockname()[1]}/"
         child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
-        child.expect(r"Cannot listen on 127\.0\.0\.1:\d+ \(.*\), so the browser's answer")
+        child.expect(r"Cannot listen on localhost:\d+ \(.*\), so the browser's answer")
         _, state = read_login_url(child)
         child.expect("Paste the address")
         child.sendline(redirect + redirect_fragment(token, state))

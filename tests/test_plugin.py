@@ -142,13 +142,13 @@ VALUES = {
         "http://localhost:3",
         "http://localhost:1",
     ),
-    "accounts_url": ("http://cli.test/", "http://env.test", "http://ini.test", "http://cli.test"),
+    "accounts_url": ("https://cli.test/", "https://env.test", "https://ini.test", "https://cli.test"),
     "token_cache": ("cli.json", "env.json", "ini.json", "cli.json"),
     "api_url": (
-        "http://cli.test/v",
-        "http://env.test/v/",
-        "http://ini.test/v/",
-        "http://cli.test/v/",
+        "https://cli.test/v",
+        "https://env.test/v/",
+        "https://ini.test/v/",
+        "https://cli.test/v/",
     ),
     "grant": ("code", "implicit", "code", "code"),
     "min_ttl": ("1", None, "3", 1.0),
@@ -206,7 +206,7 @@ def test_bad_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: ini livechat_prompt_timeout must be a number of seconds (0 or more), "
+            "ERROR: ini livechat_prompt_timeout must be a number of seconds from 0 to 86400, "
             "got 'forever'."
         ]
     )

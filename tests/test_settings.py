@@ -38,9 +38,9 @@ def test_defaults() -> None:
 VALUES = {
     "client_id": ("cli-id", "env-id", "ini-id"),
     "redirect_uri": ("http://localhost:1", "http://localhost:2", "http://localhost:3"),
-    "accounts_url": ("http://cli.test", "http://env.test", "http://ini.test"),
+    "accounts_url": ("https://cli.test", "https://env.test", "https://ini.test"),
     "token_cache": ("/cli/t.json", "/env/t.json", "/ini/t.json"),
-    "api_url": ("http://cli.test/v/", "http://env.test/v/", "http://ini.test/v/"),
+    "api_url": ("https://cli.test/v/", "https://env.test/v/", "https://ini.test/v/"),
     "grant": ("code", "implicit", "code"),
     "min_ttl": ("1", "2", "3"),
     "prompt_timeout": ("4", "5", "6"),
@@ -112,7 +112,7 @@ def test_default_cache_paths() -> None:
             {"min_ttl": "soon"},
             {},
             {},
-            "--livechat-min-ttl must be a number of seconds (0 or more), got 'soon'",
+            "--livechat-min-ttl must be a number of seconds from 0 to 86400, got 'soon'",
         ),
         (
             {},
@@ -126,7 +126,31 @@ def test_default_cache_paths() -> None:
             {},
             {"LIVECHAT_ACCOUNTS_URL": "accounts.livechat.com"},
             {},
-            "LIVECHAT_ACCOUNTS_URL must be an http:// or https:// address",
+            "LIVECHAT_ACCOUNTS_URL must be an https:// (or loopback http://) address",
+        ),
+        (
+            {"accounts_url": "http://accounts.example.com"},
+            {},
+            {},
+            "--livechat-accounts-url must use https:// (http:// is only for 127.0.0.1, ::1 or "
+            "localhost), got 'http://accounts.example.com'",
+        ),
+        (
+            {},
+            {},
+            {"api_url": "http://10.0.0.1/v3.6/"},
+            "ini livechat_api_url must use https://",
+        ),
+        ({"accounts_url": "https://127.0.0.1:abc"}, {}, {}, "--livechat-accounts-url is not a"),
+        ({"accounts_url": "http://[::1"}, {}, {}, "--livechat-accounts-url is not a usable"),
+        ({"api_url": "https://a..b/"}, {}, {}, "--livechat-api-url is not a usable address"),
+        ({"prompt_timeout": "1e10"}, {}, {}, "--livechat-prompt-timeout must be a number"),
+        ({"client_id": "abc\x1b[2J"}, {}, {}, "--livechat-client-id must be a client id"),
+        (
+            {"token_cache": "a\x00b"},
+            {},
+            {},
+            "--livechat-token-cache must be a file path, got ",
         ),
         (
             {"redirect_uri": "localhost"},

@@ -1,0 +1,78 @@
+"""The secrets this process knows, and text with them masked. Pure, and light: the plugin
+imports it at start-up.
+
+Every token the plugin obtains (access and refresh tokens, ``LIVECHAT_BEARER_TOKEN``) is
+remembered here; the pytest glue runs what pytest reports and writes through ``scrub``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from .bearer import mask, region_of
+
+_MIN_SECRET = 8
+_MIN_PIECE = 8  # a cut-off part of a secret this long or longer is masked too
+_RUN = re.compile(r"[A-Za-z0-9._~+/=:%-]{8,}")  # {_MIN_PIECE,}
+
+_secrets: dict[str, str] = {}  # every form of a secret -> what is shown instead
+
+
+def remember(*secrets: str | None) -> None:
+    """Mask these from now on: as they are, URL-encoded, and without their region prefix."""
+    for secret in secrets:
+        if not secret or len(secret) < _MIN_SECRET or secret in _secrets:
+            continue
+        shown = mask(secret)
+        region = region_of(secret)
+        forms = {secret, quote(secret, safe="")}
+        if region and len(secret) - len(region) - 1 >= _MIN_SECRET:
+            forms.add(secret[len(region) + 1 :])
+        for form in forms:
+            _secrets.setdefault(form, shown)
+
+
+def forget_all() -> None:
+    """For tests: no secret is known any more."""
+    _secrets.clear()
+
+
+def known() -> bool:
+    return bool(_secrets)
+
+
+def contains(text: str) -> bool:
+    """Whether ``text`` holds a known secret, or a piece of one cut at either end."""
+    return bool(_secrets) and scrub(text) != text
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret masked, also where a repr cut it short (``dal:Ab...``)."""
+    if not _secrets or not text:
+        return text
+    return _RUN.sub(_masked_run, text)
+
+
+def _masked_run(match: re.Match[str]) -> str:
+    run = match.group()
+    forms = sorted(_secrets, key=len, reverse=True)
+    for form in forms:
+        if form in run:
+            run = run.replace(form, _secrets[form])
+    if "…" in run:
+        return run
+    head, tail = run[:_MIN_PIECE], run[-_MIN_PIECE:]
+    for form in forms:
+        if run in form:
+            return "…"
+        # A piece cut at one end: the run ends with a secret's start, or starts with its end.
+        if tail in form:
+            for size in range(len(form) - 1, _MIN_PIECE - 1, -1):
+                if run.endswith(form[:size]):
+                    return run[: len(run) - size] + "…"
+        if head in form:
+            for size in range(len(form) - 1, _MIN_PIECE - 1, -1):
+                if run.startswith(form[-size:]):
+                    return "…" + run[size:]
+    return run
