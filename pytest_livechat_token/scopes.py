@@ -1,25 +1,49 @@
-"""Which of the scopes a test asks for a token lacks. Pure."""
+"""Which of the scopes a test asks for a token lacks. Pure.
+
+LiveChat's rules: all ``rw`` scopes contain ``ro``; all ``access`` scopes contain ``my``; all
+``all`` scopes contain ``access`` and ``my``. A scope is ``resource--level:mode`` (``chats--all:rw``);
+one without a level (``webhooks.state:ro``) or with another one (``chats--groups:ro``) is
+granted by itself and by its ``rw`` form only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+_LEVELS = {"my": 0, "access": 1, "all": 2}
+_MODES = {"ro": 0, "rw": 1}
+
 
 def granted_set(scope: str | None) -> set[str]:
-    """The scopes of a token, from the space- (or comma-) separated ``scope`` it reports."""
+    """The scopes of a token, from the comma- (or space-) separated ``scope`` it reports."""
     return set((scope or "").replace(",", " ").split())
 
 
-def missing_scopes(required: Iterable[str], scope: str | None) -> list[str]:
-    """The required scopes that ``scope`` does not grant, in the order asked.
+def _parts(scope: str) -> tuple[str, str | None, str]:
+    """``chats--all:rw`` -> (``chats``, ``all``, ``rw``); a level outside the hierarchy stays
+    part of the name."""
+    name, _, mode = scope.rpartition(":")
+    resource, separator, level = name.rpartition("--")
+    if separator and level in _LEVELS:
+        return resource, level, mode
+    return name, None, mode
 
-    ``name:rw`` grants ``name:ro`` too, as in LiveChat.
-    """
+
+def _grants(held: str, wanted: str) -> bool:
+    if held == wanted:
+        return True
+    held_name, held_level, held_mode = _parts(held)
+    name, level, mode = _parts(wanted)
+    if held_name != name or held_mode not in _MODES or mode not in _MODES:
+        return False
+    if _MODES[held_mode] < _MODES[mode]:
+        return False
+    if level is None or held_level is None:
+        return level == held_level
+    return _LEVELS[held_level] >= _LEVELS[level]
+
+
+def missing_scopes(required: Iterable[str], scope: str | None) -> list[str]:
+    """The required scopes that ``scope`` does not grant, in the order asked."""
     granted = granted_set(scope)
-    missing = []
-    for wanted in required:
-        name, _, access = wanted.rpartition(":")
-        if wanted in granted or (access == "ro" and f"{name}:rw" in granted):
-            continue
-        missing.append(wanted)
-    return missing
+    return [wanted for wanted in required if not any(_grants(held, wanted) for held in granted)]

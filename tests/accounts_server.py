@@ -1,4 +1,8 @@
-"""A real HTTP server on 127.0.0.1 that plays the LiveChat accounts server for the tests."""
+"""A real HTTP server on 127.0.0.1 that plays the LiveChat accounts server for the tests.
+
+Each endpoint follows a page of LiveChat's public docs (livechat/livechat-public-docs), named
+beside it. Knobs let a test make it answer as a hostile or troubled server would.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +24,7 @@ class Issued:
     expires_in: int
     scope: str
     revoked: bool = False
+    account_id: str = "acc-1"
 
 
 @dataclass
@@ -39,6 +45,12 @@ class AccountsServer:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its access
     refresh_calls: int = 0
+    # Knobs. A fixed answer (status, body, headers) for a (method, path); seconds between the
+    # bytes of the answers to a (method, path); how many POST /v2/token calls get a 429 first.
+    fixed: dict[tuple[str, str], tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
+    trickle: dict[tuple[str, str], float] = field(default_factory=dict)
+    rate_limited: int = 0
+    retry_after: str | None = "1"
     requests: list[tuple[str, str]] = field(default_factory=list)
     regions: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,17 +63,20 @@ class AccountsServer:
         *,
         region: str = "dal",
         expires_in: int = 28800,
-        scope: str = "chats--all:ro agents--all:rw",
+        scope: str = "chats--all:ro,agents--all:rw",
+        account_id: str = "acc-1",
     ) -> str:
+        """A new access token. Scopes are comma-separated, as LiveChat reports them."""
         token = f"{region}:{secrets.token_urlsafe(27)}"
         with self.lock:
-            self.tokens[token] = Issued(client_id, expires_in, scope)
+            self.tokens[token] = Issued(client_id, expires_in, scope, account_id=account_id)
         return token
 
     def pair(self, client_id: str = "client-1") -> dict[str, Any]:
         """A new access token and its refresh token, as ``POST /v2/token`` answers."""
         access = self.issue(client_id, expires_in=self.access_expires_in)
-        refresh = f"dal:refresh-{secrets.token_urlsafe(20)}"
+        # "Refresh tokens no longer include the dal: or fra: prefixes" (Authorization docs).
+        refresh = f"refresh-{secrets.token_urlsafe(20)}"
         with self.lock:
             self.refresh_tokens[refresh] = access
         return {
@@ -131,26 +146,51 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 issued = accounts.tokens.get(token) if scheme == "Bearer" else None
             return issued if issued and not issued.revoked else None
 
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+        def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps(body).encode(), headers or {})
+
+        def _error(self, status: int, error: str, description: str) -> None:
+            """The Global Accounts API's error body: ``{"error", "error_description"}``."""
+            retry = accounts.retry_after if status == 429 else None
+            headers = {"Retry-After": retry} if retry is not None else {}
+            self._json(status, {"error": error, "error_description": description}, headers)
+
+        def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            pause = accounts.trickle.get((self.command, urlsplit(self.path).path))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if pause is None:
+                self.wfile.write(data)
+                return
+            for byte in data:  # a server that trickles its answer, one byte at a time
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(pause)
+
+        def _fixed(self, path: str) -> bool:
+            answer = accounts.fixed.get((self.command, path))
+            if answer is not None:
+                self._send(*answer)
+            return answer is not None
 
         def do_GET(self) -> None:
             path = self._record()
-            if path == "/v2/info":
+            if self._fixed(path):
+                return
+            if path == "/v2/info":  # Global Accounts API: GET /v2/info (Authorization docs)
                 issued = self._bearer()
                 if issued is None:
-                    self._json(401, {"error": "invalid_token"})
+                    self._error(401, "invalid_token", "Invalid access token")
                     return
                 self._json(
                     200,
                     {
                         "access_token": self.headers["Authorization"].split(" ", 1)[1],
-                        "account_id": "acc-1",
+                        "account_id": issued.account_id,
                         "client_id": issued.client_id,
                         "expires_in": issued.expires_in,
                         "organization_id": "org-1",
@@ -159,7 +199,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     },
                 )
                 return
-            if path == "/":
+            if path == "/":  # Authorization docs: the implicit and the code grant (with PKCE)
                 query = parse_qs(urlsplit(self.path).query)
                 client_id = query.get("client_id", [""])[0]
                 redirect_uri = query.get("redirect_uri", [""])[0]
@@ -186,6 +226,8 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = self._record()
+            if self._fixed(path):
+                return
             if path == "/v2/token":
                 self._token_endpoint()
                 return
@@ -203,6 +245,14 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             self._json(404, {"error": {"type": "not_found"}})
 
         def _token_endpoint(self) -> None:
+            """Global Accounts API: POST /v2/token (authorization_code with code_verifier, and
+            refresh_token; refresh tokens rotate and work once); errors 401/403/422/429."""
+            with accounts.lock:
+                limited = accounts.rate_limited > 0
+                accounts.rate_limited -= 1 if limited else 0
+            if limited:
+                self._error(429, "temporarily_unavailable", "Too many requests")
+                return
             length = int(self.headers.get("Content-Length", "0"))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             grant_type = form.get("grant_type")
@@ -228,23 +278,34 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     client_id = issued.client_id if issued else ""
                 else:
                     ok, client_id = False, ""
+            if grant_type not in ("authorization_code", "refresh_token"):
+                self._error(422, "unsupported_grant_type", "Unsupported grant type")
+                return
             if not ok:
-                self._json(400, {"error": "invalid_grant"})
+                self._error(401, "invalid_grant", "Invalid or expired grant")
                 return
             self._json(200, accounts.pair(client_id))
 
         def do_DELETE(self) -> None:
+            """Global Accounts API: DELETE /v2/token revokes the access or refresh token in the
+            Authorization header (an access token takes its refresh token with it): 200 {}."""
             path = self._record()
-            issued = self._bearer() if path == "/v2/token" else None
-            if issued is None:
-                self._json(401, {"error": "invalid_token"})
+            if self._fixed(path):
                 return
-            issued.revoked = True
-            with accounts.lock:  # LiveChat revokes the refresh token with its access token
-                for refresh, access in list(accounts.refresh_tokens.items()):
-                    if access == self.headers["Authorization"].split(" ", 1)[1]:
-                        del accounts.refresh_tokens[refresh]
-            self.send_response(204)
-            self.end_headers()
+            token = self.headers.get("Authorization", "").partition(" ")[2]
+            issued = self._bearer() if path == "/v2/token" else None
+            with accounts.lock:
+                if issued is not None:
+                    issued.revoked = True
+                    for refresh, access in list(accounts.refresh_tokens.items()):
+                        if access == token:
+                            del accounts.refresh_tokens[refresh]
+                    found = True
+                else:
+                    found = accounts.refresh_tokens.pop(token, None) is not None
+            if not found:
+                self._error(404, "invalid_token", "Token not found")
+                return
+            self._json(200, {})
 
     return Handler

@@ -144,7 +144,7 @@ def test_login_once_then_renew_silently(
     first = terminal.transcript()
     assert "1 passed" in first
     stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
-    assert stored["refresh_token"].startswith("dal:refresh-")
+    assert stored["refresh_token"].startswith("refresh-")
     assert stored["refresh_token"] not in first
     assert stored["access_token"] not in first
 

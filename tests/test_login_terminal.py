@@ -43,7 +43,7 @@ def test_paste_redirect_then_cached_run(
     stored = json.loads(cache_file.read_text())
     entry = stored["entries"][accounts.url]["client-1"]
     assert entry["access_token"] == token
-    assert entry["scope"] == "chats--all:ro agents--all:rw"
+    assert entry["scope"] == "chats--all:ro,agents--all:rw"
     assert cache_file.stat().st_mode & 0o777 == 0o600
     assert cache_file.parent.stat().st_mode & 0o777 == 0o700
 

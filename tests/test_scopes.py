@@ -22,6 +22,21 @@ def test_granted_set() -> None:
         (["a:ro", "b:rw", "c"], "a:rw c", ["b:rw"]),
         (["b:rw", "a:ro"], "", ["b:rw", "a:ro"]),
         ([], "", []),
+        # LiveChat's hierarchy: all > access > my, rw > ro, in any combination.
+        (["chats--access:ro"], "chats--all:rw", []),
+        (["chats--my:rw"], "chats--all:rw", []),
+        (["agents--my:ro"], "agents--all:ro", []),
+        (["chats--my:ro"], "chats--access:ro", []),
+        (["chats--access:ro"], "chats--my:rw", ["chats--access:ro"]),
+        (["chats--all:ro"], "chats--access:rw", ["chats--all:ro"]),
+        (["chats--access:rw"], "chats--all:ro", ["chats--access:rw"]),
+        (["chats--all:ro"], "agents--all:rw", ["chats--all:ro"]),
+        # Scopes outside it compare by themselves (and rw grants ro).
+        (["webhooks.state:ro"], "webhooks.state:rw", []),
+        (["chats--groups:ro"], "chats--all:rw", ["chats--groups:ro"]),
+        (["chats--groups:ro"], "chats--groups:rw", []),
+        (["chats--all:ro"], "chats--groups:rw", ["chats--all:ro"]),
+        (["chats--all:ro"], "chats--all:xx", ["chats--all:ro"]),
     ],
 )
 def test_missing_scopes(required: list[str], scope: str, missing: list[str]) -> None:
