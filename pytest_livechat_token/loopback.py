@@ -139,6 +139,7 @@ class LoopbackReceiver:
         self.target = target
         self.answers: queue.Queue[Answer] = queue.Queue()
         self._servers: list[_Server] = []
+        self._serving = False
         try:
             for address in target.addresses:
                 try:
@@ -155,6 +156,7 @@ class LoopbackReceiver:
             threading.Thread(
                 target=server.serve_forever, name="livechat-loopback", daemon=True
             ).start()
+        self._serving = True
 
     @property
     def wake_fd(self) -> int:
@@ -189,7 +191,8 @@ class LoopbackReceiver:
     def _stop_servers(self) -> None:
         for server in self._servers:
             with contextlib.suppress(Exception):
-                server.shutdown()
+                if self._serving:  # shutdown() would wait forever for a loop never started
+                    server.shutdown()
                 server.server_close()
         for descriptor in (getattr(self, "_wake_read", None), getattr(self, "_wake_write", None)):
             if descriptor is not None:

@@ -62,17 +62,21 @@ def _masked_run(match: re.Match[str]) -> str:
             run = run.replace(form, _secrets[form])
     if "…" in run:
         return run
-    head, tail = run[:_MIN_PIECE], run[-_MIN_PIECE:]
     for form in forms:
         if run in form:
             return "…"
-        # A piece cut at one end: the run ends with a secret's start, or starts with its end.
-        if tail in form:
-            for size in range(len(form) - 1, _MIN_PIECE - 1, -1):
-                if run.endswith(form[:size]):
-                    return run[: len(run) - size] + "…"
-        if head in form:
-            for size in range(len(form) - 1, _MIN_PIECE - 1, -1):
-                if run.startswith(form[-size:]):
-                    return "…" + run[size:]
+        # A piece cut off by a repr that shortens long values ("dal:Ab...yz"): the longest
+        # start or end of a secret, 8 characters or more, found in the run.
+        for piece in (form[:_MIN_PIECE], form[-_MIN_PIECE:]):
+            if piece in run:
+                run = _mask_pieces(run, form)
+                break
+    return run
+
+
+def _mask_pieces(run: str, form: str) -> str:
+    for size in range(len(form) - 1, _MIN_PIECE - 1, -1):
+        for piece in (form[:size], form[-size:]):
+            if piece in run:
+                run = run.replace(piece, "…")
     return run

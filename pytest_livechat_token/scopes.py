@@ -1,9 +1,9 @@
 """Which of the scopes a test asks for a token lacks. Pure.
 
 LiveChat's rules: all ``rw`` scopes contain ``ro``; all ``access`` scopes contain ``my``; all
-``all`` scopes contain ``access`` and ``my``. A scope is ``resource--level:mode`` (``chats--all:rw``);
-one without a level (``webhooks.state:ro``) or with another one (``chats--groups:ro``) is
-granted by itself and by its ``rw`` form only.
+``all`` scopes contain ``access`` and ``my``. A scope is ``resource--level:mode``
+(``chats--all:rw``); one without a level (``webhooks.state:ro``) or with another one
+(``chats--groups:ro``) is granted by itself and by its ``rw`` form only.
 """
 
 from __future__ import annotations

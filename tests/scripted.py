@@ -41,7 +41,9 @@ class ScriptedTerminal:
         return "".join(self.shown)
 
 
-def opener(terminal: ScriptedTerminal | None) -> tuple[Callable[[], ScriptedTerminal | None], list[int]]:
+def opener(
+    terminal: ScriptedTerminal | None,
+) -> tuple[Callable[[], ScriptedTerminal | None], list[int]]:
     """An ``open_terminal`` for ``TokenSource``, and a list that counts how often it was called."""
     opened: list[int] = []
 

@@ -142,7 +142,12 @@ VALUES = {
         "http://localhost:3",
         "http://localhost:1",
     ),
-    "accounts_url": ("https://cli.test/", "https://env.test", "https://ini.test", "https://cli.test"),
+    "accounts_url": (
+        "https://cli.test/",
+        "https://env.test",
+        "https://ini.test",
+        "https://cli.test",
+    ),
     "token_cache": ("cli.json", "env.json", "ini.json", "cli.json"),
     "api_url": (
         "https://cli.test/v",
