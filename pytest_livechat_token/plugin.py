@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -114,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
     _scrub_debug_log(config)
+    _scrub_log_records(config)
     workerinput = _workerinput(config)
     handed = workerinput.get(HAND_OFF) if workerinput else None
     if handed:
@@ -139,6 +141,26 @@ def _scrub_debug_log(config: pytest.Config) -> None:
     root = config.trace.root
     writer = getattr(root, "_writer", None)  # pluggy has no getter; without one, no trace at all
     root.setwriter((lambda text: writer(redact.scrub(text))) if callable(writer) else None)
+
+
+def _scrub_log_records(config: pytest.Config) -> None:
+    """Log records made once a secret is known carry it masked: live logs (``log_cli``),
+    ``caplog`` and the captured-log sections all print the record's message."""
+    import logging  # noqa: PLC0415 - pytest has imported it already
+
+    make = logging.getLogRecordFactory()
+
+    def masked(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if redact.known():
+            with contextlib.suppress(Exception):  # a message that cannot be made stays as is
+                message = record.getMessage()
+                if (scrubbed := redact.scrub(message)) != message:
+                    record.msg, record.args = scrubbed, None
+        return record
+
+    logging.setLogRecordFactory(masked)
+    config.add_cleanup(lambda: logging.setLogRecordFactory(make))
 
 
 def _guarded(step: Callable[[], object]) -> str | None:

@@ -242,3 +242,37 @@ def test_damaged_cache_is_one_warning_line(accounts: AccountsServer, cache_file:
         f"livechat-token: warning: the token cache {cache_file} is damaged (not valid JSON); "
         "it counts as empty and the next login replaces it.\n"
     )
+
+
+def test_ctrl_c_at_the_login_exits_130(spawn_cli: Callable[..., Any]) -> None:
+    child = spawn_cli("login")
+    child.expect("Paste the address")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+def test_a_second_paste_never_reaches_the_shell(
+    tmp_path: Path, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """Two lines typed ahead of the prompt: the first is the answer, the second is dropped
+    (tcflush) instead of being left for the shell that runs next."""
+    token = accounts.issue()
+    command = (
+        f"{sys.executable} -m pytest_livechat_token login --client-id=client-1 --no-browser "
+        f"--accounts-url={accounts.url}; stty -icanon min 0 time 0; echo LEFT:; cat; echo :END"
+    )
+    child = pexpect.spawn("sh", ["-c", command], timeout=30, cwd=str(tmp_path))
+    log = (tmp_path / "shell.out").open("wb")
+    child.logfile_read = log
+    # Typed before the prompt: canonical mode queues them as two lines, read one at a time.
+    child.send(token + "\n")
+    child.send("echo SECOND-PASTE-RAN\n")
+    child.expect(":END")
+    child.expect(pexpect.EOF)
+    log.close()
+    shown = (tmp_path / "shell.out").read_bytes().decode(errors="replace")
+    assert "Logged in to LiveChat" in shown
+    left = shown.split("LEFT:")[1].split(":END")[0]
+    assert "SECOND-PASTE" not in left

@@ -1,0 +1,187 @@
+"""Whatever pytest reports or writes for a test holds no secret this process knows.
+
+A suite that leaks its token in every way a user's test can (assertions on derived strings,
+f-strings, ``-l`` locals cut short by a repr, printed and logged output, user properties, a
+skip reason) runs with every verbose option, ``--junitxml`` and ``--debug``; every byte shown and
+every file written (the cache aside) is searched for the token, raw, URL-encoded and without its
+region.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+
+from .accounts_server import AccountsServer
+
+LEAKY_SUITE = """
+import logging
+import sys
+
+import pytest
+
+def test_header_compared(livechat_bearer):
+    assert livechat_bearer.authorization == "Bearer x"
+
+def test_f_string(livechat_bearer):
+    message = f"token is {livechat_bearer}"
+    assert message == "nope"
+
+def test_long_common_prefix(livechat_bearer):
+    assert str(livechat_bearer) + "-left" == str(livechat_bearer) + "-right"
+
+def test_locals(livechat_bearer):
+    headers = {"Authorization": livechat_bearer.authorization}
+    padded = {"padding": "x" * 100, "Authorization": "Bearer " + livechat_bearer, "z": "y" * 200}
+    raise RuntimeError("boom")
+
+def test_output(livechat_bearer):
+    print("header:", livechat_bearer.authorization)
+    sys.stderr.write(str(livechat_bearer) + "\\n")
+    logging.getLogger("user").warning("token %s", livechat_bearer)
+    assert False
+
+def test_property(livechat_bearer, record_property):
+    record_property("token", str(livechat_bearer))
+    assert False
+
+def test_skip_reason(livechat_bearer):
+    pytest.skip(f"skipping for {livechat_bearer}")
+"""
+
+VERBOSE = (
+    "-l",
+    "-vv",
+    "--tb=long",
+    "-rA",
+    "--setup-show",
+    "--junitxml=report.xml",
+    "--debug=debug.log",
+    "--log-level=DEBUG",
+    "-o",
+    "log_cli=true",
+)
+
+
+def forms(*secrets: str) -> set[str]:
+    return {
+        form
+        for secret in secrets
+        for form in (secret, quote(secret, safe=""), secret.partition(":")[2] or secret)
+    }
+
+
+def assert_nowhere(pytester: pytest.Pytester, shown: str, secrets: set[str], cache: Path) -> None:
+    for secret in secrets:
+        assert secret not in shown, f"{secret[:6]}… is shown"
+    written = [
+        path
+        for path in pytester.path.rglob("*")
+        if path.is_file() and not path.name.startswith(cache.name)
+    ]
+    names = {path.name for path in written}
+    assert {"report.xml", "debug.log"} <= names
+    for path in written:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in content, f"a token is in {path.name}"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_an_environment_token_is_masked_in_every_report(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    accounts: AccountsServer,
+    cache_file: Path,
+    workers: list[str],
+) -> None:
+    token = "dal:" + "EnvSecretValue0123456789abcdefXYZ"
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
+    pytester.makepyfile(test_leaky=LEAKY_SUITE)
+    result = pytester.runpytest_subprocess(*VERBOSE, *workers)
+    result.assert_outcomes(failed=6, skipped=1)
+    shown = result.stdout.str() + result.stderr.str()
+    assert "dal:…WXYZ" in shown or "dal:…XYZ" in shown or "…" in shown
+    assert_nowhere(pytester, shown, forms(token), cache_file)
+
+
+def test_a_cached_pair_is_masked_in_every_report(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    pair = accounts.pair()
+    now = utcnow()
+    TokenCache(cache_file).put(
+        accounts.url,
+        "client-1",
+        CacheEntry(
+            pair["access_token"],
+            now + timedelta(hours=8),
+            now,
+            scope=pair["scope"],
+            refresh_token=pair["refresh_token"],
+        ),
+    )
+    pytester.makepyfile(test_leaky=LEAKY_SUITE)
+    result = pytester.runpytest_subprocess(
+        *VERBOSE, "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(failed=6, skipped=1)
+    shown = result.stdout.str() + result.stderr.str()
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    assert_nowhere(
+        pytester, shown, forms(stored["access_token"], stored["refresh_token"]), cache_file
+    )
+
+
+def test_an_unexpected_error_on_the_token_path_is_one_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "dal:" + "BoundarySecret0123456789abcdef"
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
+    pytester.makeconftest(
+        """
+        from pytest_livechat_token.obtain import TokenSource
+
+        def explode(self):
+            bearer = self.env_token()
+            headers = {"Authorization": f"Bearer {bearer}"}
+            raise OverflowError(f"date value out of range near {headers}")
+
+        TokenSource.cached = explode
+        """
+    )
+    pytester.makepyfile("def test_one(livechat_bearer):\n    pass\n")
+    result = pytester.runpytest_subprocess("-l", "--tb=long")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str() + result.stderr.str()
+    assert "pytest-livechat-token failed unexpectedly (OverflowError)" in out
+    assert "Traceback" not in out
+    assert "explode" not in out
+    for secret in forms(token):
+        assert secret not in out
+
+
+def test_a_malformed_environment_token_stops_pytest_without_echo(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", "dal:first-half\nsecond-half")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "ERROR: LIVECHAT_BEARER_TOKEN does not hold a LiveChat token" in err
+    assert "first-half" not in err + result.stdout.str()
+    assert "second-half" not in err + result.stdout.str()
+
+
+def test_a_broken_accounts_url_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--livechat-accounts-url=http://[::1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
+    result.stderr.fnmatch_lines(["ERROR: --livechat-accounts-url is not a usable address*"])
