@@ -175,7 +175,12 @@ def test_old_refresh_token_is_refused_after_rotation(accounts: AccountsServer) -
         "client_id": "client-1",
     }
     assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
-    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 400
+    refused = httpx.post(f"{accounts.url}/v2/token", data=form)
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "error": "invalid_grant",
+        "error_description": "Invalid or expired grant",
+    }
 
 
 MODULE = "def test_it(livechat_bearer):\n    assert livechat_bearer.region == 'dal'\n"
@@ -363,7 +368,7 @@ def test_plain_pkce_is_checked_by_the_test_server(accounts: AccountsServer) -> N
         "redirect_uri": "https://localhost",
         "code_verifier": "wrong",
     }
-    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 400
+    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 401
     accounts.codes[code].used = False
     form["code_verifier"] = "plain-verifier-value"
     assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
