@@ -9,13 +9,13 @@ from typing import Any
 _SHOWN_TAIL = 4
 _MIN_LENGTH_TO_SHOW_TAIL = 16
 MAX_LIFETIME = 366 * 86400.0  # an expiry further away than a year is not believed
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,4095}")
+_TOKEN_SHAPE = r"[A-Za-z0-9][A-Za-z0-9._~+/=:-]{7,4095}"
 
 
 def is_token_shaped(text: str) -> bool:
     """Whether ``text`` can be a LiveChat access or refresh token: 8 to 4096 characters of
     the URL-safe and base64 alphabets and ``:`` (no space, newline or control character)."""
-    return _TOKEN_SHAPE.fullmatch(text) is not None
+    return re.fullmatch(_TOKEN_SHAPE, text) is not None  # compiled at first use, then cached
 
 
 def region_of(token: str) -> str | None:

@@ -14,7 +14,7 @@ from .bearer import mask, region_of
 
 _MIN_SECRET = 8
 _MIN_PIECE = 8  # a cut-off part of a secret this long or longer is masked too
-_RUN = re.compile(r"[A-Za-z0-9._~+/=:%-]{8,}")  # {_MIN_PIECE,}
+_RUN = r"[A-Za-z0-9._~+/=:%-]{8,}"  # {_MIN_PIECE,}; compiled at first use (start-up cost)
 
 _secrets: dict[str, str] = {}  # every form of a secret -> what is shown instead
 
@@ -51,7 +51,7 @@ def scrub(text: str) -> str:
     """``text`` with every known secret masked, also where a repr cut it short (``dal:Ab...``)."""
     if not _secrets or not text:
         return text
-    return _RUN.sub(_masked_run, text)
+    return re.sub(_RUN, _masked_run, text)
 
 
 def _masked_run(match: re.Match[str]) -> str:

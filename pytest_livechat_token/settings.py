@@ -104,15 +104,21 @@ OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
 class Wording:
     """How the front end that runs the shared core names things, for the core's messages: the
-    core never names a front end's flags itself."""
+    core never names a front end's flags itself. (A plain class: it is made at start-up.)"""
 
-    flags: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Setting name -> how the person sets it (``--livechat-client-id=ID``)."""
-    log_in_first: str = "log in first in a terminal"
-    """How to log in up front, for a process that has no terminal."""
+    __slots__ = ("flags", "log_in_first")
+
+    def __init__(
+        self,
+        flags: Mapping[str, str] | None = None,
+        log_in_first: str = "log in first in a terminal",
+    ) -> None:
+        self.flags: Mapping[str, str] = flags or {}
+        """Setting name -> how the person sets it (``--livechat-client-id=ID``)."""
+        self.log_in_first = log_in_first
+        """How to log in up front, for a process that has no terminal."""
 
     def flag(self, name: str) -> str:
         return self.flags.get(name, f"the {name} setting")
