@@ -46,7 +46,13 @@ raises ``PasteRejected``."""
 
 
 def instructions(
-    url: str, redirect_uri: str, *, opened: bool, who: str | None, catching: bool = False
+    url: str,
+    redirect_uri: str,
+    *,
+    opened: bool,
+    who: str | None,
+    catching: bool = False,
+    note: str = "",
 ) -> str:
     where = f" ({who})" if who else ""
     browser = " A browser window was opened for it." if opened else ""
@@ -66,7 +72,7 @@ def instructions(
     return (
         f"\nLiveChat login needed{where}.\n"
         f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
-        f"\n     {url}\n\n" + landing
+        f"\n     {url}\n\n" + landing + (f"  ! {note}\n" if note else "")
     )
 
 
@@ -125,7 +131,12 @@ def guided_login(
         opened = settings.open_browser and open_url(url)
         terminal.say(
             instructions(
-                url, settings.redirect_uri, opened=opened, who=who, catching=receiver is not None
+                url,
+                settings.redirect_uri,
+                opened=opened,
+                who=who,
+                catching=receiver is not None,
+                note=words.login_note,
             )
         )
         interpret = code if verifier else implicit

@@ -182,9 +182,32 @@ def _guarded(step: Callable[[], object]) -> str | None:
     return None
 
 
+def _timeout_note(config: pytest.Config) -> str:
+    """What to do when pytest-timeout's thread method would stop a test during the login: its
+    ``signal`` method is paused while the person answers (``terminal.alarm_paused``), this one
+    cannot be."""
+    if not config.pluginmanager.hasplugin("timeout"):
+        return ""
+    method = config.getoption("timeout_method", None) or config.getini("timeout_method")
+    seconds = config.getoption("timeout", None) or config.getini("timeout")
+    try:
+        limit = float(seconds or 0)
+    except ValueError:
+        return ""
+    if method != "thread" or limit <= 0:
+        return ""
+    return (
+        f"pytest-timeout (thread method) stops a test after {limit:g} s, and the time spent "
+        "here counts: if it stops this one, run `livechat-token login` (same settings), "
+        "then pytest again."
+    )
+
+
 def _source(config: pytest.Config, wording: Wording = WORDING) -> TokenSource:
     """This process's token source, made when first needed."""
     if SOURCE not in config.stash:
+        if note := _timeout_note(config):
+            wording = Wording(wording.flags, wording.log_in_first, note)
         from .obtain import TokenSource  # noqa: PLC0415 - off the start-up path
 
         process = config.stash[PROCESS]

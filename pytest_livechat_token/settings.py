@@ -108,17 +108,20 @@ class Wording:
     """How the front end that runs the shared core names things, for the core's messages: the
     core never names a front end's flags itself. (A plain class: it is made at start-up.)"""
 
-    __slots__ = ("flags", "log_in_first")
+    __slots__ = ("flags", "log_in_first", "login_note")
 
     def __init__(
         self,
         flags: Mapping[str, str] | None = None,
         log_in_first: str = "log in first in a terminal",
+        login_note: str = "",
     ) -> None:
         self.flags: Mapping[str, str] = flags or {}
         """Setting name -> how the person sets it (``--livechat-client-id=ID``)."""
         self.log_in_first = log_in_first
         """How to log in up front, for a process that has no terminal."""
+        self.login_note = login_note
+        """A last line for the login's instructions (what else is running against the clock)."""
 
     def flag(self, name: str) -> str:
         return self.flags.get(name, f"the {name} setting")

@@ -290,3 +290,25 @@ def test_expired_time_is_aware_utc(
         "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
     )
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "noted"),
+    [
+        (["--timeout=5", "--timeout_method=thread"], True),
+        (["--timeout=5", "--timeout_method=signal"], False),
+        (["--timeout_method=thread"], False),
+        ([], False),
+    ],
+)
+def test_the_login_says_what_to_do_under_a_thread_timeout(
+    pytester: pytest.Pytester, args: list[str], noted: bool
+) -> None:
+    from pytest_livechat_token.login import instructions  # noqa: PLC0415
+    from pytest_livechat_token.plugin import _source  # noqa: PLC0415
+
+    config = pytester.parseconfigure(*args)
+    note = _source(config).wording.login_note
+    assert bool(note) == noted
+    shown = instructions("https://a.test/?x", "https://x.test", opened=False, who=None, note=note)
+    assert ("run `livechat-token login`" in shown) == noted
