@@ -239,8 +239,11 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             json.loads(self.rfile.read(length) or b"{}")
             with accounts.lock:
                 accounts.regions.append(self.headers.get("X-Region"))
-            if path == "/v3.6/configuration/action/list_groups":
+            if path == "/v3.6/configuration/action/list_groups":  # Configuration API
                 self._json(200, [{"id": 0, "name": "General"}])
+                return
+            if path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
+                self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
                 return
             self._json(404, {"error": {"type": "not_found"}})
 
