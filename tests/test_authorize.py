@@ -177,3 +177,27 @@ def test_messages_never_hold_the_token() -> None:
         message = rejected(text)
         assert TOKEN not in message
         assert ENCODED not in message
+
+
+def test_error_explanations_fit_both_grants_and_name_the_front_ends_flags() -> None:
+    from pytest_livechat_token.authorize import explain_error  # noqa: PLC0415
+    from pytest_livechat_token.settings import Wording  # noqa: PLC0415
+
+    unauthorized = explain_error(
+        {"oauth_exception": "unauthorized_client"}, client_id="c", redirect_uri="https://x.test"
+    )
+    assert "implicit grant;" in unauthorized
+    assert "code grant" in unauthorized
+    invalid = explain_error(
+        {"oauth_exception": "invalid_request"}, client_id="c", redirect_uri="https://x.test/"
+    )
+    assert "trailing slash" in invalid
+    assert "response type" in invalid
+    assert "https://x.test/ was sent" in invalid
+    cli = explain_error(
+        {"exception_details": "invalid_redirect_uri"},
+        client_id="c",
+        redirect_uri="https://x.test",
+        wording=Wording({"redirect_uri": "--redirect-uri"}),
+    )
+    assert "set --redirect-uri to one" in cli

@@ -276,3 +276,43 @@ def test_a_second_paste_never_reaches_the_shell(
     assert "Logged in to LiveChat" in shown
     left = shown.split("LEFT:")[1].split(":END")[0]
     assert "SECOND-PASTE" not in left
+
+
+def cli_alone(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """livechat-token with no controlling terminal at all (a new session), nothing on stdin."""
+    import os  # noqa: PLC0415
+
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_livechat_token", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_the_cli_names_its_own_options(accounts: AccountsServer) -> None:
+    missing = cli_alone("token")
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "livechat-token: no LiveChat client id configured: pass --client-id=ID or set "
+        "LIVECHAT_CLIENT_ID, or set LIVECHAT_BEARER_TOKEN to a token\n"
+    )
+    alone = cli_alone("login", "--client-id=client-1", f"--accounts-url={accounts.url}")
+    assert alone.returncode == 1
+    assert "Run livechat-token login in a terminal, or set LIVECHAT_BEARER_TOKEN." in alone.stderr
+    assert "pytest" not in alone.stderr
+
+
+def test_login_with_an_environment_token_says_so(accounts: AccountsServer) -> None:
+    result = cli_alone(
+        "login", "--client-id=client-1", env={"LIVECHAT_BEARER_TOKEN": "dal:abcdefgh1234"}
+    )
+    assert result.returncode == 0
+    assert result.stderr == (
+        "LIVECHAT_BEARER_TOKEN is set, so its token is used and no login is needed: "
+        "unset it to log in.\n"
+    )

@@ -32,6 +32,7 @@ def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
         assert flag in group.split("\n\n")[0]
     for ini in [o.ini for o in OPTIONS] + ["livechat_open_browser"]:
         assert ini in result.stdout.str()
+    assert "LIVECHAT_BEARER_TOKEN" in group
 
 
 def test_can_be_disabled(pytester: pytest.Pytester) -> None:
@@ -108,7 +109,13 @@ def test_no_terminal_errors_at_once(pytester: pytest.Pytester, accounts: Account
             "or set LIVECHAT_BEARER_TOKEN.",
         ]
     )
-    result.stdout.fnmatch_lines(["livechat: client client-1, no valid token cached*"])
+    result.stdout.fnmatch_lines(
+        [
+            "livechat: client client-1, no valid token cached and no terminal to log in from: "
+            "tests that need one will error (set LIVECHAT_BEARER_TOKEN, or run once in a terminal)"
+        ]
+    )
+    assert "will ask you to log in" not in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
     assert "pytest_livechat_token" not in result.stdout.str()
     assert accounts.requests == []
@@ -312,3 +319,20 @@ def test_the_login_says_what_to_do_under_a_thread_timeout(
     assert bool(note) == noted
     shown = instructions("https://a.test/?x", "https://x.test", opened=False, who=None, note=note)
     assert ("run `livechat-token login`" in shown) == noted
+
+
+def test_header_says_when_tokens_live_less_than_min_ttl(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    now = utcnow()
+    entry = CacheEntry(accounts.issue(), now + timedelta(seconds=300), now - timedelta(seconds=1))
+    TokenCache(cache_file).put(accounts.url, "client-1", entry)
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}", "--co"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "livechat: the server issues tokens for 5 min, less than --livechat-min-ttl "
+            "(10 min): a token is renewed at most once a run and then used while it lasts"
+        ]
+    )

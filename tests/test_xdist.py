@@ -221,6 +221,9 @@ def test_login_option_without_terminal_errors_at_once(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --livechat-login: No valid LiveChat token is cached*"])
     assert "Traceback" not in result.stderr.str()
+    error = result.stderr.str().split("ERROR: --livechat-login:")[1]
+    assert "with --livechat-login" not in error, "it was given: the advice is a terminal"
+    assert "Run pytest --livechat-login in a terminal, or set LIVECHAT_BEARER_TOKEN." in error
 
 
 def test_no_terminal_with_workers_errors_at_once(
