@@ -86,3 +86,48 @@ def test_odd_answers_count_as_unreachable(odd_server: str, message: str) -> None
 def test_odd_fields_are_unknown(odd_server: str) -> None:
     info = token_info(odd_server, "dal:any-token-value")
     assert (info.expires_in, info.scope, info.client_id) == (None, None, None)
+
+
+def test_the_test_server_revokes_as_documented(accounts: AccountsServer) -> None:
+    """DELETE /v2/token: 200 {} for a known token, 404 for an unknown one; revoking an access
+    token takes its refresh token along; a refresh token can be revoked by itself."""
+    import httpx  # noqa: PLC0415
+
+    def delete(token: str) -> httpx.Response:
+        return httpx.delete(
+            f"{accounts.url}/v2/token", headers={"Authorization": f"Bearer {token}"}
+        )
+
+    first, second = accounts.pair(), accounts.pair()
+    assert not str(first["refresh_token"]).startswith(("dal:", "fra:"))
+    gone = delete(str(first["access_token"]))
+    assert (gone.status_code, gone.json()) == (200, {})
+    assert first["refresh_token"] not in accounts.refresh_tokens
+    assert delete(str(first["access_token"])).status_code == 404
+    assert delete(str(second["refresh_token"])).status_code == 200
+    assert not accounts.tokens[str(second["access_token"])].revoked
+    unknown = delete("dal:never-issued-token")
+    assert unknown.status_code == 404
+    assert set(unknown.json()) == {"error", "error_description"}
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"error": "invalid_grant", "error_description": "x"}', "invalid_grant"),
+        (b'{"oauth_exception": "invalid_grant", "exception_description": "x"}', "invalid_grant"),
+        (b'{"error": "\\u001b[2Jbad name"}', None),
+        (b"<html>not json</html>", None),
+    ],
+)
+def test_a_refusal_is_named_only_by_a_plain_error_name(
+    accounts: AccountsServer, body: bytes, named: str | None
+) -> None:
+    from pytest_livechat_token.accounts import refresh_grant  # noqa: PLC0415
+    from pytest_livechat_token.errors import GrantRefused  # noqa: PLC0415
+
+    accounts.fixed[("POST", "/v2/token")] = (401, body, {})
+    with pytest.raises(GrantRefused) as refused:
+        refresh_grant(accounts.url, "client-1", "refresh-token-1234")
+    message = str(refused.value)
+    assert message == (f"the accounts server refused it (HTTP 401{': ' + named if named else ''})")
