@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .bearer import BearerToken
+from .errors import CacheWarning, RenewalWarning
 
-__all__ = ["BearerToken", "__version__"]
+__all__ = ["BearerToken", "CacheWarning", "RenewalWarning", "__version__"]
 __version__ = "0.1.0"

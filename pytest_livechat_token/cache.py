@@ -21,17 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from .bearer import BearerToken, is_token_shaped
-from .errors import CacheLockTimeout, LiveChatTokenError, printable, warn
+from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 10.0
 MAX_SIZE = 1024 * 1024
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
-
-
-class CacheWarning(UserWarning):
-    """The cache file could not be used as it was; the run goes on without it."""
 
 
 class CacheUnusable(LiveChatTokenError):
@@ -398,3 +394,6 @@ def _fsync_dir(directory: Path) -> None:
 
 def _warn(message: str) -> None:
     warn(CacheWarning(message), stacklevel=6)
+
+
+__all__ = ["CacheEntry", "CacheUnusable", "CacheWarning", "TokenCache"]

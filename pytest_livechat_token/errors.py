@@ -1,11 +1,18 @@
-"""The errors the plugin raises. Each message is for a person: what happened and what to do.
-
-No message ever holds a token.
+"""The errors and warnings the plugin raises. Each message is for a person: what happened and
+what to do. No message ever holds a token.
 """
 
 from __future__ import annotations
 
 import warnings
+
+
+class CacheWarning(UserWarning):
+    """The cache file could not be used as it was; the run goes on without it."""
+
+
+class RenewalWarning(UserWarning):
+    """Renewing the token with its refresh token did not go as planned."""
 
 
 class LiveChatTokenError(Exception):
@@ -66,9 +73,13 @@ def _shown(char: str) -> str:
 
 
 def warn(warning: Warning, stacklevel: int = 3) -> None:
-    """Issue ``warning`` even where warnings are made errors (``-W error``): what it reports
-    (a damaged cache, a renewal that failed) is something the run goes on without, never a
-    reason to stop it with a traceback of ours."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", type(warning))
+    """Issue ``warning`` as the person's filters say (``-W ignore::...`` silences it), except
+    that a filter that turns every warning into an error (``-W error``) does not turn ours into
+    one: what they report (a damaged cache, a renewal that failed) is something the run goes on
+    without, never a reason to stop it with a traceback of ours."""
+    try:
         warnings.warn(warning, stacklevel=stacklevel)
+    except Warning:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", type(warning))
+            warnings.warn(warning, stacklevel=stacklevel)

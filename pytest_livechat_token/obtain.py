@@ -4,6 +4,7 @@ the words for what the person should do (``Wording``) and where notices go (``no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -11,14 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import redact
 from .bearer import BearerToken, is_token_shaped, is_usable, seconds_left, utcnow
-from .cache import CacheEntry, CacheWarning, TokenCache
+from .cache import CacheEntry, TokenCache
 from .errors import (
     AccountsUnreachable,
+    CacheWarning,
     ConfigError,
     GrantRefused,
     LiveChatTokenError,
     LoginFailed,
     NoTerminal,
+    RenewalWarning,
     printable,
     warn,
 )
@@ -28,9 +31,8 @@ if TYPE_CHECKING:
     from .login import LoginResult
     from .terminal import Terminal
 
-
-class RenewalWarning(UserWarning):
-    """Renewing the token with its refresh token did not go as planned."""
+log = logging.getLogger("pytest_livechat_token")
+"""What the token source decided and why, at DEBUG; never a token."""
 
 
 class NotConfigured(ConfigError):
@@ -108,13 +110,24 @@ class TokenSource:
         """A usable token without asking anybody: environment, controller, this process's own
         login or renewal, or the cache."""
         if (token := self.env_token()) is not None:
+            log.debug("%stoken from %s", self._tag, TOKEN_ENV)
             return token
         if (handed := self._handed()) is not None:
+            log.debug("%stoken handed over by the xdist controller", self._tag)
             return handed
         if self._obtained is not None and self._still_valid(self._obtained.expires_at):
+            log.debug("%stoken obtained earlier in this process", self._tag)
             return self._obtained
         entry = self.cache.get(self.settings.accounts_url, self.client_id)
-        return self._use(entry) if entry is not None and self.fresh(entry) else None
+        if entry is not None and self.fresh(entry):
+            log.debug("%stoken from the cache %s", self._tag, self.cache.path)
+            return self._use(entry)
+        log.debug(
+            "%sno usable token cached (%s)",
+            self._tag,
+            "none" if entry is None else "a refresh token" if entry.refresh_token else "stale",
+        )
+        return None
 
     def _handed(self) -> BearerToken | None:
         """The controller's token; it counts as fresh while it is valid (the controller has
@@ -206,11 +219,15 @@ class TokenSource:
             )
 
         accounts_url = self.settings.accounts_url
+        log.debug("%staking the login lock %s", self._tag, self.cache.login_lock_path)
         with self.cache.login_lock(self.settings.prompt_timeout, on_wait) as waited:
             # Inside the lock, read again: another process may have logged in or renewed.
             entry = self.cache.get(accounts_url, client_id)
+            if waited:
+                log.debug("%swaited for another process's login or renewal", self._tag)
             if entry and (waited or not force):
                 if self.fresh(entry):
+                    log.debug("%sthe cache holds a fresh token now: no login", self._tag)
                     return self._use(entry)
                 if entry.refresh_token and (renewed := self._renew(entry, terminal, client_id)):
                     return renewed
@@ -221,6 +238,7 @@ class TokenSource:
                 )
             if terminal is None:
                 raise NoTerminal(self._no_terminal_message())
+            log.debug("%sstarting the guided login (%s grant)", self._tag, self.settings.grant)
             return self._log_in(terminal, client_id)
 
     def _log_in(self, terminal: Terminal, client_id: str) -> BearerToken:
@@ -266,6 +284,7 @@ class TokenSource:
         from .renewal import renew  # noqa: PLC0415 - imports the accounts client
 
         redact.remember(entry.access_token, entry.refresh_token)
+        log.debug("%srenewing the token with its refresh token", self._tag)
         try:
             renewed = renew(
                 self.settings.accounts_url,
@@ -316,6 +335,7 @@ class TokenSource:
             self.cache.put(self.settings.accounts_url, client_id, entry)
         except (OSError, LiveChatTokenError) as error:
             reason = error.strerror if isinstance(error, OSError) else str(error)
+            log.debug("%scould not store the token: %s", self._tag, reason)
             lost = (
                 " The refresh token was rotated and could not be kept: the next run will need "
                 "a login."

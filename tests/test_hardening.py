@@ -24,8 +24,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from pytest_livechat_token import RenewalWarning, redact
 from pytest_livechat_token import accounts as accounts_module
-from pytest_livechat_token import redact
 from pytest_livechat_token.accounts import token_info
 from pytest_livechat_token.authorize import explain_error, parse_paste
 from pytest_livechat_token.bearer import utcnow
@@ -38,7 +38,7 @@ from pytest_livechat_token.errors import (
     NoTerminal,
 )
 from pytest_livechat_token.loopback import LoopbackReceiver, LoopbackTarget
-from pytest_livechat_token.obtain import RenewalWarning, TokenSource
+from pytest_livechat_token.obtain import TokenSource
 from pytest_livechat_token.renewal import renew
 from pytest_livechat_token.settings import Settings
 from pytest_livechat_token.terminal import alarm_paused, shown
@@ -678,3 +678,25 @@ def test_scrub_masks_every_form_and_cut_pieces() -> None:
     assert redact.scrub("nothing secret here, dal:other-token-1234") == (
         "nothing secret here, dal:other-token-1234"
     )
+
+
+def test_the_decisions_are_logged_at_debug_without_a_secret(
+    accounts: AccountsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    refresh = rotated_pair(accounts, TokenCache(path))
+    source = source_for(settings_for(accounts, path, grant="code"), None)
+    with caplog.at_level("DEBUG", logger="pytest_livechat_token"):
+        token = source.token()
+        source.token()
+    said = [
+        record.getMessage() for record in caplog.records if record.name == "pytest_livechat_token"
+    ]
+    assert said == [
+        "no usable token cached (a refresh token)",
+        f"taking the login lock {path.with_name('tokens.json.login.lock')}",
+        "renewing the token with its refresh token",
+        "token obtained earlier in this process",
+    ]
+    for secret in (token, refresh, token.partition(":")[2]):
+        assert all(secret not in message for message in said)
