@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import time
@@ -18,6 +19,7 @@ from .accounts_server import AccountsServer, redirect_fragment
 from .helpers import USER_TEST, Spawner, expect_token, read_login_url
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,9 @@ def headless_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     Returns the file where Chromium writes the page it ended on (its DOM).
     """
     if CHROMIUM is None:
-        pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
+        if NEED_CHROMIUM:  # CI must run it
+            pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
+        pytest.skip("Chromium is not installed (apt-get install chromium runs this test)")
     dom, log, profile = tmp_path / "dom.html", tmp_path / "chromium.log", tmp_path / "profile"
     flags = (
         "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "

@@ -239,7 +239,8 @@ def stress(smoke: bool) -> dict[str, Any]:
         )
         ops = sum(int(path.read_text()) for path in stats.glob("ops-*") if path.suffix != ".tmp")
         leftovers = [p.name for p in cache_path.parent.glob("*.tmp")]
-        document = json.loads(cache_path.read_text())
+        # Every worker may have been killed before its first write: no file is no entry.
+        document = json.loads(cache_path.read_text()) if cache_path.exists() else {"entries": {}}
         entries = sum(len(clients) for clients in document["entries"].values())
     print(
         f"stress: {processes} processes, {seconds:.0f} s, {ops} operations, {kills} SIGKILLs, "
