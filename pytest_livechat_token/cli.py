@@ -223,7 +223,7 @@ def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
 
 
 def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:
-    from .accounts import revoke  # noqa: PLC0415 - imports httpx
+    from .accounts import revoke  # noqa: PLC0415 - httpx comes with the first call
 
     try:
         revoke(accounts_url, token)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from . import redact
 from .bearer import BearerToken, is_token_shaped, is_usable, seconds_left, utcnow
@@ -39,6 +39,29 @@ class NotConfigured(ConfigError):
     """No client id and no token: tests that need a token are skipped."""
 
 
+class HandOff(TypedDict, total=False):
+    """What the xdist controller hands each worker, through ``workerinput``: its settings (all
+    but the cache path, which is per host), whether a person can be asked, and its token."""
+
+    settings: dict[str, Any]
+    interactive: bool
+    token: str
+    expires_at: str | None
+    scope: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where this process's token would come from now, found without asking anybody."""
+
+    source: Literal["environment", "unconfigured", "controller", "cache", "renewal", "login"]
+    expires_at: datetime | None = None
+    refresh_token: bool = False
+    """Whether a refresh token is cached (the token is renewed silently)."""
+    lifetime: float | None = None
+    """How long the server made the cached token live, in seconds."""
+
+
 class TokenSource:
     """Everything a token can come from, for one process.
 
@@ -52,7 +75,7 @@ class TokenSource:
         *,
         interactive: bool,
         who: str | None = None,
-        handed: Mapping[str, Any] | None = None,
+        handed: HandOff | None = None,
         open_terminal: Callable[[], Terminal | None] | None = None,
         open_url: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] = utcnow,
@@ -98,6 +121,23 @@ class TokenSource:
             )
         return self.settings.client_id
 
+    def status(self) -> Status:
+        """What ``token`` would do now: for the report header and ``livechat-token login``."""
+        if env_token(self.environ) is not None:
+            return Status("environment")
+        if self.settings.client_id is None:
+            return Status("unconfigured")
+        if (handed := self._handed()) is not None:
+            return Status("controller", handed.expires_at)
+        entry = self.cache.get(self.settings.accounts_url, self.settings.client_id)
+        if entry is None:
+            return Status("login")
+        lifetime = (entry.expires_at - entry.obtained_at).total_seconds()
+        renews = entry.refresh_token is not None
+        if self.fresh(entry):
+            return Status("cache", entry.expires_at, renews, lifetime)
+        return Status("renewal" if renews else "login", entry.expires_at, renews, lifetime)
+
     def env_token(self) -> BearerToken | None:
         """The token of ``LIVECHAT_BEARER_TOKEN``, checked; ``ConfigError`` when malformed."""
         token = env_token(self.environ)
@@ -132,10 +172,11 @@ class TokenSource:
     def _handed(self) -> BearerToken | None:
         """The controller's token; it counts as fresh while it is valid (the controller has
         just checked or renewed it for this run)."""
-        token = self.handed.get("token") if self.handed else None
+        if not self.handed:
+            return None
+        token = self.handed.get("token")
         if not isinstance(token, str) or not is_token_shaped(token):
             return None
-        assert self.handed is not None
         expires = self.handed.get("expires_at")
         try:
             expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None

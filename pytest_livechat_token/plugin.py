@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,12 @@ from .settings import OPTIONS, TOKEN_ENV, Settings, Wording, env_token, resolve,
 if TYPE_CHECKING:
     import httpx
 
-    from .obtain import TokenSource
+    from .obtain import HandOff, TokenSource
 
 # Only what every run needs is imported above; the cache, the login and httpx come when used.
 SETTINGS = pytest.StashKey[Settings]()
 STDIN_IS_TTY = pytest.StashKey[bool]()
-PROCESS = pytest.StashKey[dict[str, Any]]()
+PROCESS = pytest.StashKey["Process"]()
 SOURCE = pytest.StashKey["TokenSource"]()
 HAND_OFF = "livechat_token"
 WORDING = Wording(
@@ -40,6 +41,15 @@ WORDING = Wording(
 NO_TERMINAL_LOGIN = Wording(
     flags=WORDING.flags, log_in_first="run pytest --livechat-login in a terminal"
 )
+
+
+@dataclass(frozen=True)
+class Process:
+    """What this process knows of itself: whether a person can be asked, and what the xdist
+    controller handed it (None in the controller or without xdist)."""
+
+    interactive: bool
+    handed: HandOff | None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -117,14 +127,14 @@ def pytest_configure(config: pytest.Config) -> None:
     _scrub_debug_log(config)
     _scrub_log_records(config)
     workerinput = _workerinput(config)
-    handed = workerinput.get(HAND_OFF) if workerinput else None
+    handed: HandOff | None = workerinput.get(HAND_OFF) if workerinput else None
     if handed:
-        settings = settings.with_handed(handed["settings"])
-        interactive = bool(handed["interactive"])
+        settings = settings.with_handed(handed.get("settings", {}))
+        interactive = bool(handed.get("interactive"))
     else:
         interactive = config.stash.get(STDIN_IS_TTY, False)
     config.stash[SETTINGS] = settings
-    config.stash[PROCESS] = {"interactive": interactive, "handed": handed}
+    config.stash[PROCESS] = Process(interactive, handed)
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
@@ -214,9 +224,9 @@ def _source(config: pytest.Config, wording: Wording = WORDING) -> TokenSource:
         config.stash[SOURCE] = TokenSource(
             config.stash[SETTINGS],
             os.environ,
-            interactive=process["interactive"],
+            interactive=process.interactive,
             who=_worker_label(),
-            handed=process["handed"],
+            handed=process.handed,
             wording=wording,
             notify=lambda message: _notice(config, message),
         )
@@ -238,16 +248,16 @@ class XdistHandOff:
 
     def __init__(self, config: pytest.Config) -> None:
         self._config = config
-        self._payload: dict[str, Any] | None = None
+        self._payload: HandOff | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
         if self._payload is None:
             self._payload = self._make_payload()
         node.workerinput[HAND_OFF] = self._payload
 
-    def _make_payload(self) -> dict[str, Any]:
+    def _make_payload(self) -> HandOff:
         source = _source(self._config)
-        payload: dict[str, Any] = {
+        payload: HandOff = {
             "settings": source.settings.handed_to_workers(),
             "interactive": source.interactive,
         }
@@ -268,20 +278,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _header(config: pytest.Config) -> list[str]:
-    if env_token(os.environ):
-        return [f"livechat: using the token in {TOKEN_ENV}"]
     settings = config.stash[SETTINGS]
-    if settings.client_id is None:
-        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
     source = _source(config)
+    status = source.status()
+    if status.source == "environment":
+        return [f"livechat: using the token in {TOKEN_ENV}"]
+    if status.source == "unconfigured" or settings.client_id is None:
+        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
     head = f"livechat: client {printable(shorten(settings.client_id))}"
-    entry = source.cache.get(settings.accounts_url, settings.client_id)
     lines: list[str] = []
-    if entry is not None and source.fresh(entry):
-        left = describe_duration(seconds_left(entry.expires_at, utcnow()))
-        renewal = ", then renewed silently" if entry.refresh_token else ""
+    if status.source in ("cache", "controller") and status.expires_at is not None:
+        left = describe_duration(seconds_left(status.expires_at, utcnow()))
+        renewal = ", then renewed silently" if status.refresh_token else ""
         lines.append(f"{head}, token cached, {left} left{renewal}")
-    elif entry is not None and entry.refresh_token:
+    elif status.source == "renewal":
         lines.append(
             f"{head}, cached token expiring: it will be renewed silently when a test needs it"
         )
@@ -294,14 +304,12 @@ def _header(config: pytest.Config) -> list[str]:
             f"{head}, no valid token cached and no terminal to log in from: tests that need "
             f"one will error (set {TOKEN_ENV}, or run once in a terminal)"
         )
-    if entry is not None:
-        lifetime = (entry.expires_at - entry.obtained_at).total_seconds()
-        if 0 < lifetime < settings.min_ttl:
-            lines.append(
-                f"livechat: the server issues tokens for {describe_duration(lifetime)}, less "
-                f"than --livechat-min-ttl ({describe_duration(settings.min_ttl)}): a token is "
-                "renewed at most once a run and then used while it lasts"
-            )
+    if status.lifetime is not None and 0 < status.lifetime < settings.min_ttl:
+        lines.append(
+            f"livechat: the server issues tokens for {describe_duration(status.lifetime)}, less "
+            f"than --livechat-min-ttl ({describe_duration(settings.min_ttl)}): a token is "
+            "renewed at most once a run and then used while it lasts"
+        )
     return lines
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from .bearer import is_token_shaped
@@ -19,7 +19,8 @@ DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
-GRANTS = ("implicit", "code")
+Grant = Literal["implicit", "code"]
+GRANTS: tuple[Grant, ...] = ("implicit", "code")
 MAX_SECONDS = 86400.0
 
 
@@ -129,12 +130,15 @@ class Wording:
 
 @dataclass(frozen=True)
 class Settings:
+    """Resolved settings (``resolve``). The cache path has no default here: it is per host
+    (``default_cache_path``), so whoever makes settings says where the cache is."""
+
+    token_cache: Path
     client_id: str | None = None
     redirect_uri: str = DEFAULT_REDIRECT_URI
     accounts_url: str = DEFAULT_ACCOUNTS_URL
-    token_cache: Path = Path("tokens.json")
     api_url: str = DEFAULT_API_URL
-    grant: str = "implicit"
+    grant: Grant = "implicit"
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
@@ -304,7 +308,7 @@ def resolve(
             raise ConfigError(
                 f"{grant[1]} must be one of {', '.join(GRANTS)}, got {printable(grant[0], 40)!r}."
             )
-        values["grant"] = grant[0]
+        values["grant"] = next(name for name in GRANTS if name == grant[0])
     cache = picked["token_cache"]
     values["token_cache"] = _path(*cache) if cache else default_cache_path(env, home, platform)
     for name in ("min_ttl", "prompt_timeout"):

@@ -12,7 +12,7 @@ import httpcore  # noqa: F401
 import pytest
 
 from .accounts_server import AccountsServer
-from .helpers import Spawner
+from .helpers import USER_TEST, Spawner
 
 pytest_plugins = ["pytester"]
 
@@ -49,3 +49,10 @@ def terminal(pytester: pytest.Pytester, accounts: AccountsServer) -> Iterator[Sp
     spawner = Spawner(pytester, accounts.url)
     yield spawner
     spawner.close()
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project with one test that uses ``livechat_bearer``."""
+    pytester.makepyfile(test_user=USER_TEST)
+    return pytester

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from .accounts_server import AccountsServer
-from .test_plugin import cache_token
+from .helpers import cache_token
 
 
 def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:

@@ -15,8 +15,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import paste_redirect, read_login_url
-from .test_plugin import cache_token
+from .helpers import cache_token, paste_redirect, read_login_url
 
 
 def cli(*args: str, accounts_url: str | None = None) -> subprocess.CompletedProcess[str]:

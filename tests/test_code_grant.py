@@ -25,7 +25,7 @@ from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import PasteRejected
 
 from .accounts_server import AccountsServer
-from .helpers import USER_TEST, Spawner, read_login_url
+from .helpers import Spawner, read_login_url
 
 CODE = "--livechat-grant=code"
 
@@ -115,18 +115,6 @@ def cache_pair(cache_file: Path, accounts: AccountsServer, *, seconds: float) ->
     )
     TokenCache(cache_file).put(accounts.url, "client-1", entry)
     return pair
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(
-        test_user=USER_TEST.replace(
-            "    digest = hashlib.sha256(str(livechat_bearer).encode()).hexdigest()\n"
-            '    assert digest == os.environ["EXPECT_TOKEN_SHA256"]\n',
-            "",
-        )
-    )
-    return pytester
 
 
 def test_login_once_then_renew_silently(

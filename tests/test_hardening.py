@@ -94,6 +94,9 @@ def scripted_login(accounts: AccountsServer, token: str) -> ScriptedTerminal:
     return terminal
 
 
+ENV_ONLY = Settings(token_cache=Path("never-read.json"))  # an environment token needs no cache
+
+
 # -- tokens are checked wherever they come from ------------------------------------------------
 
 
@@ -101,7 +104,7 @@ def scripted_login(accounts: AccountsServer, token: str) -> ScriptedTerminal:
     "value", ["dal:abc\ndef-ghi-jkl", "dal:abc def-ghi", "dal:ab\x1b[2Jcdefgh"]
 )
 def test_malformed_env_token_is_refused_without_echo(value: str) -> None:
-    source = TokenSource(Settings(), {"LIVECHAT_BEARER_TOKEN": value}, interactive=False)
+    source = TokenSource(ENV_ONLY, {"LIVECHAT_BEARER_TOKEN": value}, interactive=False)
     with pytest.raises(
         ConfigError, match="LIVECHAT_BEARER_TOKEN does not hold a LiveChat token"
     ) as raised:
@@ -120,7 +123,7 @@ def test_malformed_env_token_is_refused_without_echo(value: str) -> None:
     ],
 )
 def test_env_token_is_read_as_a_paste_is(value: str) -> None:
-    token = TokenSource(Settings(), {"LIVECHAT_BEARER_TOKEN": value}, interactive=False).token()
+    token = TokenSource(ENV_ONLY, {"LIVECHAT_BEARER_TOKEN": value}, interactive=False).token()
     assert token == "dal:abcdefgh-1234"
     assert token.region == "dal"
     assert redact.scrub("x dal:abcdefgh-1234 y") == "x dal:… y"

@@ -128,7 +128,10 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
     shown = [
         TokenSource(
-            Settings(client_id="c"), os.environ, interactive=False, handed={"token": secret}
+            Settings(token_cache=Path("t.json"), client_id="c"),
+            os.environ,
+            interactive=False,
+            handed={"token": secret},
         ),
         Grant(secret),
         CacheEntry(secret, now, now, refresh_token=refresh),

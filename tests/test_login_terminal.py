@@ -10,13 +10,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import USER_TEST, Spawner, expect_token, paste_redirect, read_login_url
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(test_user=USER_TEST)
-    return pytester
+from .helpers import Spawner, expect_token, paste_redirect, read_login_url
 
 
 def test_paste_redirect_then_cached_run(

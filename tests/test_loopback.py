@@ -16,7 +16,7 @@ import pytest
 from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import USER_TEST, Spawner, expect_token, read_login_url
+from .helpers import Spawner, expect_token, read_login_url
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it
@@ -45,12 +45,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(test_user=USER_TEST)
-    return pytester
 
 
 @pytest.fixture

@@ -13,15 +13,9 @@ from pytest_livechat_token.plugin import SETTINGS
 from pytest_livechat_token.settings import OPTIONS, Option
 
 from .accounts_server import AccountsServer
-from .helpers import USER_TEST, expect_token
+from .helpers import USER_TEST, cache_token, expect_token
 
 NO_BROWSER = "--livechat-no-browser"
-
-
-def cache_token(cache_file: Path, accounts_url: str, token: str, seconds: float = 28800) -> None:
-    now = utcnow()
-    entry = CacheEntry(token, now + timedelta(seconds=seconds), now, scope="chats--all:ro")
-    TokenCache(cache_file).put(accounts_url, "client-1", entry)
 
 
 def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
@@ -61,7 +55,8 @@ def test_token_from_environment(
     cache_file: Path,
 ) -> None:
     token = "fra-a:token-from-the-environment"
-    pytester.makepyfile(test_user=USER_TEST.replace('region == "dal"', 'region == "fra-a"'))
+    pytester.makepyfile(test_user=USER_TEST)
+    monkeypatch.setenv("EXPECT_REGION", "fra-a")
     expect_token(monkeypatch, token)
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
     result = pytester.runpytest_subprocess(

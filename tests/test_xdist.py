@@ -9,8 +9,7 @@ import pexpect
 import pytest
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, expect_token, paste_redirect
-from .test_plugin import cache_token
+from .helpers import Spawner, cache_token, expect_token, paste_redirect
 
 MANY_TESTS = """
 import hashlib, os, pytest
@@ -23,7 +22,7 @@ def test_needs_token(livechat_bearer, n):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
+def modules(pytester: pytest.Pytester) -> pytest.Pytester:
     # With --dist loadfile each worker runs whole modules: four modules, four workers needing one.
     for module in range(4):
         pytester.makepyfile(**{f"test_m{module}": MANY_TESTS})
@@ -31,7 +30,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_cold_cache_asks_once_for_all_workers(
-    project: pytest.Pytester,
+    modules: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -52,7 +51,7 @@ def test_cold_cache_asks_once_for_all_workers(
 
 
 def test_warm_cache_no_prompt_no_network(
-    project: pytest.Pytester,
+    modules: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -83,7 +82,7 @@ def test_no_prompt_when_no_test_needs_a_token(
 
 
 def test_two_sessions_on_one_cold_cache(
-    project: pytest.Pytester,
+    modules: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -112,7 +111,7 @@ def test_two_sessions_on_one_cold_cache(
 
 
 def test_a_login_that_dies_does_not_leave_others_stuck(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+    modules: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
 ) -> None:
     first = terminal.spawn(timeout=60)
     first.expect("Paste the address")
@@ -126,7 +125,7 @@ def test_a_login_that_dies_does_not_leave_others_stuck(
 
 
 def test_workers_on_another_disk_get_the_controllers_token(
-    project: pytest.Pytester,
+    modules: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -148,7 +147,7 @@ def test_workers_on_another_disk_get_the_controllers_token(
 
 
 def test_login_up_front_for_remote_workers(
-    project: pytest.Pytester,
+    modules: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -227,9 +226,9 @@ def test_login_option_without_terminal_errors_at_once(
 
 
 def test_no_terminal_with_workers_errors_at_once(
-    project: pytest.Pytester, accounts: AccountsServer
+    modules: pytest.Pytester, accounts: AccountsServer
 ) -> None:
-    result = project.runpytest_subprocess(
+    result = modules.runpytest_subprocess(
         "-n",
         "2",
         "--livechat-client-id=client-1",

@@ -1,0 +1,332 @@
+"""Every decision of ``TokenSource``, in-process: a table of situations against the real test
+accounts server, a real cache on disk and a scripted person."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from pytest_livechat_token import RenewalWarning, redact
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token.errors import LiveChatTokenError, LoginFailed, NoTerminal
+from pytest_livechat_token.obtain import HandOff, TokenSource
+from pytest_livechat_token.settings import Settings
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .scripted import ScriptedTerminal, Step
+
+
+@pytest.fixture(autouse=True)
+def _no_known_secrets() -> Iterator[None]:
+    redact.forget_all()
+    yield
+    redact.forget_all()
+
+
+@dataclass
+class World:
+    """One situation: the server, the cache, what the person will do, what the process has."""
+
+    accounts: AccountsServer
+    path: Path
+    environ: dict[str, str] = field(default_factory=dict)
+    handed: HandOff | None = None
+    steps: list[Step] | None = None  # None: no terminal
+    grant: str = "implicit"
+    terminal: ScriptedTerminal | None = None
+
+    def cache(self, *, seconds: float, refresh: bool = False, lifetime: float = 28800) -> str:
+        """A cached token with ``seconds`` left (and a live refresh token); returns it."""
+        pair = self.accounts.pair()
+        now = utcnow()
+        entry = CacheEntry(
+            str(pair["access_token"]),
+            now + timedelta(seconds=seconds),
+            now + timedelta(seconds=seconds - lifetime),
+            scope="chats--all:ro",
+            refresh_token=str(pair["refresh_token"]) if refresh else None,
+        )
+        TokenCache(self.path).put(self.accounts.url, "client-1", entry)
+        return entry.access_token
+
+    def source(self) -> TokenSource:
+        settings = Settings(
+            token_cache=self.path,
+            client_id="client-1",
+            accounts_url=self.accounts.url,
+            grant=self.grant,  # type: ignore[arg-type]
+            open_browser=False,
+            prompt_timeout=5,
+        )
+        self.terminal = ScriptedTerminal(list(self.steps)) if self.steps is not None else None
+        terminal = self.terminal
+        return TokenSource(
+            settings,
+            self.environ,
+            interactive=terminal is not None,
+            open_terminal=lambda: terminal,
+            handed=self.handed,
+        )
+
+    def pastes(self, token: str) -> Step:
+        """The person pastes the redirect of the login shown, carrying ``token``."""
+        return lambda wake: "https://localhost/" + redirect_fragment(token, self.state())
+
+    def pastes_code(self) -> Step:
+        """The person logs in with the code grant and pastes where the browser landed."""
+
+        def step(wake: int | None) -> str:
+            url = next(word for word in self.shown().split() if "code_challenge=" in word)
+            return str(httpx.get(url, follow_redirects=False).headers["Location"])
+
+        return step
+
+    def shown(self) -> str:
+        assert self.terminal is not None
+        return self.terminal.text
+
+    def state(self) -> str:
+        url = next(word for word in self.shown().split() if "state=" in word)
+        return parse_qs(urlsplit(url).query)["state"][0]
+
+
+@pytest.fixture
+def world(accounts: AccountsServer, tmp_path: Path) -> World:
+    return World(accounts, tmp_path / "cache" / "tokens.json")
+
+
+Case = Callable[[World], str | type[LiveChatTokenError]]
+"""Sets the world up; returns the token the source must give, or the error it must raise."""
+
+
+def env_token(w: World) -> str:
+    w.environ["LIVECHAT_BEARER_TOKEN"] = "Bearer fra%3Aenv-token-1234"
+    w.cache(seconds=3600)
+    return "fra:env-token-1234"
+
+
+def handed_fresh(w: World) -> str:
+    token = w.accounts.issue()
+    w.handed = {"token": token, "expires_at": (utcnow() + timedelta(hours=1)).isoformat()}
+    return token
+
+
+def handed_expired_then_cache(w: World) -> str:
+    expired = (utcnow() - timedelta(seconds=1)).isoformat()
+    w.handed = {"token": w.accounts.issue(), "expires_at": expired}
+    return w.cache(seconds=3600)
+
+
+def handed_damaged_then_cache(w: World) -> str:
+    w.handed = {"token": "dal:x\ny", "expires_at": "not a time"}
+    return w.cache(seconds=3600)
+
+
+def cache_fresh(w: World) -> str:
+    w.steps = ["never pasted"]
+    return w.cache(seconds=3600)
+
+
+def cache_stale_login(w: World) -> str:
+    w.cache(seconds=300)  # less than min-ttl (600 s)
+    token = w.accounts.issue()
+    w.steps = [w.pastes(token)]
+    return token
+
+
+def cache_stale_no_terminal(w: World) -> type[LiveChatTokenError]:
+    w.cache(seconds=300)
+    return NoTerminal
+
+
+def nothing_no_terminal(w: World) -> type[LiveChatTokenError]:
+    return NoTerminal
+
+
+def refresh_only_no_terminal(w: World) -> str:
+    w.cache(seconds=-60, refresh=True)
+    return "renewed"
+
+
+def refresh_refused_then_login(w: World) -> str:
+    w.cache(seconds=-60, refresh=True)
+    w.accounts.refresh_tokens.clear()
+    token = w.accounts.issue()
+    w.steps = [w.pastes(token)]
+    return token
+
+
+def refresh_unreachable_still_valid(w: World) -> str:
+    token = w.cache(seconds=300, refresh=True)
+    w.accounts.stop()
+    return token
+
+
+def refresh_unreachable_expired(w: World) -> type[LiveChatTokenError]:
+    w.cache(seconds=-60, refresh=True)
+    w.accounts.stop()
+    return LoginFailed
+
+
+def refresh_rate_limited_still_valid(w: World) -> str:
+    token = w.cache(seconds=300, refresh=True)
+    w.accounts.rate_limited, w.accounts.retry_after = 3, None
+    return token
+
+
+def pasted_token_refused_then_good(w: World) -> str:
+    token = w.accounts.issue()
+    w.steps = [w.pastes("dal:never-issued-token"), w.pastes(token)]
+    return token
+
+
+def pasted_token_of_another_app(w: World) -> str:
+    token = w.accounts.issue()
+    w.steps = [w.pastes(w.accounts.issue("client-2")), w.pastes(token)]
+    return token
+
+
+def three_bad_pastes(w: World) -> type[LiveChatTokenError]:
+    w.steps = ["", "nonsense", "https://localhost/#nothing=here"]
+    return LoginFailed
+
+
+def time_out_at_the_prompt(w: World) -> type[LiveChatTokenError]:
+    w.steps = [TimeoutError()]
+    return LoginFailed
+
+
+def end_of_input(w: World) -> type[LiveChatTokenError]:
+    w.steps = [EOFError()]
+    return LoginFailed
+
+
+def code_grant_login(w: World) -> str:
+    w.grant = "code"
+    w.steps = [w.pastes_code()]
+    return "issued"
+
+
+def info_unreachable_uses_the_paste(w: World) -> str:
+    token = "dal:offline-token-1234"
+    w.accounts.stop()
+    w.steps = [w.pastes(token)]
+    return token
+
+
+CASES: list[Case] = [
+    env_token,
+    handed_fresh,
+    handed_expired_then_cache,
+    handed_damaged_then_cache,
+    cache_fresh,
+    cache_stale_login,
+    cache_stale_no_terminal,
+    nothing_no_terminal,
+    refresh_only_no_terminal,
+    refresh_refused_then_login,
+    refresh_unreachable_still_valid,
+    refresh_unreachable_expired,
+    refresh_rate_limited_still_valid,
+    pasted_token_refused_then_good,
+    pasted_token_of_another_app,
+    three_bad_pastes,
+    time_out_at_the_prompt,
+    end_of_input,
+    code_grant_login,
+    info_unreachable_uses_the_paste,
+]
+
+
+@pytest.mark.filterwarnings("ignore::pytest_livechat_token.RenewalWarning")
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
+def test_where_the_token_comes_from(world: World, case: Case) -> None:
+    expected = case(world)
+    source = world.source()
+    if isinstance(expected, type):
+        with pytest.raises(expected) as raised:
+            source.token()
+        assert "\n" not in str(raised.value)
+        return
+    token = source.token()
+    if expected == "renewed":
+        assert world.accounts.refresh_calls == 1
+        assert token in world.accounts.tokens
+    elif expected == "issued":
+        assert token in world.accounts.tokens
+    else:
+        assert token == expected
+    assert source.token() == token, "asked again, the same token, with nothing more asked"
+    if world.terminal is not None:
+        assert world.terminal.closed or world.terminal.prompts == 0
+
+
+def test_a_forced_login_asks_even_with_a_fresh_token(world: World) -> None:
+    world.cache(seconds=3600)
+    token = world.accounts.issue()
+    world.steps = [world.pastes(token)]
+    assert world.source().login(force=True) == token
+    assert TokenCache(world.path).get(world.accounts.url, "client-1") is not None
+
+
+def test_a_renewal_that_keeps_failing_warns_without_a_terminal(world: World) -> None:
+    kept = world.cache(seconds=300, refresh=True)
+    world.accounts.rate_limited, world.accounts.retry_after = 3, None
+    with pytest.warns(RenewalWarning, match="the cached pair is kept"):
+        assert world.source().token() == kept
+
+
+def test_another_process_logging_in_is_waited_for_not_asked_again(world: World) -> None:
+    """While another process holds the login lock, this one waits (and says so); when the
+    other's token is in the cache, it is used: one prompt for all processes."""
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, filelock\n"
+            "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+            "print('held', flush=True); sys.stdin.readline(); lock.release()\n",
+            str(world.path.with_name("tokens.json.login.lock")),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "held\n"
+            world.steps = ["never pasted"]
+            source = world.source()
+            waiting = threading.Event()
+            assert world.terminal is not None
+            terminal = world.terminal
+
+            def say(text: str) -> None:
+                terminal.shown.append(text)
+                waiting.set()
+
+            terminal.say = say  # type: ignore[method-assign]
+            found: list[object] = []
+            worker = threading.Thread(target=lambda: found.append(source.token()))
+            worker.start()
+            assert waiting.wait(30)
+            token = world.cache(seconds=3600)  # what the other process's login stored
+            holder.stdin.write("done\n")
+            holder.stdin.flush()
+            worker.join(30)
+            assert found == [token]
+            assert world.terminal.prompts == 0
+            assert "Waiting for the LiveChat login in progress" in world.terminal.text
+        finally:
+            holder.kill()
