@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
@@ -43,10 +42,9 @@ NO_TERMINAL_LOGIN = Wording(
 )
 
 
-@dataclass(frozen=True)
-class Process:
+class Process(NamedTuple):
     """What this process knows of itself: whether a person can be asked, and what the xdist
-    controller handed it (None in the controller or without xdist)."""
+    controller handed it (None in the controller or without xdist). Immutable."""
 
     interactive: bool
     handed: HandOff | None
@@ -279,12 +277,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def _header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
+    # The two answers most runs get, found without importing the token source:
+    if env_token(os.environ) is not None:
+        return [f"livechat: using the token in {TOKEN_ENV}"]
+    if settings.client_id is None:
+        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
     source = _source(config)
     status = source.status()
-    if status.source == "environment":
-        return [f"livechat: using the token in {TOKEN_ENV}"]
-    if status.source == "unconfigured" or settings.client_id is None:
-        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
     head = f"livechat: client {printable(shorten(settings.client_id))}"
     lines: list[str] = []
     if status.source in ("cache", "controller") and status.expires_at is not None:

@@ -19,6 +19,12 @@ def test_ratio_benches(name: str) -> None:
         assert figure["runs"] == 1
 
 
+def test_inprocess_bench() -> None:
+    figures = run.inprocess(True)
+    assert figures["runs"] == 3
+    assert 0 < figures["startup_ms"]["min"] <= figures["warm_ms"]["min"]
+
+
 def test_lookup_bench() -> None:
     figures = run.lookup(True)
     assert all(figure["calls"] == 200 for figure in figures.values())

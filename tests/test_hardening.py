@@ -703,3 +703,70 @@ def test_the_decisions_are_logged_at_debug_without_a_secret(
     ]
     for secret in (token, refresh, token.partition(":")[2]):
         assert all(secret not in message for message in said)
+
+
+def test_no_display_opens_no_console_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_livechat_token import browser  # noqa: PLC0415
+
+    monkeypatch.setattr(browser.sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    assert browser.open_in_browser("https://a.test/") is False
+
+
+def test_the_alarm_is_left_alone_off_the_main_thread() -> None:
+    previous = signal.signal(signal.SIGALRM, lambda number, frame: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        seen: list[float] = []
+
+        def elsewhere() -> None:
+            with alarm_paused():
+                seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+
+        worker = threading.Thread(target=elsewhere)
+        worker.start()
+        worker.join(30)
+        assert len(seen) == 1
+        assert seen[0] > 0, "only the main thread pauses the alarm"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_report_masking_reaches_every_shape() -> None:
+    from dataclasses import dataclass  # noqa: PLC0415
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from pytest_livechat_token.reports import scrub_report  # noqa: PLC0415
+
+    secret = "dal:ReportSecret0123456789abcdef"
+    redact.remember(secret)
+
+    @dataclass
+    class Frame:
+        lines: list[str]
+        names: dict[str, str]
+
+    class Opaque:
+        def __str__(self) -> str:
+            return f"opaque {secret}"
+
+    walked = SimpleNamespace(
+        longrepr=Frame([f"x = {secret}"], {"token": secret}),
+        sections=[("Captured stdout call", secret)],
+        user_properties=[("token", secret), ("count", 3)],
+    )
+    scrub_report(walked)
+    assert walked.longrepr.lines == ["x = dal:…cdef"]
+    assert walked.longrepr.names == {"token": "dal:…cdef"}
+    assert walked.sections == [("Captured stdout call", "dal:…cdef")]
+    assert walked.user_properties == [("token", "dal:…cdef"), ("count", 3)]
+    opaque = SimpleNamespace(longrepr=Opaque(), sections=[], user_properties=[])
+    scrub_report(opaque)
+    assert opaque.longrepr == "opaque dal:…cdef", "what the walk cannot reach is text, masked"
+    skipped = SimpleNamespace(
+        longrepr=("f.py", 1, f"Skipped: {secret}"), sections=[], user_properties=[]
+    )
+    scrub_report(skipped)
+    assert skipped.longrepr == ("f.py", 1, "Skipped: dal:…cdef")

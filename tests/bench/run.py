@@ -101,7 +101,7 @@ def startup(smoke: bool) -> dict[str, Any]:
         base = Path(tmp)
         suite = base / "suite"
         suite.mkdir()
-        for module in range(10):
+        for module in range(1 if smoke else 10):
             tests = "".join(f"def test_{n}():\n    pass\n\n" for n in range(10))
             (suite / f"test_m{module}.py").write_text(tests)
         env = _environ(base / "cache")
@@ -261,7 +261,7 @@ def stress(smoke: bool) -> dict[str, Any]:
 
 def fuzz(smoke: bool) -> dict[str, Any]:
     """The hypothesis suite (tests/test_fuzz.py) at 10,000 examples a property."""
-    examples = "200" if smoke else "10000"
+    examples = "25" if smoke else "10000"  # the suite runs the same properties at 300
     env = {**os.environ, "LIVECHAT_FUZZ_EXAMPLES": examples}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -270,7 +270,110 @@ def fuzz(smoke: bool) -> dict[str, Any]:
     return {"examples": int(examples), "exit": result.returncode, "summary": summary}
 
 
+INPROCESS = """
+import functools, json, sys, time
+import pytest, importlib.metadata  # what every pytest run has imported before the plugin
+
+spent = {}
+started = time.perf_counter()
+import pytest_livechat_token.plugin as plugin
+spent["import"] = time.perf_counter() - started
+
+
+def timed(name, hook):
+    @functools.wraps(hook)
+    def run(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return hook(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+    return run
+
+
+for name in ("pytest_addoption", "pytest_configure", "pytest_report_header"):
+    setattr(plugin, name, timed(name, getattr(plugin, name)))
+
+
+class FirstToken:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        began = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            if fixturedef.argname == "livechat_bearer":
+                spent["fixture"] = time.perf_counter() - began
+
+
+code = pytest.main(sys.argv[2:], plugins=[FirstToken()])
+print(json.dumps({"exit": int(code), **{k: v * 1000 for k, v in spent.items()}}))
+"""
+
+
+def inprocess(smoke: bool) -> dict[str, Any]:
+    """In-process times of the plugin, stable on a noisy machine: start-up (import, options,
+    settings, header) and the warm path (start-up plus the fixture's first token from a warm
+    cache), each in a fresh interpreter with compiled bytecode, as an installed package has."""
+    import compileall  # noqa: PLC0415
+
+    runs = 3 if smoke else 31
+    compileall.compile_dir(ROOT / "pytest_livechat_token", quiet=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        _warm(base / "cache")
+        (base / "test_one.py").write_text("def test_one(livechat_bearer):\n    pass\n")
+        env = _environ(base / "cache")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        common = [sys.executable, "-c", INPROCESS, "--", "-p", "no:cacheprovider", str(base)]
+        warm_args = ["--livechat-client-id=bench-client", f"--livechat-accounts-url={URL}"]
+        cold, warm = [], []
+        for index in range(2 * runs + 2):  # interleaved; the first pair writes missing bytecode
+            configured = index % 2 == 1
+            command = common + (warm_args if configured else ["-k", "not one"])
+            result = subprocess.run(
+                command, cwd=base, env=env, capture_output=True, text=True, check=False
+            )
+            figures = json.loads(result.stdout.strip().splitlines()[-1])
+            if figures["exit"] not in (0, 5):
+                raise SystemExit(f"in-process bench failed:\n{result.stdout}\n{result.stderr}")
+            if index >= 2:
+                (warm if configured else cold).append(figures)
+
+    def startup_of(sample: dict[str, float]) -> float:
+        hooks = ("import", "pytest_addoption", "pytest_configure", "pytest_report_header")
+        return sum(sample.get(hook, 0.0) for hook in hooks)
+
+    startup_ms = [startup_of(sample) for sample in cold]
+    warm_ms = [startup_of(sample) + sample["fixture"] for sample in warm]
+    result = {
+        "runs": runs,
+        "startup_ms": {"min": min(startup_ms), "median": statistics.median(startup_ms)},
+        "warm_ms": {"min": min(warm_ms), "median": statistics.median(warm_ms)},
+        "warm_parts_median_ms": {
+            part: statistics.median(sample.get(part, 0.0) for sample in warm)
+            for part in (
+                "import",
+                "pytest_addoption",
+                "pytest_configure",
+                "pytest_report_header",
+                "fixture",
+            )
+        },
+    }
+    print(
+        f"in-process, {runs} fresh interpreters each: start-up (no client id: import, options, "
+        f"settings, header) median {result['startup_ms']['median']:.2f} ms "
+        f"(min {result['startup_ms']['min']:.2f}); warm path (client id, warm cache, the "
+        f"fixture's first token) median {result['warm_ms']['median']:.2f} ms "
+        f"(min {result['warm_ms']['min']:.2f}); its parts: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result["warm_parts_median_ms"].items())
+    )
+    return result
+
+
 BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "inprocess": inprocess,
     "startup": startup,
     "warm": warm,
     "xdist": lambda smoke: warm(smoke, workers=2 if smoke else 8),
