@@ -223,8 +223,8 @@ def _http_url(raw: str, source: str, *, https_only: bool = True) -> str:
         parts = urlsplit(raw)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         host = parts.hostname or ""
-        if ":" not in host:
-            host.encode("idna")  # raises UnicodeError for an empty or over-long label
+        if host and ":" not in host:
+            _check_labels(host)
     except ValueError as error:  # UnicodeError is one
         raise ConfigError(f"{source} is not a usable address ({error}): {shown!r}.") from None
     if parts.scheme not in ("http", "https") or not host:
@@ -235,6 +235,14 @@ def _http_url(raw: str, source: str, *, https_only: bool = True) -> str:
             f"got {shown!r}."
         )
     return raw
+
+
+def _check_labels(host: str) -> None:
+    """Raise ValueError for a host name with an empty or over-long label (``a..b``)."""
+    if not host.isascii():
+        host.encode("idna")  # the codec checks the labels (imported only for such a name)
+    elif any(not label or len(label) > 63 for label in host.rstrip(".").split(".")):
+        raise ValueError("a label of the host name is empty or too long")
 
 
 def _client_id(raw: str, source: str) -> str | None:

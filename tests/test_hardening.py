@@ -708,7 +708,7 @@ def test_the_decisions_are_logged_at_debug_without_a_secret(
 def test_no_display_opens_no_console_browser(monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_livechat_token import browser  # noqa: PLC0415
 
-    monkeypatch.setattr(browser.sys, "platform", "linux")
+    monkeypatch.setattr("sys.platform", "linux")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
         monkeypatch.delenv(name, raising=False)
     assert browser.open_in_browser("https://a.test/") is False

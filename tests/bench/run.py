@@ -327,16 +327,17 @@ def inprocess(smoke: bool) -> dict[str, Any]:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         common = [sys.executable, "-c", INPROCESS, "--", "-p", "no:cacheprovider", str(base)]
         warm_args = ["--livechat-client-id=bench-client", f"--livechat-accounts-url={URL}"]
-        cold, warm = [], []
+        cold: list[dict[str, float]] = []
+        warm: list[dict[str, float]] = []
         for index in range(2 * runs + 2):  # interleaved; the first pair writes missing bytecode
             configured = index % 2 == 1
             command = common + (warm_args if configured else ["-k", "not one"])
-            result = subprocess.run(
+            done = subprocess.run(
                 command, cwd=base, env=env, capture_output=True, text=True, check=False
             )
-            figures = json.loads(result.stdout.strip().splitlines()[-1])
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
             if figures["exit"] not in (0, 5):
-                raise SystemExit(f"in-process bench failed:\n{result.stdout}\n{result.stderr}")
+                raise SystemExit(f"in-process bench failed:\n{done.stdout}\n{done.stderr}")
             if index >= 2:
                 (warm if configured else cold).append(figures)
 
@@ -346,30 +347,23 @@ def inprocess(smoke: bool) -> dict[str, Any]:
 
     startup_ms = [startup_of(sample) for sample in cold]
     warm_ms = [startup_of(sample) + sample["fixture"] for sample in warm]
-    result = {
-        "runs": runs,
-        "startup_ms": {"min": min(startup_ms), "median": statistics.median(startup_ms)},
-        "warm_ms": {"min": min(warm_ms), "median": statistics.median(warm_ms)},
-        "warm_parts_median_ms": {
-            part: statistics.median(sample.get(part, 0.0) for sample in warm)
-            for part in (
-                "import",
-                "pytest_addoption",
-                "pytest_configure",
-                "pytest_report_header",
-                "fixture",
-            )
-        },
-    }
+    parts = ("import", "pytest_addoption", "pytest_configure", "pytest_report_header", "fixture")
+    startup = {"min": min(startup_ms), "median": statistics.median(startup_ms)}
+    warm_path = {"min": min(warm_ms), "median": statistics.median(warm_ms)}
+    warm_parts = {part: statistics.median(s.get(part, 0.0) for s in warm) for part in parts}
     print(
         f"in-process, {runs} fresh interpreters each: start-up (no client id: import, options, "
-        f"settings, header) median {result['startup_ms']['median']:.2f} ms "
-        f"(min {result['startup_ms']['min']:.2f}); warm path (client id, warm cache, the "
-        f"fixture's first token) median {result['warm_ms']['median']:.2f} ms "
-        f"(min {result['warm_ms']['min']:.2f}); its parts: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in result["warm_parts_median_ms"].items())
+        f"settings, header) median {startup['median']:.2f} ms (min {startup['min']:.2f}); "
+        f"warm path (client id, warm cache, the fixture's first token) median "
+        f"{warm_path['median']:.2f} ms (min {warm_path['min']:.2f}); its parts: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in warm_parts.items())
     )
-    return result
+    return {
+        "runs": runs,
+        "startup_ms": startup,
+        "warm_ms": warm_path,
+        "warm_parts_median_ms": warm_parts,
+    }
 
 
 BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
