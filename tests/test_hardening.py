@@ -281,23 +281,24 @@ def test_a_full_disk_loses_no_login(accounts: AccountsServer, full_disk: Path) -
         assert source.token() == token
 
 
+def logout(
+    accounts: AccountsServer, path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """``livechat-token logout`` in-process, for client-1 at the test server; (code, stderr)."""
+    from pytest_livechat_token.cli import main  # noqa: PLC0415
+
+    argv = ["--client-id=client-1", f"--accounts-url={accounts.url}", f"--token-cache={path}"]
+    code = main(["logout", *argv])
+    return code, capsys.readouterr().err
+
+
 def test_logout_of_a_cache_that_cannot_be_written_is_one_line(
     accounts: AccountsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pytest_livechat_token.cli import main  # noqa: PLC0415
-
     path = tmp_path / "cache" / "tokens.json"
     TokenCache(path).put(accounts.url, "client-1", CacheEntry(accounts.issue(), utcnow(), utcnow()))
     block_writes(path)
-    code = main(
-        [
-            "logout",
-            "--client-id=client-1",
-            f"--accounts-url={accounts.url}",
-            f"--token-cache={path}",
-        ]
-    )
-    err = capsys.readouterr().err
+    code, err = logout(accounts, path, capsys)
     assert code == 1
     assert err.count("\n") == 1
     assert "could not remove the token from" in err
@@ -642,22 +643,12 @@ def test_tokens_shorter_than_min_ttl_are_renewed_once_a_run(
 def test_logout_revokes_a_refresh_token_whose_access_token_is_gone(
     accounts: AccountsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pytest_livechat_token.cli import main  # noqa: PLC0415
-
     path = tmp_path / "cache" / "tokens.json"
     refresh = rotated_pair(accounts, TokenCache(path))
     entry = TokenCache(path).get(accounts.url, "client-1")
     assert entry is not None
     accounts.tokens[entry.access_token].revoked = True
-    code = main(
-        [
-            "logout",
-            "--client-id=client-1",
-            f"--accounts-url={accounts.url}",
-            f"--token-cache={path}",
-        ]
-    )
-    err = capsys.readouterr().err
+    code, err = logout(accounts, path, capsys)
     assert code == 0
     assert "the access token was no longer valid at LiveChat" in err
     assert "the refresh token was revoked at LiveChat" in err
