@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from pytest_livechat_token.accounts import token_info
@@ -91,7 +93,6 @@ def test_odd_fields_are_unknown(odd_server: str) -> None:
 def test_the_test_server_revokes_as_documented(accounts: AccountsServer) -> None:
     """DELETE /v2/token: 200 {} for a known token, 404 for an unknown one; revoking an access
     token takes its refresh token along; a refresh token can be revoked by itself."""
-    import httpx  # noqa: PLC0415
 
     def delete(token: str) -> httpx.Response:
         return httpx.delete(
@@ -131,3 +132,42 @@ def test_a_refusal_is_named_only_by_a_plain_error_name(
         refresh_grant(accounts.url, "client-1", "refresh-token-1234")
     message = str(refused.value)
     assert message == (f"the accounts server refused it (HTTP 401{': ' + named if named else ''})")
+
+
+# -- the test server itself: it must hold to the contract the plugin's tests rely on --
+
+
+def test_old_refresh_token_is_refused_after_rotation(accounts: AccountsServer) -> None:
+    pair = accounts.pair()
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": pair["refresh_token"],
+        "client_id": "client-1",
+    }
+    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
+    refused = httpx.post(f"{accounts.url}/v2/token", data=form)
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "error": "invalid_grant",
+        "error_description": "Invalid or expired grant",
+    }
+
+
+def test_plain_pkce_is_checked_by_the_test_server(accounts: AccountsServer) -> None:
+    location = httpx.get(
+        f"{accounts.url}/?response_type=code&client_id=c&redirect_uri=https://localhost&state=s"
+        "&code_challenge=plain-verifier-value&code_challenge_method=plain",
+        follow_redirects=False,
+    ).headers["Location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": "c",
+        "redirect_uri": "https://localhost",
+        "code_verifier": "wrong",
+    }
+    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 401
+    accounts.codes[code].used = False
+    form["code_verifier"] = "plain-verifier-value"
+    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200

@@ -155,22 +155,6 @@ def test_login_once_then_renew_silently(
     )
 
 
-def test_old_refresh_token_is_refused_after_rotation(accounts: AccountsServer) -> None:
-    pair = accounts.pair()
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": pair["refresh_token"],
-        "client_id": "client-1",
-    }
-    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
-    refused = httpx.post(f"{accounts.url}/v2/token", data=form)
-    assert refused.status_code == 401
-    assert refused.json() == {
-        "error": "invalid_grant",
-        "error_description": "Invalid or expired grant",
-    }
-
-
 MODULE = "def test_it(livechat_bearer):\n    assert livechat_bearer.region == 'dal'\n"
 
 
@@ -340,26 +324,6 @@ def test_cli_login_with_code_grant(
     assert (
         "refresh_token" in json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
     )
-
-
-def test_plain_pkce_is_checked_by_the_test_server(accounts: AccountsServer) -> None:
-    location = httpx.get(
-        f"{accounts.url}/?response_type=code&client_id=c&redirect_uri=https://localhost&state=s"
-        "&code_challenge=plain-verifier-value&code_challenge_method=plain",
-        follow_redirects=False,
-    ).headers["Location"]
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": "c",
-        "redirect_uri": "https://localhost",
-        "code_verifier": "wrong",
-    }
-    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 401
-    accounts.codes[code].used = False
-    form["code_verifier"] = "plain-verifier-value"
-    assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
 
 
 def test_remote_workers_get_a_token_the_controller_renewed(

@@ -67,6 +67,10 @@ def test_the_token_appears_nowhere(
         "--setup-show",
         "-rA",
         "--junitxml=report.xml",
+        "--debug=debug.log",
+        "--log-level=DEBUG",
+        "-o",
+        "log_cli=true",
         f"--livechat-api-url={accounts.url}/v3.6/",
         f"--livechat-grant={grant}",
         timeout=60,
@@ -101,7 +105,7 @@ def test_the_token_appears_nowhere(
         for path in pytester.path.rglob("*")
         if path.is_file() and not path.name.startswith(cache_file.name)
     ]
-    assert any(path.name == "report.xml" for path in written)
+    assert {"report.xml", "debug.log"} <= {path.name for path in written}
     for path in written:
         content = path.read_bytes()
         for form in forms:
