@@ -24,7 +24,7 @@ from .errors import (
     printable,
 )
 from .obtain import TokenSource
-from .settings import OPTIONS, TOKEN_ENV, Wording, resolve
+from .settings import OPTIONS, TOKEN_ENV, Wording, resolve, shorten
 
 OK, FAILED, USAGE, NOT_REVOKED = 0, 1, 2, 3
 
@@ -188,7 +188,22 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
             file=out,
         )
     print(f"({printable(str(source.cache.path))})", file=out)
+    if source.settings.client_id is not None:
+        print(f"client {printable(shorten(source.client_id))}: {_said(source)}", file=out)
     return OK
+
+
+def _said(source: TokenSource) -> str:
+    """What ``TokenSource.status`` says, in a few words (as the pytest report header does)."""
+    status = source.status()
+    if status.source == "environment":
+        return f"the token in {TOKEN_ENV} is used"
+    if status.source == "cache" and status.expires_at is not None:
+        left = describe_duration(seconds_left(status.expires_at, utcnow()))
+        return f"token cached, {left} left" + (", then renewed" if status.refresh_token else "")
+    if status.source == "renewal":
+        return "the cached token is renewed silently when next needed"
+    return "no valid token cached: livechat-token login"
 
 
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:

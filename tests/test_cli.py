@@ -162,6 +162,7 @@ def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> N
     assert "http://other.test" in lines[2]
     assert "expired" in lines[2]
     assert lines[3] == f"({cache_file})"
+    assert lines[4] == "client client-1: token cached, 7 h 59 min left"
     assert first not in result.stdout
     assert second not in result.stdout
 
