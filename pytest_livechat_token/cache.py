@@ -23,7 +23,12 @@ from typing import Any
 from .bearer import BearerToken, is_token_shaped
 from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 keys entries by accounts URL, client id and account name; version 1 (no account
+name) is read as the ``default`` account and rewritten as version 2 by the next write."""
+DEFAULT_ACCOUNT = "default"
+Key = tuple[str, str, str]
+"""(accounts URL, client id, account name)."""
 LOCK_TIMEOUT = 10.0
 MAX_SIZE = 1024 * 1024
 _PRIVATE_FILE = 0o600
@@ -92,12 +97,36 @@ def _aware(raw: object) -> datetime:
     return moment
 
 
+def _document(data: bytes) -> dict[str, Any] | int:
+    """The cache document in ``data``, as version 2; for a newer format, its version number.
+
+    Raises ValueError (JSONDecodeError, UnicodeDecodeError) or RecursionError when damaged.
+    """
+    if len(data) > MAX_SIZE:
+        raise ValueError(f"larger than {MAX_SIZE // 1024} KiB")
+    document = json.loads(data)
+    version = document.get("version") if isinstance(document, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        return version
+    if version not in (1, FORMAT_VERSION):
+        raise ValueError("not a pytest-livechat-token cache")
+    entries = document.get("entries")
+    if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+        raise ValueError("no entries object")
+    if version == 1:  # one entry per client: the default account's
+        entries = {
+            url: {client: {DEFAULT_ACCOUNT: raw} for client, raw in clients.items()}
+            for url, clients in entries.items()
+        }
+    return {"version": FORMAT_VERSION, "entries": entries}
+
+
 def _empty() -> dict[str, Any]:
     return {"version": FORMAT_VERSION, "entries": {}}
 
 
 class TokenCache:
-    """Tokens by (accounts URL, client id) in one file, beside its two lock files."""
+    """Tokens by (accounts URL, client id, account name) in one file, beside its two locks."""
 
     def __init__(
         self,
@@ -115,29 +144,37 @@ class TokenCache:
 
     # -- public operations ---------------------------------------------------------------------
 
-    def get(self, accounts_url: str, client_id: str) -> CacheEntry | None:
+    def get(
+        self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
+    ) -> CacheEntry | None:
         with self._reading():
-            return self._entries_of(self._load()).get((accounts_url, client_id))
+            return self._entries_of(self._load()).get((accounts_url, client_id, account))
 
-    def put(self, accounts_url: str, client_id: str, entry: CacheEntry) -> None:
-        """Store ``entry``; the other good entries stay, damaged ones are dropped.
+    def put(
+        self, accounts_url: str, client_id: str, entry: CacheEntry, account: str = DEFAULT_ACCOUNT
+    ) -> None:
+        """Store ``entry``; the other good entries stay (a version 1 file's become the
+        ``default`` account's), damaged ones are dropped.
 
-        Raises ``OSError``, ``CacheUnusable`` or ``CacheLockTimeout`` when it cannot.
+        Raises ``OSError``, ``CacheUnusable`` (also for a file of a newer format, which is
+        left untouched) or ``CacheLockTimeout`` when it cannot.
         """
         with self._locked():
-            entries = self._entries_of(self._load())
-            entries[(accounts_url, client_id)] = entry
+            entries = self._entries_of(self._load(for_writing=True))
+            entries[(accounts_url, client_id, account)] = entry
             self._write(entries)
 
-    def remove(self, accounts_url: str, client_id: str) -> CacheEntry | None:
+    def remove(
+        self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
+    ) -> CacheEntry | None:
         with self._locked():
-            entries = self._entries_of(self._load())
-            found = entries.pop((accounts_url, client_id), None)
+            entries = self._entries_of(self._load(for_writing=True))
+            found = entries.pop((accounts_url, client_id, account), None)
             if found is not None:
                 self._write(entries)
             return found
 
-    def entries(self) -> dict[tuple[str, str], CacheEntry]:
+    def entries(self) -> dict[Key, CacheEntry]:
         with self._reading():
             return self._entries_of(self._load())
 
@@ -237,8 +274,10 @@ class TokenCache:
         finally:
             lock.release()
 
-    def _load(self) -> dict[str, Any]:
-        """The cache document; a missing, foreign, damaged or unreadable file counts as empty."""
+    def _load(self, *, for_writing: bool = False) -> dict[str, Any]:
+        """The cache document, as version 2; a missing, foreign, damaged or unreadable file
+        counts as empty. A file of a newer format counts as empty too, and is never
+        overwritten: ``for_writing`` raises ``CacheUnusable`` for it."""
         shown = printable(str(self.path))
         if (problem := self.problem()) is not None:
             self._warn_once(f"the token cache {shown} is not used: {problem}.")
@@ -251,16 +290,7 @@ class TokenCache:
             self._warn_once(f"the token cache {shown} is not used: {_reason(error)}.")
             return _empty()
         try:
-            if len(data) > MAX_SIZE:
-                raise ValueError(f"larger than {MAX_SIZE // 1024} KiB")
-            document = json.loads(data)
-            if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-                raise ValueError(f"not a version {FORMAT_VERSION} token cache")
-            entries = document.get("entries")
-            if not isinstance(entries, dict) or not all(
-                isinstance(v, dict) for v in entries.values()
-            ):
-                raise ValueError("no entries object")
+            document = _document(data)
         except json.JSONDecodeError:
             reason = "not valid JSON"
         except RecursionError:
@@ -268,7 +298,16 @@ class TokenCache:
         except ValueError as error:  # also UnicodeDecodeError
             reason = printable(str(error), 80)
         else:
-            return document
+            if isinstance(document, dict):
+                return document
+            newer = (
+                f"it was written by a newer pytest-livechat-token (cache format version "
+                f"{document}), so it is left untouched"
+            )
+            if for_writing:
+                raise CacheUnusable(newer)
+            self._warn_once(f"the token cache {shown} is not used: {newer}.")
+            return _empty()
         self._warn(
             f"the token cache {shown} is damaged ({reason}); it counts as empty "
             "and the next login replaces it."
@@ -307,26 +346,31 @@ class TokenCache:
         finally:
             os.close(descriptor)
 
-    def _entries_of(self, document: dict[str, Any]) -> dict[tuple[str, str], CacheEntry]:
-        found: dict[tuple[str, str], CacheEntry] = {}
+    def _entries_of(self, document: dict[str, Any]) -> dict[Key, CacheEntry]:
+        found: dict[Key, CacheEntry] = {}
         damaged = 0
         for accounts_url, clients in document["entries"].items():
-            for client_id, raw in clients.items():
-                try:
-                    found[(accounts_url, client_id)] = CacheEntry.from_json(raw)
-                except (KeyError, TypeError, ValueError, OverflowError):
+            for client_id, accounts in clients.items():
+                if not isinstance(accounts, dict):
                     damaged += 1
+                    continue
+                for account, raw in accounts.items():
+                    try:
+                        found[(accounts_url, client_id, account)] = CacheEntry.from_json(raw)
+                    except (KeyError, TypeError, ValueError, OverflowError):
+                        damaged += 1
         if damaged:
             self._warn(
                 f"{damaged} damaged entry(ies) in {printable(str(self.path))} count as not cached."
             )
         return found
 
-    def _write(self, entries: dict[tuple[str, str], CacheEntry]) -> None:
+    def _write(self, entries: dict[Key, CacheEntry]) -> None:
         """Replace the file atomically: a private temp file beside it, fsync, rename."""
         document = _empty()
-        for (accounts_url, client_id), entry in sorted(entries.items()):
-            document["entries"].setdefault(accounts_url, {})[client_id] = entry.to_json()
+        for (accounts_url, client_id, account), entry in sorted(entries.items()):
+            clients = document["entries"].setdefault(accounts_url, {})
+            clients.setdefault(client_id, {})[account] = entry.to_json()
         self._remove_leftovers()
         descriptor, temp = tempfile.mkstemp(
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
@@ -396,4 +440,4 @@ def _warn(message: str) -> None:
     warn(CacheWarning(message), stacklevel=6)
 
 
-__all__ = ["CacheEntry", "CacheUnusable", "CacheWarning", "TokenCache"]
+__all__ = ["DEFAULT_ACCOUNT", "CacheEntry", "CacheUnusable", "CacheWarning", "Key", "TokenCache"]

@@ -168,13 +168,16 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         print(f"No tokens cached in {source.cache.path}.", file=out)
         return OK
     now = utcnow()
-    rows = [("ACCOUNTS URL", "CLIENT ID", "TOKEN", "EXPIRES AT (UTC)", "EXPIRES IN", "SCOPE")]
-    for (accounts_url, client_id), entry in sorted(entries.items()):
+    rows = [
+        ("ACCOUNTS URL", "CLIENT ID", "ACCOUNT", "TOKEN", "EXPIRES AT (UTC)", "EXPIRES IN", "SCOPE")
+    ]
+    for (accounts_url, client_id, account), entry in sorted(entries.items()):
         left = seconds_left(entry.expires_at, now)
         rows.append(
             (
                 printable(accounts_url, 100),
                 printable(client_id, 64),
+                printable(account, 32),
                 mask(entry.access_token),
                 entry.expires_at.strftime("%Y-%m-%d %H:%M"),
                 describe_duration(left) if left > 0 else "expired",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
+from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 from pytest_livechat_token.errors import CacheLockTimeout
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -60,19 +60,83 @@ def test_round_trip(cache: TokenCache) -> None:
 def test_format(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
     assert json.loads(cache.path.read_text()) == {
-        "version": 1,
+        "version": 2,
         "entries": {
             URL: {
                 "c1": {
-                    "access_token": "dal:first-token-value",
-                    "token_type": "Bearer",
-                    "expires_at": "2026-11-29T20:00:00+00:00",
-                    "obtained_at": "2026-11-29T12:00:00+00:00",
-                    "scope": "chats--all:ro",
+                    "default": {
+                        "access_token": "dal:first-token-value",
+                        "token_type": "Bearer",
+                        "expires_at": "2026-11-29T20:00:00+00:00",
+                        "obtained_at": "2026-11-29T12:00:00+00:00",
+                        "scope": "chats--all:ro",
+                    }
                 }
             }
         },
     }
+
+
+V1 = {
+    "version": 1,
+    "entries": {
+        URL: {
+            "c1": {
+                "access_token": "dal:today-s-release-token",
+                "token_type": "Bearer",
+                "expires_at": "2026-11-29T20:00:00+00:00",
+                "obtained_at": "2026-11-29T12:00:00+00:00",
+                "scope": "chats--all:ro",
+                "refresh_token": "refresh-today-s-release",
+            },
+            "c2": {
+                "access_token": "dal:other-client-token",
+                "expires_at": "2026-11-29T20:00:00+00:00",
+                "obtained_at": "2026-11-29T12:00:00+00:00",
+            },
+        }
+    },
+}
+
+
+def test_a_version_1_cache_is_read_as_the_default_account_without_a_write(
+    cache: TokenCache,
+) -> None:
+    cache.path.parent.mkdir(mode=0o700)
+    cache.path.write_text(json.dumps(V1))
+    cache.path.chmod(0o600)
+    before = cache.path.read_bytes()
+    found = cache.get(URL, "c1")
+    assert found is not None
+    assert found.access_token == "dal:today-s-release-token"
+    assert found.refresh_token == "refresh-today-s-release"
+    assert cache.get(URL, "c1", "viewer") is None
+    assert cache.path.read_bytes() == before, "reading never rewrites"
+
+
+def test_the_first_write_migrates_version_1_and_drops_no_entry(cache: TokenCache) -> None:
+    cache.path.parent.mkdir(mode=0o700)
+    cache.path.write_text(json.dumps(V1))
+    cache.path.chmod(0o600)
+    cache.put(URL, "c1", entry("dal:a-viewer-token-value"), "viewer")
+    document = json.loads(cache.path.read_text())
+    assert document["version"] == 2
+    assert set(document["entries"][URL]) == {"c1", "c2"}
+    assert set(document["entries"][URL]["c1"]) == {"default", "viewer"}
+    assert document["entries"][URL]["c1"]["default"] == V1["entries"][URL]["c1"]  # type: ignore[index]
+    assert document["entries"][URL]["c2"]["default"]["access_token"] == "dal:other-client-token"
+
+
+def test_a_newer_cache_is_left_untouched(cache: TokenCache) -> None:
+    cache.path.parent.mkdir(mode=0o700)
+    newer = json.dumps({"version": 3, "entries": {"anything": "new"}})
+    cache.path.write_text(newer)
+    cache.path.chmod(0o600)
+    with pytest.warns(CacheWarning, match=r"cache format version 3\), so it is left untouched"):
+        assert cache.get(URL, "c1") is None
+    with pytest.raises(CacheUnusable, match="newer pytest-livechat-token"):
+        cache.put(URL, "c1", entry())
+    assert cache.path.read_text() == newer
 
 
 def test_other_entries_survive_every_write(cache: TokenCache) -> None:
@@ -82,8 +146,8 @@ def test_other_entries_survive_every_write(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry("dal:one-token-again"))
     assert cache.remove(URL, "c2") == entry("dal:two-token-value")
     assert cache.entries() == {
-        (URL, "c1"): entry("dal:one-token-again"),
-        ("http://127.0.0.1:9", "c1"): entry("dal:three-token-value"),
+        (URL, "c1", "default"): entry("dal:one-token-again"),
+        ("http://127.0.0.1:9", "c1", "default"): entry("dal:three-token-value"),
     }
 
 
@@ -118,10 +182,11 @@ def test_entry_repr_hides_the_token() -> None:
         (b'{"version": 1, "entries": {"https://a', "not valid JSON"),
         (b"", "not valid JSON"),
         (b"\xff\xfe\x00binary", "can't decode"),
-        (b"[1, 2]", "not a version 1 token cache"),
-        (b'{"version": 2, "entries": {}}', "not a version 1 token cache"),
+        (b"[1, 2]", "not a pytest-livechat-token cache"),
+        (b'{"version": "2", "entries": {}}', "not a pytest-livechat-token cache"),
         (b'{"version": 1, "entries": []}', "no entries object"),
         (b'{"version": 1, "entries": {"u": 3}}', "no entries object"),
+        (b'{"version": 2, "entries": {"u": {"c": 3}}}', "1 damaged entry"),
     ],
 )
 def test_damaged_file_is_a_miss_with_one_warning(
@@ -171,7 +236,7 @@ def test_damaged_file_is_a_miss_with_one_warning(
 def test_damaged_entry_is_a_miss_and_others_survive(cache: TokenCache, raw: object) -> None:
     cache.put(URL, "good", entry())
     document = json.loads(cache.path.read_text())
-    document["entries"][URL]["bad"] = raw
+    document["entries"][URL]["bad"] = {"default": raw}
     cache.path.write_text(json.dumps(document))
     with pytest.warns(CacheWarning, match="1 damaged entry"):
         assert cache.get(URL, "bad") is None

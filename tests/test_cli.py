@@ -116,7 +116,7 @@ def test_login_then_already_logged_in(
     child.close()
     assert child.exitstatus == 0
     assert token not in (tmp_path / "cli.out").read_text()
-    assert json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    assert json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     again = cli("login", accounts_url=accounts.url)
     assert again.returncode == 0
     assert "Already logged in (7 h 59 min left); --force logs in again." in again.stderr
@@ -131,7 +131,9 @@ def test_login_force_logs_in_again(
     paste_redirect(child, new)
     child.expect(pexpect.EOF)
     assert (
-        json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["access_token"]
+        json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"][
+            "access_token"
+        ]
         == new
     )
 
@@ -148,6 +150,7 @@ def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> N
         "URL",
         "CLIENT",
         "ID",
+        "ACCOUNT",
         "TOKEN",
         "EXPIRES",
         "AT",

@@ -131,7 +131,7 @@ def test_login_once_then_renew_silently(
     child.expect(pexpect.EOF)
     first = terminal.transcript()
     assert "1 passed" in first
-    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert stored["refresh_token"].startswith("refresh-")
     assert stored["refresh_token"] not in first
     assert stored["access_token"] not in first
@@ -144,7 +144,7 @@ def test_login_once_then_renew_silently(
     again.assert_outcomes(passed=1)
     again.stdout.fnmatch_lines(["*cached token expiring: it will be renewed silently*"])
     assert accounts.refresh_calls == 1
-    renewed = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    renewed = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert renewed["refresh_token"] != stored["refresh_token"]
     assert renewed["refresh_token"] not in again.stdout.str()
     header = project.runpytest_subprocess(
@@ -230,7 +230,7 @@ def test_revoked_refresh_token_without_terminal(
     result.stdout.fnmatch_lines(
         ["*has no terminal to log in from*", "*refresh token no longer works*"]
     )
-    entry = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    entry = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert "refresh_token" not in entry
 
 
@@ -321,9 +321,8 @@ def test_cli_login_with_code_grant(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert (
-        "refresh_token" in json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
-    )
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
+    assert "refresh_token" in stored
 
 
 def test_remote_workers_get_a_token_the_controller_renewed(

@@ -161,9 +161,10 @@ def test_any_cache_file_is_entries_or_a_warning(tmp_path_factory: object, conten
     cache.path.write_bytes(content)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for (url, client), entry in cache.entries().items():
+        for (url, client, account), entry in cache.entries().items():
             assert isinstance(url, str)
             assert isinstance(client, str)
+            assert isinstance(account, str)
             assert entry.expires_at.tzinfo is not None
         found = cache.get("u", "c")
         now = datetime(2026, 11, 29, tzinfo=timezone.utc)

@@ -95,7 +95,7 @@ def test_the_token_appears_nowhere(
     assert "client-1" in status.stdout
     shown += status.stdout + status.stderr
 
-    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     secrets = [stored["access_token"]] + ([stored["refresh_token"]] if grant == "code" else [])
     forms = {form for secret in secrets for form in (secret, quote(secret, safe=""), secret[4:])}
     for form in forms:

@@ -35,7 +35,7 @@ def test_paste_redirect_then_cached_run(
     assert accounts.count("GET", "/v2/info") == 1
 
     stored = json.loads(cache_file.read_text())
-    entry = stored["entries"][accounts.url]["client-1"]
+    entry = stored["entries"][accounts.url]["client-1"]["default"]
     assert entry["access_token"] == token
     assert entry["scope"] == "chats--all:ro,agents--all:rw"
     assert cache_file.stat().st_mode & 0o777 == 0o600

@@ -134,7 +134,7 @@ def test_a_cached_pair_is_masked_in_every_report(
     )
     result.assert_outcomes(failed=6, skipped=1)
     shown = result.stdout.str() + result.stderr.str()
-    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert_nowhere(
         pytester, shown, forms(stored["access_token"], stored["refresh_token"]), cache_file
     )

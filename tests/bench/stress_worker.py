@@ -47,7 +47,7 @@ def main(cache_path: str, index: int, stats: str) -> None:
             mine[client] = token
             everything = cache.entries()
             for own, expected in mine.items():
-                got = everything.get((URL, own))
+                got = everything.get((URL, own, "default"))
                 if expected is not None and (got is None or got.access_token != expected):
                     raise AssertionError(f"entry {own} lost or changed")
             sequence += 1
