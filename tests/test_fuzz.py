@@ -13,12 +13,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_livechat_token.authorize import explain_error, parse_paste
 from pytest_livechat_token.bearer import is_token_shaped
-from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
+from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 from pytest_livechat_token.errors import PasteRejected
 
 EXAMPLES = int(os.environ.get("LIVECHAT_FUZZ_EXAMPLES", "300"))
@@ -131,7 +132,7 @@ entry_like = st.fixed_dictionaries(
 documents = st.one_of(
     json_values,
     st.fixed_dictionaries(
-        {"version": st.one_of(st.just(1), json_values)},
+        {"version": st.one_of(st.just(1), st.just(2), st.just(3), json_values)},
         optional={
             "entries": st.one_of(
                 json_values,
@@ -168,8 +169,25 @@ def test_any_cache_file_is_entries_or_a_warning(tmp_path_factory: object, conten
             assert entry.expires_at.tzinfo is not None
         found = cache.get("u", "c")
         now = datetime(2026, 11, 29, tzinfo=timezone.utc)
-        cache.put("u", "new", CacheEntry("dal:new-token-value", now + timedelta(hours=1), now))
+        new = CacheEntry("dal:new-token-value", now + timedelta(hours=1), now)
+        if _newer(content):  # a newer plugin's file: never overwritten
+            with pytest.raises(CacheUnusable):
+                cache.put("u", "new", new)
+        else:
+            cache.put("u", "new", new)
     assert all(issubclass(w.category, CacheWarning) for w in caught)
     assert found is None or found.access_token
-    assert cache.get("u", "new") is not None
-    assert json.loads(cache.path.read_text())["version"] == 1
+    if _newer(content):
+        assert cache.path.read_bytes() == content
+    else:
+        assert cache.get("u", "new") is not None
+        assert json.loads(cache.path.read_text())["version"] == 2
+
+
+def _newer(content: bytes) -> bool:
+    try:
+        document = json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    version = document.get("version") if isinstance(document, dict) else None
+    return isinstance(version, int) and not isinstance(version, bool) and version > 2
