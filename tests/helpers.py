@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ def test_uses_token(livechat_bearer):
 ``expect_token``, that very token)."""
 
 URL_LINE = re.compile(rb"(http://127\.0\.0\.1:\d+/\?\S+)")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def cache_token(cache_file: Path, accounts_url: str, token: str, seconds: float = 28800) -> None:

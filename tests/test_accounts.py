@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from pytest_livechat_token.accounts import token_info
 from pytest_livechat_token.errors import AccountsUnreachable, TokenRejected
 
 from .accounts_server import AccountsServer
+from .helpers import free_port
 
 
 def test_info_of_a_good_token(accounts: AccountsServer) -> None:
@@ -31,13 +31,6 @@ def test_info_of_a_good_token(accounts: AccountsServer) -> None:
 def test_refused_token(accounts: AccountsServer) -> None:
     with pytest.raises(TokenRejected, match="HTTP 401"):
         token_info(accounts.url, "dal:not-a-token-we-issued")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_unreachable_server() -> None:

@@ -44,6 +44,7 @@ from pytest_livechat_token.settings import Settings
 from pytest_livechat_token.terminal import alarm_paused, shown
 
 from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import free_port
 from .scripted import ScriptedTerminal, Step, opener
 
 
@@ -393,13 +394,6 @@ def test_a_cache_owned_by_another_user_is_not_used(cache: TokenCache) -> None:
 
 
 # -- the loopback capture cannot be hijacked or hung --------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def has_ipv6_loopback() -> bool:

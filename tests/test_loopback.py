@@ -16,7 +16,7 @@ import pytest
 from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, expect_token, read_login_url
+from .helpers import Spawner, expect_token, free_port, read_login_url
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it
@@ -38,13 +38,6 @@ NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run 
 )
 def test_loopback_target(uri: str, target: LoopbackTarget | None) -> None:
     assert loopback_target(uri) == target
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
