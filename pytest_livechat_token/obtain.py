@@ -182,7 +182,9 @@ class TokenSource:
             expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
         except ValueError:
             return None
-        if expires_at is not None and not self._still_valid(expires_at):
+        if expires_at is not None and (
+            expires_at.tzinfo is None or not self._still_valid(expires_at)
+        ):
             return None
         redact.remember(token)
         scope = self.handed.get("scope")

@@ -132,6 +132,11 @@ def handed_damaged_then_cache(w: World) -> str:
     return w.cache(seconds=3600)
 
 
+def handed_without_a_time_zone_then_cache(w: World) -> str:
+    w.handed = {"token": w.accounts.issue(), "expires_at": "2099-01-01T00:00:00"}
+    return w.cache(seconds=3600)
+
+
 def cache_fresh(w: World) -> str:
     w.steps = ["never pasted"]
     return w.cache(seconds=3600)
@@ -229,6 +234,7 @@ CASES: list[Case] = [
     handed_fresh,
     handed_expired_then_cache,
     handed_damaged_then_cache,
+    handed_without_a_time_zone_then_cache,
     cache_fresh,
     cache_stale_login,
     cache_stale_no_terminal,
