@@ -91,7 +91,7 @@ class TokenSource:
         self.open_url = open_url  # None: the person's browser
         self.now = now
         self.wording = wording or Wording()
-        self.notify = notify  # None: a notice with no terminal to show it on is a warning
+        self.notify = notify  # None: a notice with no terminal to show it on is not shown
         self.cache = TokenCache(settings.token_cache)
         self.started_at = now()
         self._obtained: BearerToken | None = None  # by a login or renewal of this process

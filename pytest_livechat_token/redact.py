@@ -17,6 +17,7 @@ _MIN_PIECE = 8  # a cut-off part of a secret this long or longer is masked too
 _RUN = r"[A-Za-z0-9._~+/=:%-]{8,}"  # {_MIN_PIECE,}; compiled at first use (start-up cost)
 
 _secrets: dict[str, str] = {}  # every form of a secret -> what is shown instead
+_longest_first: list[str] = []  # the forms, longest first: sorted when one is added, not per match
 
 
 def remember(*secrets: str | None) -> None:
@@ -31,11 +32,13 @@ def remember(*secrets: str | None) -> None:
             forms.add(secret[len(region) + 1 :])
         for form in forms:
             _secrets.setdefault(form, shown)
+        _longest_first[:] = sorted(_secrets, key=len, reverse=True)
 
 
 def forget_all() -> None:
     """For tests: no secret is known any more."""
     _secrets.clear()
+    _longest_first.clear()
 
 
 def known() -> bool:
@@ -56,7 +59,7 @@ def scrub(text: str) -> str:
 
 def _masked_run(match: re.Match[str]) -> str:
     run = match.group()
-    forms = sorted(_secrets, key=len, reverse=True)
+    forms = _longest_first
     for form in forms:
         if form in run:
             run = run.replace(form, _secrets[form])
