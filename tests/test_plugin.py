@@ -233,6 +233,15 @@ def test_damaged_cache_is_one_warning(
     assert "the token cache" in result.stdout.str()
     assert "is damaged (not valid JSON)" in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
+    # Our warnings obey the person's filters:
+    ignored = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        "-W",
+        "ignore::pytest_livechat_token.CacheWarning",
+    )
+    ignored.assert_outcomes(errors=1)
+    assert "CacheWarning" not in ignored.stdout.str() + ignored.stderr.str()
 
 
 def test_damaged_cache_under_w_error_is_still_a_warning(
@@ -331,19 +340,3 @@ def test_header_says_when_tokens_live_less_than_min_ttl(
             "(10 min): a token is renewed at most once a run and then used while it lasts"
         ]
     )
-
-
-def test_our_warnings_obey_the_users_filters(
-    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
-) -> None:
-    cache_file.parent.mkdir(parents=True)
-    cache_file.write_text('{"version": 1, "entr')
-    pytester.makepyfile(test_user=USER_TEST)
-    args = ["--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"]
-    shown = pytester.runpytest_subprocess(*args, "-W", "always")
-    assert "CacheWarning" in shown.stdout.str()
-    ignored = pytester.runpytest_subprocess(
-        *args, "-W", "ignore::pytest_livechat_token.CacheWarning"
-    )
-    ignored.assert_outcomes(errors=1)
-    assert "CacheWarning" not in ignored.stdout.str() + ignored.stderr.str()
