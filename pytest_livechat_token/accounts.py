@@ -41,6 +41,8 @@ class TokenResponse:
     refresh_token: str | None = field(repr=False)
     expires_in: int | None
     scope: str | None
+    account_id: str | None = None
+    organization_id: str | None = None
 
     def expires_at(self, now: datetime) -> datetime:
         """When the access token expires (LiveChat's 8 hours when the answer does not say)."""
@@ -65,8 +67,8 @@ def token_info(accounts_url: str, token: str) -> TokenInfo:
         client_id=printable(client_id, 80) if client_id else None,
         expires_in=_seconds(data),
         scope=_text(data, "scope"),
-        account_id=_text(data, "account_id"),
-        organization_id=_text(data, "organization_id"),
+        account_id=_ident(data, "account_id"),
+        organization_id=_ident(data, "organization_id"),
     )
 
 
@@ -124,7 +126,14 @@ def _token_request(accounts_url: str, form: dict[str, str]) -> TokenResponse:
         raise AccountsUnreachable(f"{answer.url} answered without a usable access_token")
     if refresh is not None and not is_token_shaped(refresh):
         raise AccountsUnreachable(f"{answer.url} answered with a damaged refresh_token")
-    return TokenResponse(access, refresh, _seconds(data), _text(data, "scope"))
+    return TokenResponse(
+        access,
+        refresh,
+        _seconds(data),
+        _text(data, "scope"),
+        _ident(data, "account_id"),
+        _ident(data, "organization_id"),
+    )
 
 
 @dataclass(frozen=True)
@@ -241,6 +250,14 @@ def _retry_after(value: str | None) -> float | None:
 def _text(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) and value and len(value) <= 4096 else None
+
+
+def _ident(data: dict[str, Any], key: str) -> str | None:
+    """An id (``account_id``, ``organization_id``): short and printable, else unknown."""
+    value = data.get(key)
+    if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():
+        return value
+    return None
 
 
 def _seconds(data: dict[str, Any]) -> int | None:

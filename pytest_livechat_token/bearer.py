@@ -36,18 +36,33 @@ class BearerToken(str):
     """A LiveChat bearer token: the decoded token itself (``dal:...``), with what is known of it.
 
     It is a ``str``, so it goes wherever a token goes. Its ``repr()`` is masked, so that
-    ``pytest -l``, tracebacks and assertion messages do not show it.
+    ``pytest -l``, tracebacks and assertion messages do not show it. ``account`` is the name
+    the tests use for its LiveChat user; ``account_id`` and ``organization_id`` are what
+    ``/v2/info`` says of it (None when unknown, as for a token from the environment).
     """
 
     expires_at: datetime | None
     scope: str | None
+    account: str
+    account_id: str | None
+    organization_id: str | None
 
     def __new__(
-        cls, value: str, *, expires_at: datetime | None = None, scope: str | None = None
+        cls,
+        value: str,
+        *,
+        expires_at: datetime | None = None,
+        scope: str | None = None,
+        account: str = "default",
+        account_id: str | None = None,
+        organization_id: str | None = None,
     ) -> BearerToken:
         token = super().__new__(cls, value)
         token.expires_at = expires_at
         token.scope = scope
+        token.account = account
+        token.account_id = account_id
+        token.organization_id = organization_id
         return token
 
     @property
@@ -62,14 +77,21 @@ class BearerToken(str):
 
     def __repr__(self) -> str:
         expires = self.expires_at.isoformat() if self.expires_at else None
-        return f"BearerToken({mask(self)!r}, expires_at={expires!r})"
+        return (
+            f"BearerToken({mask(self)!r}, account={self.account!r}, "
+            f"account_id={self.account_id!r}, expires_at={expires!r})"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (str(self), self.expires_at, self.scope))
+        known = {name: getattr(self, name) for name in _KNOWN}
+        return (_rebuild, (str(self), known))
 
 
-def _rebuild(value: str, expires_at: datetime | None, scope: str | None) -> BearerToken:
-    return BearerToken(value, expires_at=expires_at, scope=scope)
+_KNOWN = ("expires_at", "scope", "account", "account_id", "organization_id")
+
+
+def _rebuild(value: str, known: dict[str, Any]) -> BearerToken:
+    return BearerToken(value, **known)
 
 
 def utcnow() -> datetime:

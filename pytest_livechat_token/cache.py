@@ -22,11 +22,11 @@ from typing import Any
 
 from .bearer import BearerToken, is_token_shaped
 from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
+from .settings import DEFAULT_ACCOUNT, is_account_name
 
 FORMAT_VERSION = 2
 """Version 2 keys entries by accounts URL, client id and account name; version 1 (no account
 name) is read as the ``default`` account and rewritten as version 2 by the next write."""
-DEFAULT_ACCOUNT = "default"
 Key = tuple[str, str, str]
 """(accounts URL, client id, account name)."""
 LOCK_TIMEOUT = 10.0
@@ -41,7 +41,8 @@ class CacheUnusable(LiveChatTokenError):
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One cached token, for one accounts server and client id."""
+    """One cached token, for one accounts server, client id and account name; ``account_id``
+    and ``organization_id`` are what the accounts server said of its user."""
 
     access_token: str = field(repr=False)
     expires_at: datetime
@@ -49,6 +50,8 @@ class CacheEntry:
     token_type: str = "Bearer"
     scope: str | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    account_id: str | None = None
+    organization_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -60,6 +63,9 @@ class CacheEntry:
         }
         if self.refresh_token is not None:
             document["refresh_token"] = self.refresh_token
+        for key in ("account_id", "organization_id"):
+            if (value := getattr(self, key)) is not None:
+                document[key] = value
         return document
 
     @classmethod
@@ -81,11 +87,25 @@ class CacheEntry:
         refresh = raw.get("refresh_token")
         if refresh is not None and (not isinstance(refresh, str) or not is_token_shaped(refresh)):
             raise TypeError("refresh_token must be a token")
+        ids = [raw.get("account_id"), raw.get("organization_id")]
+        if not all(value is None or _is_id(value) for value in ids):
+            raise TypeError("account_id and organization_id must be short printable strings")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
-        return cls(token, expires_at, obtained_at, token_type, scope, refresh)
+        return cls(token, expires_at, obtained_at, token_type, scope, refresh, *ids)
 
-    def bearer(self) -> BearerToken:
-        return BearerToken(self.access_token, expires_at=self.expires_at, scope=self.scope)
+    def bearer(self, account: str = DEFAULT_ACCOUNT) -> BearerToken:
+        return BearerToken(
+            self.access_token,
+            expires_at=self.expires_at,
+            scope=self.scope,
+            account=account,
+            account_id=self.account_id,
+            organization_id=self.organization_id,
+        )
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
 
 
 def _aware(raw: object) -> datetime:
@@ -202,25 +222,56 @@ class TokenCache:
             )
         return None
 
-    @contextlib.contextmanager
-    def login_lock(self, timeout: float, on_wait: Callable[[], None]) -> Iterator[bool]:
-        """Held for a whole login, so that only one process asks the person at a time.
+    def login_lock_of(self, account: str = DEFAULT_ACCOUNT) -> Path:
+        """The lock held while a token of ``account`` is obtained (renewed or logged in)."""
+        if account == DEFAULT_ACCOUNT:
+            return self.login_lock_path
+        return self.path.with_name(f"{self.path.name}.login-{account}.lock")
+
+    def login_lock(
+        self, timeout: float, on_wait: Callable[[], None], account: str = DEFAULT_ACCOUNT
+    ) -> contextlib.AbstractContextManager[bool]:
+        """Held while a token of ``account`` is obtained, so that one process renews it or asks
+        the person for it, and the others wait for its result.
 
         Yields whether another process held it first (``on_wait`` was then called once); the
         wait ends after ``timeout``. The operating system releases the lock of a process that
         dies. Where the lock cannot be made (a cache that is not ours, a read-only directory),
         it says so once and the login goes on without it.
         """
+        return self._process_lock(
+            self.login_lock_of(account),
+            timeout,
+            on_wait,
+            f"Another process has been logging in to LiveChat for {timeout:.0f} s",
+        )
+
+    def terminal_lock(
+        self, timeout: float, on_wait: Callable[[], None]
+    ) -> contextlib.AbstractContextManager[bool]:
+        """Held while the person is asked, whatever the account: logins of several accounts
+        come one after the other. Always taken inside an account's ``login_lock``."""
+        return self._process_lock(
+            self.path.with_name(self.path.name + ".terminal.lock"),
+            timeout,
+            on_wait,
+            f"Another process has been asking for a LiveChat login for {timeout:.0f} s",
+        )
+
+    @contextlib.contextmanager
+    def _process_lock(
+        self, path: Path, timeout: float, on_wait: Callable[[], None], too_long: str
+    ) -> Iterator[bool]:
         import filelock  # noqa: PLC0415 - kept off pytest's start-up path
 
-        lock = filelock.FileLock(str(self.login_lock_path), mode=_PRIVATE_FILE)
+        lock = filelock.FileLock(str(path), mode=_PRIVATE_FILE)
         try:
             self._check()
             self._make_dir()
             acquired: bool | None = _acquire(lock, 0)
         except (OSError, CacheUnusable) as error:
             self._warn_once(
-                f"cannot take the login lock {printable(str(self.login_lock_path))} "
+                f"cannot take the login lock {printable(str(path))} "
                 f"({_reason(error)}); logging in without it."
             )
             acquired = None
@@ -231,8 +282,7 @@ class TokenCache:
             on_wait()
             if not _acquire(lock, timeout):
                 raise CacheLockTimeout(
-                    f"Another process has been logging in to LiveChat for {timeout:.0f} s "
-                    f"(it holds {printable(str(self.login_lock_path))}). Finish or stop that "
+                    f"{too_long} (it holds {printable(str(path))}). Finish or stop that "
                     "login, then run again."
                 )
         try:
@@ -355,6 +405,9 @@ class TokenCache:
                     damaged += 1
                     continue
                 for account, raw in accounts.items():
+                    if not is_account_name(account):
+                        damaged += 1
+                        continue
                     try:
                         found[(accounts_url, client_id, account)] = CacheEntry.from_json(raw)
                     except (KeyError, TypeError, ValueError, OverflowError):

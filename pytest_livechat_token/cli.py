@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .bearer import describe_duration, mask, seconds_left, utcnow
+from .cache import CacheEntry
 from .errors import (
     AccountsUnreachable,
     ConfigError,
@@ -24,7 +25,7 @@ from .errors import (
     printable,
 )
 from .obtain import TokenSource
-from .settings import OPTIONS, TOKEN_ENV, Wording, resolve, shorten
+from .settings import DEFAULT_ACCOUNT, OPTIONS, Wording, env_tokens, resolve, shorten
 
 OK, FAILED, USAGE, NOT_REVOKED = 0, 1, 2, 3
 
@@ -36,6 +37,7 @@ _FLAGS = {
     "min_ttl": "--min-ttl",
     "prompt_timeout": "--prompt-timeout",
     "grant": "--grant",
+    "account": "--account",
 }
 WORDING = Wording(
     flags={
@@ -84,11 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--login", action="store_true", help="Log in first when no valid token is cached."
     )
-    commands.add_parser("status", parents=[common], help="List the cached tokens (masked).")
     commands.add_parser(
+        "status", parents=[common], help="List the cached tokens of every account (masked)."
+    )
+    logout = commands.add_parser(
         "logout",
         parents=[common],
-        help="Revoke the token at LiveChat and remove it from the cache.",
+        help="Revoke the account's token at LiveChat and remove it from the cache.",
+    )
+    logout.add_argument(
+        "--all", action="store_true", help="Log out every cached account of the client."
     )
     return parser
 
@@ -107,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wording=WORDING,
             notify=lambda message: print(f"livechat-token: {message}", file=sys.stderr),
         )
-        source.env_token()  # a malformed LIVECHAT_BEARER_TOKEN is a usage error, for every command
+        env_tokens(os.environ)  # a malformed LIVECHAT_BEARER_TOKEN(_<NAME>) is a usage error
         command = {"login": _login, "token": _token, "status": _status, "logout": _logout}
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
     except ConfigError as error:
@@ -134,7 +141,8 @@ def _one_line(message: Warning | str, *args: object, **kwargs: object) -> str:
 def _login(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if source.env_token() is not None:
         print(
-            f"{TOKEN_ENV} is set, so its token is used and no login is needed: unset it to log in.",
+            f"{source.token_env} is set, so its token is used and no login is needed: unset it "
+            "to log in.",
             file=err,
         )
         return OK
@@ -152,9 +160,11 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
     if token is None and arguments.login:
         token = source.login(force=False)
     if token is None:
+        account = "" if source.account == DEFAULT_ACCOUNT else f" --account {source.account}"
         print(
-            f"livechat-token: no valid token cached for client {printable(source.client_id)} at "
-            f"{source.settings.accounts_url}. Run: livechat-token login",
+            f"livechat-token: no valid token cached{_for(source.account)} for client "
+            f"{printable(source.client_id)} at {source.settings.accounts_url}. Run: "
+            f"livechat-token login{account}",
             file=err,
         )
         return FAILED
@@ -169,7 +179,17 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         return OK
     now = utcnow()
     rows = [
-        ("ACCOUNTS URL", "CLIENT ID", "ACCOUNT", "TOKEN", "EXPIRES AT (UTC)", "EXPIRES IN", "SCOPE")
+        (
+            "ACCOUNTS URL",
+            "CLIENT ID",
+            "ACCOUNT",
+            "ACCOUNT ID",
+            "TOKEN",
+            "EXPIRES AT (UTC)",
+            "EXPIRES IN",
+            "REFRESH",
+            "SCOPE",
+        )
     ]
     for (accounts_url, client_id, account), entry in sorted(entries.items()):
         left = seconds_left(entry.expires_at, now)
@@ -178,9 +198,11 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
                 printable(accounts_url, 100),
                 printable(client_id, 64),
                 printable(account, 32),
+                printable(entry.account_id or "?", 64),
                 mask(entry.access_token),
                 entry.expires_at.strftime("%Y-%m-%d %H:%M"),
                 describe_duration(left) if left > 0 else "expired",
+                "yes" if entry.refresh_token else "no",
                 printable(entry.scope or "", 500),
             )
         )
@@ -192,7 +214,12 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         )
     print(f"({printable(str(source.cache.path))})", file=out)
     if source.settings.client_id is not None:
-        print(f"client {printable(shorten(source.client_id))}: {_said(source)}", file=out)
+        for name in sorted({source.account, *source.accounts()}):
+            named = source.named(name)
+            print(
+                f"client {printable(shorten(source.client_id))}, account {name!r}: {_said(named)}",
+                file=out,
+            )
     return OK
 
 
@@ -200,44 +227,60 @@ def _said(source: TokenSource) -> str:
     """What ``TokenSource.status`` says, in a few words (as the pytest report header does)."""
     status = source.status()
     if status.source == "environment":
-        return f"the token in {TOKEN_ENV} is used"
+        return f"the token in {source.token_env} is used"
     if status.source == "cache" and status.expires_at is not None:
         left = describe_duration(seconds_left(status.expires_at, utcnow()))
         return f"token cached, {left} left" + (", then renewed" if status.refresh_token else "")
     if status.source == "renewal":
         return "the cached token is renewed silently when next needed"
-    return "no valid token cached: livechat-token login"
+    account = "" if source.account == DEFAULT_ACCOUNT else f" --account {source.account}"
+    return f"no valid token cached: livechat-token login{account}"
 
 
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     accounts_url, client_id = source.settings.accounts_url, source.client_id
-    entry = source.cache.get(accounts_url, client_id)
-    if entry is None:
+    names = source.accounts() if arguments.all else [source.account]
+    found = [(name, source.cache.get(accounts_url, client_id, name)) for name in names]
+    if not any(entry for _, entry in found):
+        whose = "" if arguments.all else _for(source.account)
         print(
-            f"livechat-token: no token cached for client {printable(client_id)} at {accounts_url}.",
+            f"livechat-token: no token cached{whose} for client {printable(client_id)} at "
+            f"{accounts_url}.",
             file=err,
         )
         return FAILED
+    code = OK
+    for name, entry in found:
+        if entry is not None:
+            code = max(code, _logout_one(source, name, entry, err))
+    return code
+
+
+def _logout_one(source: TokenSource, name: str, entry: CacheEntry, err: TextIO) -> int:
+    accounts_url, client_id = source.settings.accounts_url, source.client_id
     outcomes = [_revoke(accounts_url, "access token", entry.access_token)]
     if entry.refresh_token is not None:
         # Revoking an access token revokes its refresh token too, but when the access token
         # is already gone that says nothing of the refresh token: revoke it by itself.
         outcomes.append(_revoke(accounts_url, "refresh token", entry.refresh_token))
+    said = "; ".join(text for text, _ in outcomes)
     try:
-        source.cache.remove(accounts_url, client_id)
+        source.cache.remove(accounts_url, client_id, name)
     except (OSError, LiveChatTokenError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
         print(
-            f"livechat-token: could not remove the token from {printable(str(source.cache.path))} "
-            f"({reason}); {'; '.join(text for text, _ in outcomes)}.",
+            f"livechat-token: could not remove the token{_for(name)} from "
+            f"{printable(str(source.cache.path))} ({reason}); {said}.",
             file=err,
         )
         return FAILED
-    print(
-        f"Logged out: removed the token from the cache; {'; '.join(text for text, _ in outcomes)}.",
-        file=err,
-    )
+    print(f"Logged out{_for(name)}: removed the token from the cache; {said}.", file=err)
     return max(code for _, code in outcomes)
+
+
+def _for(account: str) -> str:
+    """`` for 'supervisor'``; nothing for the ``default`` account (the only one, mostly)."""
+    return "" if account == DEFAULT_ACCOUNT else f" for {account!r}"
 
 
 def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:

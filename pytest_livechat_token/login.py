@@ -3,7 +3,7 @@ terminal, and with the browser where the redirect URI is a loopback one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +28,7 @@ from .errors import (
     TokenRejected,
 )
 from .loopback import LoopbackReceiver, loopback_target
-from .settings import Settings, Wording, shorten
+from .settings import DEFAULT_ACCOUNT, Settings, Wording, shorten
 from .terminal import Terminal
 
 
@@ -53,8 +53,23 @@ def instructions(
     who: str | None,
     catching: bool = False,
     note: str = "",
+    account: str = DEFAULT_ACCOUNT,
+    others: Sequence[str] = (),
 ) -> str:
+    """What the person reads at a login. The account is named when there is more than one
+    (``others``: the names of the client's other accounts); then it also says how to log in as
+    another user than the one the browser is logged in as."""
     where = f" ({who})" if who else ""
+    whom = ""
+    if account != DEFAULT_ACCOUNT or others:
+        whom = f"  Log in as the LiveChat user you use as {account!r}.\n"
+    if others:
+        listed = ", ".join(repr(name) for name in others)
+        whom += (
+            f"  ! {listed} {'is' if len(others) == 1 else 'are'} another user: to log in as a "
+            "different one, open the address in a private\n"
+            "    window, or log out of LiveChat in the browser first.\n"
+        )
     browser = " A browser window was opened for it." if opened else ""
     if catching:
         landing = (
@@ -71,7 +86,8 @@ def instructions(
         )
     return (
         f"\nLiveChat login needed{where}.\n"
-        f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
+        + whom
+        + f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
         f"\n     {url}\n\n" + landing + (f"  ! {note}\n" if note else "")
     )
 
@@ -85,11 +101,16 @@ def guided_login(
     now: Callable[[], datetime],
     keep: Callable[[LoginResult], None] = lambda result: None,
     wording: Wording | None = None,
+    account: str = DEFAULT_ACCOUNT,
+    others: Sequence[str] = (),
+    vet: Callable[[BearerToken], None] = lambda token: None,
 ) -> LoginResult:
     """Walk the person through the grant the settings name; return its token.
 
-    ``keep`` gets the result as soon as it is known, before the loopback receiver is stopped,
-    so that nothing that happens in the teardown (Ctrl-C included) can lose it.
+    ``vet`` sees each token the accounts server confirmed and raises ``PasteRejected`` to turn
+    it away (it uses up a try). ``keep`` gets the result as soon as it is known, before the
+    loopback receiver is stopped, so that nothing that happens in the teardown (Ctrl-C
+    included) can lose it.
 
     With the implicit grant, the token's ``expires_at`` is None only when neither the accounts
     server nor the answer told how long it lives: such a token is for this run only.
@@ -113,7 +134,9 @@ def guided_login(
             require_state=from_browser,
             wording=words,
         )
-        return LoginResult(_confirm(grant, settings, terminal, now))
+        token = _confirm(grant, settings, terminal, now, account)
+        vet(token)
+        return LoginResult(token)
 
     def code(text: str, from_browser: bool) -> LoginResult:
         assert verifier is not None
@@ -124,7 +147,9 @@ def guided_login(
             redirect_uri=settings.redirect_uri,
             wording=words,
         )
-        return _exchange(answer, verifier, settings, terminal, now)
+        result = _exchange(answer, verifier, settings, terminal, now, account=account)
+        vet(result.token)
+        return result
 
     receiver = _start_receiver(settings.redirect_uri, terminal)
     try:
@@ -137,6 +162,8 @@ def guided_login(
                 who=who,
                 catching=receiver is not None,
                 note=words.login_note,
+                account=account,
+                others=others,
             )
         )
         interpret = code if verifier else implicit
@@ -240,7 +267,11 @@ def _answers(
 
 
 def _confirm(
-    grant: Grant, settings: Settings, terminal: Terminal, now: Callable[[], datetime]
+    grant: Grant,
+    settings: Settings,
+    terminal: Terminal,
+    now: Callable[[], datetime],
+    account: str,
 ) -> BearerToken:
     """Check the token with the accounts server and learn its expiry and scope."""
     terminal.say("  Checking the token with the LiveChat accounts server…\n")
@@ -251,6 +282,7 @@ def _confirm(
     except AccountsUnreachable as unreachable:
         terminal.say(f"  ! Could not confirm the token: {unreachable}. Using it as it is.\n")
         expires_in, scope = grant.expires_in, grant.scope
+        account_id = organization_id = None
     else:
         if info.client_id is not None and info.client_id != settings.client_id:
             raise PasteRejected(
@@ -259,12 +291,26 @@ def _confirm(
             )
         expires_in = info.expires_in if info.expires_in is not None else grant.expires_in
         scope = info.scope or grant.scope
+        account_id, organization_id = info.account_id, info.organization_id
     expires_at = expires_at_from(expires_in, now()) if expires_in is not None else None
-    return BearerToken(grant.access_token, expires_at=expires_at, scope=scope)
+    return BearerToken(
+        grant.access_token,
+        expires_at=expires_at,
+        scope=scope,
+        account=account,
+        account_id=account_id,
+        organization_id=organization_id,
+    )
 
 
 def _exchange(
-    code: str, verifier: str, settings: Settings, terminal: Terminal, now: Callable[[], datetime]
+    code: str,
+    verifier: str,
+    settings: Settings,
+    terminal: Terminal,
+    now: Callable[[], datetime],
+    *,
+    account: str,
 ) -> LoginResult:
     """Trade the authorization code for a token pair at the accounts server."""
     terminal.say("  Trading the code for a token at the LiveChat accounts server…\n")
@@ -283,7 +329,19 @@ def _exchange(
             f"The code could not be traded for a token: {unreachable}. "
             "Open the address above again when the accounts server can be reached."
         ) from None
+    account_id, organization_id = response.account_id, response.organization_id
+    if account_id is None:  # an answer without it: ask, as for an implicit grant's token
+        try:
+            info = token_info(settings.accounts_url, response.access_token)
+            account_id, organization_id = info.account_id, info.organization_id
+        except (TokenRejected, AccountsUnreachable):
+            pass  # the user stays unknown; the token is good all the same
     token = BearerToken(
-        response.access_token, expires_at=response.expires_at(now()), scope=response.scope
+        response.access_token,
+        expires_at=response.expires_at(now()),
+        scope=response.scope,
+        account=account,
+        account_id=account_id,
+        organization_id=organization_id,
     )
     return LoginResult(token, response.refresh_token)

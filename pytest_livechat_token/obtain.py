@@ -4,6 +4,7 @@ the words for what the person should do (``Wording``) and where notices go (``no
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -21,11 +22,21 @@ from .errors import (
     LiveChatTokenError,
     LoginFailed,
     NoTerminal,
+    PasteRejected,
     RenewalWarning,
     printable,
     warn,
 )
-from .settings import TOKEN_ENV, Settings, Wording, env_token, shorten
+from .settings import (
+    DEFAULT_ACCOUNT,
+    TOKEN_ENV,
+    Settings,
+    Wording,
+    account_name,
+    env_token,
+    shorten,
+    token_env_of,
+)
 
 if TYPE_CHECKING:
     from .login import LoginResult
@@ -39,15 +50,34 @@ class NotConfigured(ConfigError):
     """No client id and no token: tests that need a token are skipped."""
 
 
-class HandOff(TypedDict, total=False):
-    """What the xdist controller hands each worker, through ``workerinput``: its settings (all
-    but the cache path, which is per host), whether a person can be asked, and its token."""
+class HandedToken(TypedDict, total=False):
+    """One account's token in a ``HandOff``."""
 
-    settings: dict[str, Any]
-    interactive: bool
     token: str
     expires_at: str | None
     scope: str | None
+    account_id: str | None
+    organization_id: str | None
+
+
+class HandOff(TypedDict, total=False):
+    """What the xdist controller hands each worker, through ``workerinput``: its settings (all
+    but the cache path, which is per host), whether a person can be asked, and the token of
+    each account it holds a fresh one for."""
+
+    settings: dict[str, Any]
+    interactive: bool
+    accounts: dict[str, HandedToken]
+
+
+def handed_token(token: BearerToken) -> HandedToken:
+    return {
+        "token": str(token),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "scope": token.scope,
+        "account_id": token.account_id,
+        "organization_id": token.organization_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -63,7 +93,8 @@ class Status:
 
 
 class TokenSource:
-    """Everything a token can come from, for one process.
+    """Everything a token of one account can come from, for one process. ``named`` gives the
+    source of another account, sharing the cache, the run and the person.
 
     Its repr shows the settings only: the environment and the hand-off may hold tokens.
     """
@@ -81,8 +112,10 @@ class TokenSource:
         now: Callable[[], datetime] = utcnow,
         wording: Wording | None = None,
         notify: Callable[[str], None] | None = None,
+        account: str | None = None,
     ) -> None:
         self.settings = settings
+        self.account = account_name(account) if account is not None else settings.account
         self.environ = environ
         self.interactive = interactive
         self.who = who
@@ -96,9 +129,45 @@ class TokenSource:
         self.started_at = now()
         self._obtained: BearerToken | None = None  # by a login or renewal of this process
         self._failed: LoginFailed | None = None  # a login of this process that ended badly
+        self._family: dict[str, TokenSource] = {self.account: self}  # shared by ``named``
 
     def __repr__(self) -> str:
-        return f"TokenSource({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
+        return (
+            f"TokenSource({self.settings!r}, account={self.account!r}, "
+            f"interactive={self.interactive}, who={self.who!r})"
+        )
+
+    def named(self, account: str) -> TokenSource:
+        """The source of the account ``account`` (``ConfigError`` for a name that breaks the
+        rule): same settings, cache, person and run, its own token and login."""
+        account_name(account)
+        sibling = self._family.get(account)
+        if sibling is None:
+            sibling = copy.copy(self)
+            sibling.account = account
+            sibling._obtained = None
+            sibling._failed = None
+            self._family[account] = sibling
+        return sibling
+
+    def accounts(self) -> list[str]:
+        """The names of the accounts cached for this client, in order."""
+        url, client = self.settings.accounts_url, self.client_id
+        return sorted(key[2] for key in self.cache.entries() if key[:2] == (url, client))
+
+    @property
+    def _is_default(self) -> bool:
+        return self.account == self.settings.account
+
+    @property
+    def token_env(self) -> str:
+        """The variable that can hold this account's token."""
+        return TOKEN_ENV if self._is_default else token_env_of(self.account)
+
+    @property
+    def _whose(self) -> str:
+        """`` for 'supervisor'`` in messages about an account that is not the only one."""
+        return "" if self.account == DEFAULT_ACCOUNT else f" for {self.account!r}"
 
     def _terminal(self) -> Terminal | None:
         if self.open_terminal is not None:
@@ -117,19 +186,19 @@ class TokenSource:
         if self.settings.client_id is None:
             raise NotConfigured(
                 f"no LiveChat client id configured: {self.wording.flag('client_id')}, "
-                f"or set {TOKEN_ENV} to a token"
+                f"or set {self.token_env} to a token"
             )
         return self.settings.client_id
 
     def status(self) -> Status:
         """What ``token`` would do now: for the report header and ``livechat-token login``."""
-        if env_token(self.environ) is not None:
+        if env_token(self.environ, self.account, default=self._is_default) is not None:
             return Status("environment")
         if self.settings.client_id is None:
             return Status("unconfigured")
         if (handed := self._handed()) is not None:
             return Status("controller", handed.expires_at)
-        entry = self.cache.get(self.settings.accounts_url, self.settings.client_id)
+        entry = self.cache.get(self.settings.accounts_url, self.settings.client_id, self.account)
         if entry is None:
             return Status("login")
         lifetime = (entry.expires_at - entry.obtained_at).total_seconds()
@@ -139,18 +208,19 @@ class TokenSource:
         return Status("renewal" if renews else "login", entry.expires_at, renews, lifetime)
 
     def env_token(self) -> BearerToken | None:
-        """The token of ``LIVECHAT_BEARER_TOKEN``, checked; ``ConfigError`` when malformed."""
-        token = env_token(self.environ)
+        """The account's token in the environment (``LIVECHAT_BEARER_TOKEN_<NAME>``, and for
+        the default account ``LIVECHAT_BEARER_TOKEN``), checked; ``ConfigError`` when malformed."""
+        token = env_token(self.environ, self.account, default=self._is_default)
         if token is None:
             return None
         redact.remember(token)
-        return BearerToken(token)
+        return BearerToken(token, account=self.account)
 
     def cached(self) -> BearerToken | None:
         """A usable token without asking anybody: environment, controller, this process's own
         login or renewal, or the cache."""
         if (token := self.env_token()) is not None:
-            log.debug("%stoken from %s", self._tag, TOKEN_ENV)
+            log.debug("%stoken%s from the environment", self._tag, self._whose)
             return token
         if (handed := self._handed()) is not None:
             log.debug("%stoken handed over by the xdist controller", self._tag)
@@ -158,7 +228,7 @@ class TokenSource:
         if self._obtained is not None and self._still_valid(self._obtained.expires_at):
             log.debug("%stoken obtained earlier in this process", self._tag)
             return self._obtained
-        entry = self.cache.get(self.settings.accounts_url, self.client_id)
+        entry = self.cache.get(self.settings.accounts_url, self.client_id, self.account)
         if entry is not None and self.fresh(entry):
             log.debug("%stoken from the cache %s", self._tag, self.cache.path)
             return self._use(entry)
@@ -172,12 +242,14 @@ class TokenSource:
     def _handed(self) -> BearerToken | None:
         """The controller's token; it counts as fresh while it is valid (the controller has
         just checked or renewed it for this run)."""
-        if not self.handed:
+        accounts = self.handed.get("accounts") if self.handed else None
+        handed = accounts.get(self.account) if isinstance(accounts, dict) else None
+        if not isinstance(handed, dict):
             return None
-        token = self.handed.get("token")
+        token = handed.get("token")
         if not isinstance(token, str) or not is_token_shaped(token):
             return None
-        expires = self.handed.get("expires_at")
+        expires = handed.get("expires_at")
         try:
             expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
         except ValueError:
@@ -187,9 +259,17 @@ class TokenSource:
         ):
             return None
         redact.remember(token)
-        scope = self.handed.get("scope")
+        scope, account_id, organization_id = (
+            value if isinstance(value := handed.get(key), str) else None
+            for key in ("scope", "account_id", "organization_id")
+        )
         return BearerToken(
-            token, expires_at=expires_at, scope=scope if isinstance(scope, str) else None
+            token,
+            expires_at=expires_at,
+            scope=scope,
+            account=self.account,
+            account_id=account_id,
+            organization_id=organization_id,
         )
 
     def fresh(self, entry: CacheEntry) -> bool:
@@ -206,7 +286,7 @@ class TokenSource:
 
     def _use(self, entry: CacheEntry) -> BearerToken:
         redact.remember(entry.access_token, entry.refresh_token)
-        return entry.bearer()
+        return entry.bearer(self.account)
 
     def token(self) -> BearerToken:
         """The fixture's answer: a cached token, a silently renewed one, or a guided login."""
@@ -218,7 +298,7 @@ class TokenSource:
         The xdist controller uses it so that workers which share no disk with it get a token.
         """
         try:
-            entry = self.cache.get(self.settings.accounts_url, self.client_id)
+            entry = self.cache.get(self.settings.accounts_url, self.client_id, self.account)
             if entry is None or entry.refresh_token is None:
                 return None
             return self._acquire_locked(None, self.client_id, force=False)
@@ -238,7 +318,8 @@ class TokenSource:
         if self._failed is not None:
             raise self._failed
         client_id = self.client_id
-        entry = None if force else self.cache.get(self.settings.accounts_url, client_id)
+        url = self.settings.accounts_url
+        entry = None if force else self.cache.get(url, client_id, self.account)
         terminal = self._terminal() if self.interactive else None
         if terminal is None and (entry is None or entry.refresh_token is None):
             raise NoTerminal(self._no_terminal_message())
@@ -254,18 +335,21 @@ class TokenSource:
     def _acquire_locked(
         self, terminal: Terminal | None, client_id: str, *, force: bool
     ) -> BearerToken:
+        timeout = self.settings.prompt_timeout
+
         def on_wait() -> None:
             self._say(
                 terminal,
-                f"{self._tag}Waiting for the LiveChat login in progress in another process "
-                f"(up to {self.settings.prompt_timeout:.0f} s)…",
+                f"{self._tag}Waiting for the LiveChat login{self._whose} in progress in another "
+                f"process (up to {timeout:.0f} s)…",
             )
 
         accounts_url = self.settings.accounts_url
-        log.debug("%staking the login lock %s", self._tag, self.cache.login_lock_path)
-        with self.cache.login_lock(self.settings.prompt_timeout, on_wait) as waited:
+        lock = self.cache.login_lock_of(self.account)
+        log.debug("%staking the login lock %s", self._tag, lock)
+        with self.cache.login_lock(timeout, on_wait, self.account) as waited:
             # Inside the lock, read again: another process may have logged in or renewed.
-            entry = self.cache.get(accounts_url, client_id)
+            entry = self.cache.get(accounts_url, client_id, self.account)
             if waited:
                 log.debug("%swaited for another process's login or renewal", self._tag)
             if entry and (waited or not force):
@@ -276,13 +360,24 @@ class TokenSource:
                     return renewed
             if waited:
                 raise LoginFailed(
-                    "The LiveChat login in another process ended without a token "
+                    f"The LiveChat login{self._whose} in another process ended without a token "
                     "(see its messages). Run again to log in."
                 )
             if terminal is None:
                 raise NoTerminal(self._no_terminal_message())
-            log.debug("%sstarting the guided login (%s grant)", self._tag, self.settings.grant)
-            return self._log_in(terminal, client_id)
+
+            def on_other_login() -> None:
+                self._say(
+                    terminal,
+                    f"{self._tag}Waiting for the LiveChat login of another account in another "
+                    f"process to finish (up to {timeout:.0f} s)…",
+                )
+
+            # One person, one terminal: the logins of several accounts come one after another.
+            with self.cache.terminal_lock(timeout, on_other_login):
+                grant = self.settings.grant
+                log.debug("%sguided login%s (%s grant)", self._tag, self._whose, grant)
+                return self._log_in(terminal, client_id)
 
     def _log_in(self, terminal: Terminal, client_id: str) -> BearerToken:
         from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
@@ -301,6 +396,8 @@ class TokenSource:
                 self.now(),
                 scope=token.scope,
                 refresh_token=result.refresh_token,
+                account_id=token.account_id,
+                organization_id=token.organization_id,
             )
             if self._store(client_id, stored, rotated=False):
                 terminal.say(f"  Stored in {printable(str(self.settings.token_cache))}.\n")
@@ -313,8 +410,38 @@ class TokenSource:
             now=self.now,
             keep=keep,
             wording=self.wording,
+            account=self.account,
+            others=[name for name in self._users() if name != self.account],
+            vet=self._vet,
         )
         return result.token
+
+    def _users(self) -> dict[str, str | None]:
+        """The account id of each account of this client that is cached or was obtained in
+        this process (None where unknown), by name."""
+        url, client = self.settings.accounts_url, self.client_id
+        users: dict[str, str | None] = {
+            key[2]: entry.account_id
+            for key, entry in self.cache.entries().items()
+            if key[:2] == (url, client)
+        }
+        for name, sibling in self._family.items():
+            if sibling._obtained is not None and sibling._obtained.account_id is not None:
+                users[name] = sibling._obtained.account_id
+        return dict(sorted(users.items()))
+
+    def _vet(self, token: BearerToken) -> None:
+        """Refuse a token of a user that another account name already stands for: two names
+        for one user would make a test of two users pass for the wrong reason."""
+        if token.account_id is None:
+            return  # not confirmed by the accounts server: nothing to compare
+        for name, account_id in self._users().items():
+            if name != self.account and account_id == token.account_id:
+                raise PasteRejected(
+                    f"That is the LiveChat user cached as {name!r} (account "
+                    f"{printable(account_id, 40)}), not another one for {self.account!r}. Log "
+                    "in as a different user: a private window, or log out of LiveChat first."
+                )
 
     def _renew(
         self, entry: CacheEntry, terminal: Terminal | None, client_id: str
@@ -360,13 +487,13 @@ class TokenSource:
                     f"Could not renew the LiveChat token ({unreachable}){later}; the cached "
                     "pair is kept, and its access token is used while it lasts.",
                 )
-                return entry.bearer()
+                return entry.bearer(self.account)
             raise LoginFailed(
                 f"Could not renew the expired LiveChat token ({unreachable}){later}. The cached "
                 "pair is kept: run again when the accounts server can be reached."
             ) from None
         redact.remember(renewed.access_token, renewed.refresh_token)
-        self._obtained = renewed.bearer()
+        self._obtained = renewed.bearer(self.account)
         if self._store(client_id, renewed, rotated=True):
             self._say(terminal, f"{self._tag}Renewed the LiveChat token silently.")
         return self._obtained
@@ -375,7 +502,7 @@ class TokenSource:
         """Put ``entry`` in the cache; when that fails, say so once and go on with the token
         in memory (nothing obtained is lost because the disk said no)."""
         try:
-            self.cache.put(self.settings.accounts_url, client_id, entry)
+            self.cache.put(self.settings.accounts_url, client_id, entry, self.account)
         except (OSError, LiveChatTokenError) as error:
             reason = error.strerror if isinstance(error, OSError) else str(error)
             log.debug("%scould not store the token: %s", self._tag, reason)
@@ -412,8 +539,8 @@ class TokenSource:
         settings = self.settings
         whom = self.who or "this run"
         return (
-            f"No valid LiveChat token is cached for client {shorten(self.client_id)} at "
-            f"{settings.accounts_url}, and {whom} has no terminal to log in from. "
-            f"{self.wording.log_in_first[:1].upper()}{self.wording.log_in_first[1:]}, "
-            f"or set {TOKEN_ENV}."
+            f"No valid LiveChat token is cached{self._whose} for client "
+            f"{shorten(self.client_id)} at {settings.accounts_url}, and {whom} has no terminal "
+            f"to log in from. {self.wording.log_in_first[:1].upper()}"
+            f"{self.wording.log_in_first[1:]}, or set {self.token_env}."
         )

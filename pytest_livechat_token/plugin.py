@@ -1,10 +1,12 @@
-"""The pytest glue: options, the ``livechat_bearer`` fixture, the report header, xdist hand-off."""
+"""The pytest glue: options, the ``livechat_bearer`` and ``livechat_bearer_for`` fixtures, the
+report header, xdist hand-off."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -13,12 +15,23 @@ import pytest
 from . import redact
 from .bearer import BearerToken, describe_duration, mask, seconds_left, utcnow
 from .errors import LiveChatTokenError, printable
-from .settings import OPTIONS, TOKEN_ENV, Settings, Wording, env_token, resolve, shorten
+from .settings import (
+    ACCOUNT_RULE,
+    OPTIONS,
+    TOKEN_ENV,
+    Settings,
+    Wording,
+    env_token,
+    env_tokens,
+    is_account_name,
+    resolve,
+    shorten,
+)
 
 if TYPE_CHECKING:
     import httpx
 
-    from .obtain import HandOff, TokenSource
+    from .obtain import HandedToken, HandOff, Status, TokenSource
 
 # Only what every run needs is imported above; the cache, the login and httpx come when used.
 SETTINGS = pytest.StashKey[Settings]()
@@ -119,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ini["open_browser"] = config.getini("livechat_open_browser")
     try:
         settings = resolve(cli, os.environ, ini, home=Path.home())
-        redact.remember(env_token(os.environ))
+        redact.remember(*env_tokens(os.environ).values())
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
     _scrub_debug_log(config)
@@ -259,14 +272,21 @@ class XdistHandOff:
             "settings": source.settings.handed_to_workers(),
             "interactive": source.interactive,
         }
-        found: list[BearerToken | None] = []
-        _guarded(lambda: found.append(source.cached() or source.renewed()))
-        token = found[0] if found else None
-        if token is not None:
-            payload["token"] = str(token)
-            payload["expires_at"] = token.expires_at.isoformat() if token.expires_at else None
-            payload["scope"] = token.scope
+        names = [source.account]
+        _guarded(lambda: names.extend(source.accounts()))
+        accounts: dict[str, HandedToken] = {}
+        for name in sorted(set(names)):
+            _guarded(partial(self._hand, source, name, accounts))
+        payload["accounts"] = accounts
         return payload
+
+    @staticmethod
+    def _hand(source: TokenSource, name: str, accounts: dict[str, HandedToken]) -> None:
+        from .obtain import handed_token  # noqa: PLC0415 - loaded with the token source
+
+        named = source.named(name)
+        if (token := named.cached() or named.renewed()) is not None:
+            accounts[name] = handed_token(token)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -277,32 +297,34 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def _header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
-    # The two answers most runs get, found without importing the token source:
-    if env_token(os.environ) is not None:
-        return [f"livechat: using the token in {TOKEN_ENV}"]
+    # The answers most runs get, found without importing the token source:
+    from_env = list(env_tokens(os.environ))
+    env_line = [f"livechat: using the token in {', '.join(from_env)}"] if from_env else []
     if settings.client_id is None:
-        return ["livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"]
+        return env_line or [
+            "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
+        ]
     source = _source(config)
-    status = source.status()
+    others = [name for name in source.accounts() if name != source.account]
+    if env_token(os.environ, settings.account) is not None and not others:
+        return env_line
     head = f"livechat: client {printable(shorten(settings.client_id))}"
-    lines: list[str] = []
-    if status.source in ("cache", "controller") and status.expires_at is not None:
-        left = describe_duration(seconds_left(status.expires_at, utcnow()))
-        renewal = ", then renewed silently" if status.refresh_token else ""
-        lines.append(f"{head}, token cached, {left} left{renewal}")
-    elif status.source == "renewal":
+    status = source.status()
+    lines = [*env_line]
+    if status.source != "environment":
+        lines.append(_account_line(source, status, head))
+    if len(others) + 1 > MAX_HEADER_ACCOUNTS:
+        fresh = sum(source.named(name).status().source == "cache" for name in others)
+        listed = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
         lines.append(
-            f"{head}, cached token expiring: it will be renewed silently when a test needs it"
-        )
-    elif source.interactive:
-        lines.append(
-            f"{head}, no valid token cached (a test that needs one will ask you to log in)"
+            f"{head}, {len(others)} more accounts cached ({listed}): {fresh} with a token "
+            "for this run; livechat-token status lists them"
         )
     else:
-        lines.append(
-            f"{head}, no valid token cached and no terminal to log in from: tests that need "
-            f"one will error (set {TOKEN_ENV}, or run once in a terminal)"
-        )
+        for name in others:
+            named = source.named(name)
+            if (its := named.status()).source != "environment":
+                lines.append(_account_line(named, its, head))
     if status.lifetime is not None and 0 < status.lifetime < settings.min_ttl:
         lines.append(
             f"livechat: the server issues tokens for {describe_duration(status.lifetime)}, less "
@@ -312,18 +334,70 @@ def _header(config: pytest.Config) -> list[str]:
     return lines
 
 
+MAX_HEADER_ACCOUNTS = 3
+"""More accounts than this, and the header sums up all but the default one."""
+
+
+def _account_line(source: TokenSource, status: Status, head: str) -> str:
+    """One account's line of the report header."""
+    if source.account != "default" or source.account != source.settings.account:
+        head = f"{head}, account {source.account!r}"
+    if status.source in ("cache", "controller") and status.expires_at is not None:
+        left = describe_duration(seconds_left(status.expires_at, utcnow()))
+        renewal = ", then renewed silently" if status.refresh_token else ""
+        return f"{head}, token cached, {left} left{renewal}"
+    if status.source == "renewal":
+        return f"{head}, cached token expiring: it will be renewed silently when a test needs it"
+    if source.interactive:
+        return f"{head}, no valid token cached (a test that needs one will ask you to log in)"
+    return (
+        f"{head}, no valid token cached and no terminal to log in from: tests that need "
+        f"one will error (set {source.token_env}, or run once in a terminal)"
+    )
+
+
 @pytest.fixture(scope="session")
-def livechat_bearer(pytestconfig: pytest.Config) -> BearerToken:
-    """A valid LiveChat bearer token: from the environment, the cache, or a guided login."""
+def livechat_bearer_for(pytestconfig: pytest.Config) -> Callable[[str], BearerToken]:
+    """A function of an account name that returns a valid LiveChat bearer token of the user
+    the tests call by that name (``livechat_bearer_for("supervisor")``): each name is its own
+    LiveChat user, cached and logged in like ``livechat_bearer``, at most once a run."""
+    obtained: dict[str, BearerToken] = {}
+
+    def bearer_for(name: str) -> BearerToken:
+        if name not in obtained:
+            obtained[name] = _bearer(pytestconfig, name)
+        return obtained[name]
+
+    return bearer_for
+
+
+@pytest.fixture(scope="session")
+def livechat_bearer(
+    livechat_bearer_for: Callable[[str], BearerToken], pytestconfig: pytest.Config
+) -> BearerToken:
+    """A valid LiveChat bearer token of the default account (``--livechat-account``, else
+    ``default``): from the environment, the cache, or a guided login."""
+    return livechat_bearer_for(pytestconfig.stash[SETTINGS].account)
+
+
+def _bearer(config: pytest.Config, name: object) -> BearerToken:
+    """The token of the account ``name``, or the test fails (skips, without a client id) with
+    one line."""
     from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
 
+    if not isinstance(name, str) or not is_account_name(name):
+        pytest.fail(
+            f"livechat_bearer_for({printable(repr(name), 60)}): an account name must match "
+            f"{ACCOUNT_RULE} (lower-case letters, digits, _ and -; at most 32).",
+            pytrace=False,
+        )
     found: list[BearerToken] = []
     skipped: str | None = None
 
     def obtain() -> None:
         nonlocal skipped
         try:
-            found.append(_source(pytestconfig).token())
+            found.append(_source(config).named(name).token())
         except NotConfigured as error:
             skipped = str(error)
 

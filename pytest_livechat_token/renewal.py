@@ -49,5 +49,7 @@ def renew(
             requested_at,
             scope=response.scope or entry.scope,
             refresh_token=response.refresh_token,
+            account_id=response.account_id or entry.account_id,
+            organization_id=response.organization_id or entry.organization_id,
         )
     raise AssertionError("unreachable")  # pragma: no cover

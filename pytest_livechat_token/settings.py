@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePath
@@ -17,6 +18,9 @@ DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
+DEFAULT_ACCOUNT = "default"
+ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
+"""What an account name is: lower-case letters, digits, ``_`` and ``-``, 1 to 32 of them."""
 Grant = Literal["implicit", "code"]
 GRANTS: tuple[Grant, ...] = ("implicit", "code")
 MAX_SECONDS = 86400.0
@@ -84,6 +88,15 @@ OPTIONS = (
         "{implicit,code}",
     ),
     Option(
+        "account",
+        "--livechat-account",
+        "LIVECHAT_ACCOUNT",
+        "livechat_account",
+        f"Name of the LiveChat user that livechat_bearer logs in as (default {DEFAULT_ACCOUNT}); "
+        "livechat_bearer_for(name) gives the others.",
+        "NAME",
+    ),
+    Option(
         "min_ttl",
         "--livechat-min-ttl",
         None,
@@ -139,6 +152,7 @@ class Settings(NamedTuple):
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     api_url: str = DEFAULT_API_URL
     grant: Grant = "implicit"
+    account: str = DEFAULT_ACCOUNT
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
@@ -260,13 +274,58 @@ def _path(raw: str, source: str) -> Path:
     return Path(raw).expanduser()
 
 
-def env_token(environ: Mapping[str, str]) -> str | None:
-    """The token in ``LIVECHAT_BEARER_TOKEN``, or None when it is unset or empty.
+def is_account_name(raw: str) -> bool:
+    return re.fullmatch(ACCOUNT_RULE, raw) is not None
 
+
+def account_name(raw: str, source: str = "an account name") -> str:
+    """``raw`` when it is an account name; else a ``ConfigError`` that shows the rule."""
+    if not is_account_name(raw):
+        raise ConfigError(
+            f"{source} must match {ACCOUNT_RULE} (lower-case letters, digits, _ and -, at most "
+            f"32, starting with a letter or digit), got {printable(raw, 40)!r}."
+        )
+    return raw
+
+
+def token_env_of(account: str) -> str:
+    """The variable that holds the token of ``account``: ``LIVECHAT_BEARER_TOKEN_SUPERVISOR``
+    (upper-cased, ``-`` as ``_``)."""
+    return f"{TOKEN_ENV}_{account.upper().replace('-', '_')}"
+
+
+def env_token(
+    environ: Mapping[str, str], account: str | None = None, *, default: bool = True
+) -> str | None:
+    """The token the environment holds for ``account``, or None.
+
+    ``LIVECHAT_BEARER_TOKEN_<NAME>`` is the token of the account ``name``; the default account
+    (``default`` true: ``account`` is it, or None) also takes ``LIVECHAT_BEARER_TOKEN``.
     A leading ``Bearer `` and URL-encoding (``dal%3A...``) are taken off, as for a paste.
-    A value that cannot be a token is a ``ConfigError`` that does not echo it.
+    A value that cannot be a token is a ``ConfigError`` that names the variable, never its value.
     """
-    value = environ.get(TOKEN_ENV, "").strip()
+    names = [token_env_of(account)] if account is not None else []
+    if default:
+        names.append(TOKEN_ENV)
+    for name in names:
+        if (value := _env_value(environ, name)) is not None:
+            return value
+    return None
+
+
+def env_tokens(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every token the environment holds, by variable (``LIVECHAT_BEARER_TOKEN`` and
+    ``LIVECHAT_BEARER_TOKEN_<NAME>``), each checked: a malformed one is a ``ConfigError``."""
+    found = {}
+    for name in sorted(environ):
+        is_token_env = name == TOKEN_ENV or name.startswith(f"{TOKEN_ENV}_")
+        if is_token_env and (value := _env_value(environ, name)) is not None:
+            found[name] = value
+    return found
+
+
+def _env_value(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
     if value[:7].lower() == "bearer ":
         value = value[7:].strip()
     if "%" in value:
@@ -275,7 +334,7 @@ def env_token(environ: Mapping[str, str]) -> str | None:
         return None
     if not is_token_shaped(value):
         raise ConfigError(
-            f"{TOKEN_ENV} does not hold a LiveChat token: it has {len(value)} characters, some "
+            f"{name} does not hold a LiveChat token: it has {len(value)} characters, some "
             "of them (spaces, newlines, quotes or others) never found in one. Set it to the "
             "token alone (dal:...)."
         )
@@ -315,6 +374,8 @@ def resolve(
         values["grant"] = next(name for name in GRANTS if name == grant[0])
     cache = picked["token_cache"]
     values["token_cache"] = _path(*cache) if cache else default_cache_path(env, home, platform)
+    if (account := picked["account"]) is not None:
+        values["account"] = account_name(*account)
     for name in ("min_ttl", "prompt_timeout"):
         if (seconds := picked[name]) is not None:
             values[name] = _seconds(*seconds)

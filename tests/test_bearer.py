@@ -49,7 +49,10 @@ def test_repr_is_masked() -> None:
     assert SECRET not in shown
     assert SECRET[4:-4] not in shown
     assert shown.startswith("BearerToken('dal:…")
-    assert shown.endswith(f"{SECRET[-4:]}', expires_at='2026-11-29T12:00:00+00:00')")
+    assert shown.endswith(
+        f"{SECRET[-4:]}', account='default', account_id=None, "
+        "expires_at='2026-11-29T12:00:00+00:00')"
+    )
 
 
 @pytest.mark.parametrize("short", ["dal:abcdefgh", "abcdefgh", "x"])

@@ -151,12 +151,15 @@ def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> N
         "CLIENT",
         "ID",
         "ACCOUNT",
+        "ACCOUNT",
+        "ID",
         "TOKEN",
         "EXPIRES",
         "AT",
         "(UTC)",
         "EXPIRES",
         "IN",
+        "REFRESH",
         "SCOPE",
     ]
     assert accounts.url in lines[1]
@@ -165,7 +168,7 @@ def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> N
     assert "http://other.test" in lines[2]
     assert "expired" in lines[2]
     assert lines[3] == f"({cache_file})"
-    assert lines[4] == "client client-1: token cached, 7 h 59 min left"
+    assert lines[4] == "client client-1, account 'default': token cached, 7 h 59 min left"
     assert first not in result.stdout
     assert second not in result.stdout
 

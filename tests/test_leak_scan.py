@@ -135,7 +135,7 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
             Settings(token_cache=Path("t.json"), client_id="c"),
             os.environ,
             interactive=False,
-            handed={"token": secret},
+            handed={"accounts": {"default": {"token": secret}}},
         ),
         Grant(secret),
         CacheEntry(secret, now, now, refresh_token=refresh),

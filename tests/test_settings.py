@@ -44,6 +44,7 @@ VALUES = {
     "grant": ("code", "implicit", "code"),
     "min_ttl": ("1", "2", "3"),
     "prompt_timeout": ("4", "5", "6"),
+    "account": ("cli-user", "env-user", "ini-user"),
 }
 
 

@@ -117,23 +117,25 @@ def env_token(w: World) -> str:
 
 def handed_fresh(w: World) -> str:
     token = w.accounts.issue()
-    w.handed = {"token": token, "expires_at": (utcnow() + timedelta(hours=1)).isoformat()}
+    expires = (utcnow() + timedelta(hours=1)).isoformat()
+    w.handed = {"accounts": {"default": {"token": token, "expires_at": expires}}}
     return token
 
 
 def handed_expired_then_cache(w: World) -> str:
     expired = (utcnow() - timedelta(seconds=1)).isoformat()
-    w.handed = {"token": w.accounts.issue(), "expires_at": expired}
+    w.handed = {"accounts": {"default": {"token": w.accounts.issue(), "expires_at": expired}}}
     return w.cache(seconds=3600)
 
 
 def handed_damaged_then_cache(w: World) -> str:
-    w.handed = {"token": "dal:x\ny", "expires_at": "not a time"}
+    w.handed = {"accounts": {"default": {"token": "dal:x\ny", "expires_at": "not a time"}}}
     return w.cache(seconds=3600)
 
 
 def handed_without_a_time_zone_then_cache(w: World) -> str:
-    w.handed = {"token": w.accounts.issue(), "expires_at": "2099-01-01T00:00:00"}
+    naive = "2099-01-01T00:00:00"
+    w.handed = {"accounts": {"default": {"token": w.accounts.issue(), "expires_at": naive}}}
     return w.cache(seconds=3600)
 
 
