@@ -25,6 +25,7 @@ class Issued:
     scope: str
     revoked: bool = False
     account_id: str = "acc-1"
+    organization_id: str = "org-1"
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Code:
     redirect_uri: str
     challenge: str | None
     method: str
+    account_id: str = "acc-1"
     used: bool = False
 
 
@@ -51,6 +53,10 @@ class AccountsServer:
     trickle: dict[tuple[str, str], float] = field(default_factory=dict)
     rate_limited: int = 0
     retry_after: str | None = "1"
+    # The LiveChat user the browser is logged in as: the one a login at "/" is for.
+    user: str = "acc-1"
+    # Whether POST /v2/token answers name the user (account_id, organization_id), as LiveChat's do.
+    ids_in_token_answer: bool = True
     requests: list[tuple[str, str]] = field(default_factory=list)
     regions: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,22 +78,23 @@ class AccountsServer:
             self.tokens[token] = Issued(client_id, expires_in, scope, account_id=account_id)
         return token
 
-    def pair(self, client_id: str = "client-1") -> dict[str, Any]:
+    def pair(self, client_id: str = "client-1", account_id: str = "acc-1") -> dict[str, Any]:
         """A new access token and its refresh token, as ``POST /v2/token`` answers."""
-        access = self.issue(client_id, expires_in=self.access_expires_in)
+        access = self.issue(client_id, expires_in=self.access_expires_in, account_id=account_id)
         # "Refresh tokens no longer include the dal: or fra: prefixes" (Authorization docs).
         refresh = f"refresh-{secrets.token_urlsafe(20)}"
         with self.lock:
             self.refresh_tokens[refresh] = access
-        return {
+        answer = {
             "access_token": access,
             "refresh_token": refresh,
             "expires_in": self.access_expires_in,
             "scope": self.tokens[access].scope,
             "token_type": "Bearer",
-            "account_id": "acc-1",
-            "organization_id": "org-1",
         }
+        if self.ids_in_token_answer:
+            answer |= {"account_id": account_id, "organization_id": "org-1"}
+        return answer
 
     def count(self, method: str, path: str) -> int:
         with self.lock:
@@ -193,7 +200,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                         "account_id": issued.account_id,
                         "client_id": issued.client_id,
                         "expires_in": issued.expires_in,
-                        "organization_id": "org-1",
+                        "organization_id": issued.organization_id,
                         "scope": issued.scope,
                         "token_type": "Bearer",
                     },
@@ -212,10 +219,11 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                             redirect_uri,
                             query.get("code_challenge", [None])[0],
                             query.get("code_challenge_method", ["plain"])[0],
+                            accounts.user,
                         )
                     location = f"{redirect_uri}?code={quote(code, safe='')}&state={state}"
                 else:
-                    token = accounts.issue(client_id)
+                    token = accounts.issue(client_id, account_id=accounts.user)
                     location = redirect_uri + redirect_fragment(token, state)
                 self.send_response(302)
                 self.send_header("Location", location)
@@ -273,21 +281,23 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                         and _pkce_ok(code, form.get("code_verifier", ""))
                     )
                     client_id = code.client_id if code else ""
+                    user = code.account_id if code else ""
                 elif grant_type == "refresh_token":
                     accounts.refresh_calls += 1
                     old_access = accounts.refresh_tokens.pop(form.get("refresh_token", ""), None)
                     issued = accounts.tokens.get(old_access or "")
                     ok = issued is not None and issued.client_id == form.get("client_id")
                     client_id = issued.client_id if issued else ""
+                    user = issued.account_id if issued else ""
                 else:
-                    ok, client_id = False, ""
+                    ok, client_id, user = False, "", ""
             if grant_type not in ("authorization_code", "refresh_token"):
                 self._error(422, "unsupported_grant_type", "Unsupported grant type")
                 return
             if not ok:
                 self._error(401, "invalid_grant", "Invalid or expired grant")
                 return
-            self._json(200, accounts.pair(client_id))
+            self._json(200, accounts.pair(client_id, user))
 
         def do_DELETE(self) -> None:
             """Global Accounts API: DELETE /v2/token revokes the access or refresh token in the

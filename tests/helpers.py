@@ -36,16 +36,33 @@ def free_port() -> int:
     return port
 
 
-def cache_token(cache_file: Path, accounts_url: str, token: str, seconds: float = 28800) -> None:
-    """Put ``token`` in the cache for client-1, valid for ``seconds`` more."""
+def cache_token(
+    cache_file: Path,
+    accounts_url: str,
+    token: str,
+    seconds: float = 28800,
+    *,
+    account: str = "default",
+    account_id: str | None = None,
+    refresh_token: str | None = None,
+) -> None:
+    """Put ``token`` in the cache for client-1 and ``account``, valid for ``seconds`` more."""
     from datetime import timedelta  # noqa: PLC0415
 
     from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
     from pytest_livechat_token.cache import CacheEntry, TokenCache  # noqa: PLC0415
 
     now = utcnow()
-    entry = CacheEntry(token, now + timedelta(seconds=seconds), now, scope="chats--all:ro")
-    TokenCache(cache_file).put(accounts_url, "client-1", entry)
+    entry = CacheEntry(
+        token,
+        now + timedelta(seconds=seconds),
+        now,
+        scope="chats--all:ro",
+        refresh_token=refresh_token,
+        account_id=account_id,
+        organization_id="org-1" if account_id else None,
+    )
+    TokenCache(cache_file).put(accounts_url, "client-1", entry, account)
 
 
 def expect_token(monkeypatch: pytest.MonkeyPatch, token: str) -> None:

@@ -7,12 +7,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pexpect
 import pytest
+
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer, redirect_fragment
 from .helpers import cache_token, paste_redirect, read_login_url
@@ -265,16 +269,18 @@ def test_a_second_paste_never_reaches_the_shell(
     """Two lines typed ahead of the prompt: the first is the answer, the second is dropped
     (tcflush) instead of being left for the shell that runs next."""
     token = accounts.issue()
+    # The shell reads a first line before it starts livechat-token: all three lines are in the
+    # terminal's queue (one write) before livechat-token runs, whatever the machine's speed.
     command = (
-        f"{sys.executable} -m pytest_livechat_token login --client-id=client-1 --no-browser "
-        f"--accounts-url={accounts.url}; stty -icanon min 0 time 0; echo LEFT:; cat; echo :END"
+        f"read -r go; {sys.executable} -m pytest_livechat_token login --client-id=client-1 "
+        f"--no-browser --accounts-url={accounts.url}; stty -icanon min 0 time 0; echo LEFT:; "
+        "cat; echo :END"
     )
     child = pexpect.spawn("sh", ["-c", command], timeout=30, cwd=str(tmp_path))
     log = (tmp_path / "shell.out").open("wb")
     child.logfile_read = log
-    # Typed before the prompt: canonical mode queues them as two lines, read one at a time.
-    child.send(token + "\n")
-    child.send("echo SECOND-PASTE-RAN\n")
+    # Typed before the prompt: canonical mode queues them as lines, read one at a time.
+    child.send(f"go\n{token}\necho SECOND-PASTE-RAN\n")
     child.expect(":END")
     child.expect(pexpect.EOF)
     log.close()
@@ -322,3 +328,74 @@ def test_login_with_an_environment_token_says_so(accounts: AccountsServer) -> No
         "LIVECHAT_BEARER_TOKEN is set, so its token is used and no login is needed: "
         "unset it to log in.\n"
     )
+
+
+def test_status_lists_every_account_with_its_user(
+    accounts: AccountsServer, cache_file: Path
+) -> None:
+    pair = accounts.pair(account_id="acc-2")
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
+    cache_token(
+        cache_file,
+        accounts.url,
+        pair["access_token"],
+        account="supervisor",
+        account_id="acc-2",
+        refresh_token=pair["refresh_token"],
+    )
+    result = cli("status", accounts_url=accounts.url)
+    assert result.returncode == 0
+    rows = [line.split() for line in result.stdout.splitlines()[1:3]]
+    assert [(row[2], row[3], row[-2]) for row in rows] == [
+        ("default", "acc-1", "no"),
+        ("supervisor", "acc-2", "yes"),
+    ]
+    assert result.stdout.splitlines()[-2:] == [
+        "client client-1, account 'default': token cached, 7 h 59 min left",
+        "client client-1, account 'supervisor': token cached, 7 h 59 min left, then renewed",
+    ]
+    assert pair["refresh_token"] not in result.stdout
+
+
+def test_token_and_logout_of_one_account(accounts: AccountsServer, cache_file: Path) -> None:
+    first, second = accounts.issue(), accounts.issue(account_id="acc-2")
+    cache_token(cache_file, accounts.url, first)
+    cache_token(cache_file, accounts.url, second, account="supervisor")
+    token = cli("token", "--account=supervisor", accounts_url=accounts.url)
+    assert (token.returncode, token.stdout) == (0, second + "\n")
+    missing = cli("token", "--account=viewer", accounts_url=accounts.url)
+    assert missing.returncode == 1
+    assert "no valid token cached for 'viewer'" in missing.stderr
+    assert "livechat-token login --account viewer" in missing.stderr
+    out = cli("logout", "--account=supervisor", accounts_url=accounts.url)
+    assert out.returncode == 0
+    assert "Logged out for 'supervisor'" in out.stderr
+    assert accounts.tokens[second].revoked
+    assert not accounts.tokens[first].revoked
+    left = TokenCache(cache_file).entries()
+    assert [key[2] for key in left] == ["default"]
+
+
+def test_logout_all_logs_out_every_account_of_the_client(
+    accounts: AccountsServer, cache_file: Path
+) -> None:
+    tokens = [accounts.issue() for _ in range(3)]
+    for name, token in zip(("default", "viewer", "supervisor"), tokens, strict=True):
+        cache_token(cache_file, accounts.url, token, account=name)
+    now = utcnow()
+    other = CacheEntry("dal:other-client-token", now + timedelta(hours=1), now)
+    TokenCache(cache_file).put(accounts.url, "client-2", other)
+    result = cli("logout", "--all", accounts_url=accounts.url)
+    assert result.returncode == 0
+    assert result.stderr.count("Logged out") == 3
+    assert all(accounts.tokens[token].revoked for token in tokens)
+    assert list(TokenCache(cache_file).entries()) == [(accounts.url, "client-2", "default")]
+    again = cli("logout", "--all", accounts_url=accounts.url)
+    assert again.returncode == 1
+    assert "no token cached for client client-1" in again.stderr
+
+
+def test_a_bad_account_name_is_a_usage_error(accounts: AccountsServer) -> None:
+    result = cli("token", "--account=Boss", accounts_url=accounts.url)
+    assert result.returncode == 2
+    assert "--account must match [a-z0-9][a-z0-9_-]{0,31}" in result.stderr

@@ -8,8 +8,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from pytest_livechat_token.cache import TokenCache
+
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, cache_token, expect_token, paste_redirect
+from .helpers import Spawner, cache_token, expect_token, paste_redirect, read_login_url
 
 MANY_TESTS = """
 import hashlib, os, pytest
@@ -241,3 +243,71 @@ def test_no_terminal_with_workers_errors_at_once(
         ["*worker gw* has no terminal to log in from*--livechat-login*LIVECHAT_BEARER_TOKEN*"]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+TWO_USERS_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(4))
+def test_transfer(livechat_bearer, livechat_bearer_for, n):
+    supervisor = livechat_bearer_for("supervisor")
+    assert (livechat_bearer.account_id, supervisor.account_id) == ("acc-1", "acc-2")
+"""
+
+
+def test_two_names_ask_exactly_twice_for_four_workers(
+    pytester: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """Four workers, each needing two users: one prompt per name, one after the other; the
+    second names its user and says how to be another one than the browser's."""
+    for module in range(4):
+        pytester.makepyfile(**{f"test_two{module}": TWO_USERS_TESTS})
+    tokens = {
+        "default": accounts.issue("client-1", account_id="acc-1"),
+        "supervisor": accounts.issue("client-1", account_id="acc-2"),
+    }
+    child = terminal.spawn("-n", "4", "--dist", "loadfile", timeout=90)
+    asked = []
+    for _ in range(2):
+        child.expect("LiveChat login needed")
+        _, state = read_login_url(child)
+        name = "supervisor" if "you use as 'supervisor'" in child.before.decode() else "default"
+        asked.append(name)
+        child.expect("Paste the address")
+        child.sendline("https://localhost/" + redirect_fragment(tokens[name], state))
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "16 passed" in out
+    assert asked == ["default", "supervisor"]
+    assert out.count("Paste the address") == 2
+    assert "'default' is another user" in out
+    assert accounts.count("GET", "/v2/info") == 2
+    assert all(token not in out for token in tokens.values())
+    cached = TokenCache(cache_file).entries()
+    assert {key[2]: entry.account_id for key, entry in cached.items()} == {
+        "default": "acc-1",
+        "supervisor": "acc-2",
+    }
+
+
+def test_workers_on_another_disk_get_every_cached_account(
+    pytester: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    tmp_path: Path,
+) -> None:
+    for module in range(2):
+        pytester.makepyfile(**{f"test_two{module}": TWO_USERS_TESTS})
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
+    second = accounts.issue(account_id="acc-2")
+    cache_token(cache_file, accounts.url, second, account="supervisor", account_id="acc-2")
+    elsewhere = tmp_path / "worker-cache"
+    tx = f"popen//env:XDG_CACHE_HOME={elsewhere}"
+    child = terminal.spawn("--tx", tx, "--tx", tx, "--dist", "loadfile", timeout=60)
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert "8 passed" in out
+    assert "Paste the address" not in out
+    assert accounts.requests == []
+    assert not (elsewhere / "pytest-livechat-token" / "tokens.json").exists()

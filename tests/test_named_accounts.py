@@ -1,0 +1,468 @@
+"""Several LiveChat users in one run (``livechat_bearer_for``): in-process against the real test
+accounts server, a real cache on disk and a scripted person; then through pytest itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pytest_livechat_token import redact
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token.errors import ConfigError, LoginFailed, NoTerminal
+from pytest_livechat_token.obtain import HandOff, TokenSource
+from pytest_livechat_token.settings import Settings
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import cache_token
+from .scripted import ScriptedTerminal, Step
+
+URL_WITH_STATE = re.compile(r"\S+state=\S+")
+
+
+@pytest.fixture(autouse=True)
+def _no_known_secrets() -> Iterator[None]:
+    redact.forget_all()
+    yield
+    redact.forget_all()
+
+
+def source(
+    accounts: AccountsServer,
+    path: Path,
+    terminal: ScriptedTerminal | None,
+    *,
+    environ: dict[str, str] | None = None,
+    handed: HandOff | None = None,
+    grant: str = "implicit",
+    account: str = "default",
+) -> TokenSource:
+    settings = Settings(
+        token_cache=path,
+        client_id="client-1",
+        accounts_url=accounts.url,
+        grant=grant,  # type: ignore[arg-type]
+        account=account,
+        open_browser=False,
+        prompt_timeout=5,
+    )
+    return TokenSource(
+        settings,
+        environ or {},
+        interactive=terminal is not None,
+        open_terminal=lambda: terminal,
+        handed=handed,
+    )
+
+
+def pastes(terminal: ScriptedTerminal, token: str) -> Step:
+    """The person pastes the redirect of the login shown last, carrying ``token``."""
+
+    def step(wake: int | None) -> str:
+        url = URL_WITH_STATE.findall(terminal.text)[-1]
+        state = url.split("state=")[1].split("&")[0]
+        return "https://localhost/" + redirect_fragment(token, state)
+
+    return step
+
+
+def logs_in_with_code(terminal: ScriptedTerminal) -> Step:
+    """The person follows the code grant's address (as the server's current user) and pastes
+    where the browser landed."""
+
+    def step(wake: int | None) -> str:
+        url = next(w for w in reversed(terminal.text.split()) if "code_challenge=" in w)
+        return str(httpx.get(url, follow_redirects=False).headers["Location"])
+
+    return step
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "cache" / "tokens.json"
+
+
+def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Path) -> None:
+    first = accounts.issue(account_id="acc-1")
+    second = accounts.issue(account_id="acc-2")
+    person = ScriptedTerminal([])
+    person.steps = [pastes(person, first), pastes(person, second)]
+    default = source(accounts, path, person)
+    assert default.token() == first
+    shown_first = person.text
+    supervisor = default.named("supervisor").token()
+    assert supervisor == second
+    assert (default.token().account, default.token().account_id) == ("default", "acc-1")
+    assert (supervisor.account, supervisor.account_id) == ("supervisor", "acc-2")
+    assert supervisor.organization_id == "org-1"
+    # The first login of all is the plain one; the second names its user and says how to be
+    # someone else than the browser's current user.
+    assert "Log in as the LiveChat user" not in shown_first
+    shown_second = person.text[len(shown_first) :]
+    assert "Log in as the LiveChat user you use as 'supervisor'." in shown_second
+    assert "'default' is another user" in shown_second
+    assert "private" in shown_second
+    assert "log out of LiveChat" in shown_second
+    entries = TokenCache(path).entries()
+    assert {key[2]: entry.account_id for key, entry in entries.items()} == {
+        "default": "acc-1",
+        "supervisor": "acc-2",
+    }
+    # Another process: both from the cache, nobody asked.
+    later = source(accounts, path, ScriptedTerminal([]))
+    assert later.token() == first
+    assert later.named("supervisor").token() == second
+    assert later.named("supervisor").token().account_id == "acc-2"
+
+
+def test_the_same_user_for_two_names_is_refused_and_asked_again(
+    accounts: AccountsServer, path: Path
+) -> None:
+    cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
+    again = accounts.issue(account_id="acc-1")
+    other = accounts.issue(account_id="acc-2")
+    person = ScriptedTerminal([])
+    person.steps = [pastes(person, again), pastes(person, other)]
+    token = source(accounts, path, person).named("supervisor").token()
+    assert token == other
+    assert person.prompts == 2
+    assert (
+        "That is the LiveChat user cached as 'default' (account acc-1), not another one for "
+        "'supervisor'." in person.text
+    )
+    assert "Try again (2 tries left)." in person.text
+    cached = TokenCache(path).get(accounts.url, "client-1", "supervisor")
+    assert cached is not None
+    assert cached.access_token == other
+
+
+def test_the_same_user_three_times_ends_the_login(accounts: AccountsServer, path: Path) -> None:
+    cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
+    person = ScriptedTerminal([])
+    person.steps = [pastes(person, accounts.issue(account_id="acc-1")) for _ in range(3)]
+    viewer = source(accounts, path, person).named("viewer")
+    with pytest.raises(LoginFailed, match="after 3 unusable answers"):
+        viewer.token()
+    with pytest.raises(LoginFailed):  # not asked again in this process
+        viewer.token()
+    assert person.prompts == 3
+    assert TokenCache(path).get(accounts.url, "client-1", "viewer") is None
+
+
+@pytest.mark.parametrize("ids_in_answer", [True, False], ids=["ids-in-answer", "ids-by-info"])
+def test_code_grant_learns_each_user(
+    accounts: AccountsServer, path: Path, ids_in_answer: bool
+) -> None:
+    """The code grant's ``POST /v2/token`` answer names the user; when it does not, ``/v2/info``
+    is asked once."""
+    accounts.ids_in_token_answer = ids_in_answer
+    person = ScriptedTerminal([])
+    person.steps = [logs_in_with_code(person), logs_in_with_code(person)]
+    default = source(accounts, path, person, grant="code")
+    assert default.token().account_id == "acc-1"
+    accounts.user = "acc-2"  # the person logs in as someone else in a private window
+    supervisor = default.named("supervisor").token()
+    assert supervisor.account_id == "acc-2"
+    assert supervisor.organization_id == "org-1"
+    assert accounts.count("GET", "/v2/info") == (0 if ids_in_answer else 2)
+    entry = TokenCache(path).get(accounts.url, "client-1", "supervisor")
+    assert entry is not None
+    assert entry.refresh_token is not None
+    assert entry.account_id == "acc-2"
+
+
+def test_renewal_keeps_the_accounts_user(accounts: AccountsServer, path: Path) -> None:
+    """A renewal is of the same user: its account id stays, also when the answer omits it."""
+    accounts.ids_in_token_answer = False
+    pair = accounts.pair(account_id="acc-2")
+    cache_token(
+        path,
+        accounts.url,
+        pair["access_token"],
+        seconds=-60,
+        account="supervisor",
+        account_id="acc-2",
+        refresh_token=pair["refresh_token"],
+    )
+    renewed = source(accounts, path, None).named("supervisor").token()
+    assert renewed != pair["access_token"]
+    assert (renewed.account, renewed.account_id) == ("supervisor", "acc-2")
+    entry = TokenCache(path).get(accounts.url, "client-1", "supervisor")
+    assert entry is not None
+    assert entry.account_id == "acc-2"
+    assert TokenCache(path).get(accounts.url, "client-1") is None, "default untouched"
+
+
+def test_env_tokens_by_name(accounts: AccountsServer, path: Path) -> None:
+    environ = {
+        "LIVECHAT_BEARER_TOKEN": "dal:default-env-token",
+        "LIVECHAT_BEARER_TOKEN_READ_ONLY": "Bearer fra%3Aread-only-env-token",
+    }
+    default = source(accounts, path, None, environ=environ)
+    assert default.token() == "dal:default-env-token"
+    read_only = default.named("read-only").token()
+    assert read_only == "fra:read-only-env-token"
+    assert (read_only.account, read_only.account_id) == ("read-only", None)
+    with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_SUPERVISOR"):
+        default.named("supervisor").token()
+    assert accounts.requests == []
+
+
+def test_the_default_account_takes_the_plain_env_token(
+    accounts: AccountsServer, path: Path
+) -> None:
+    """``--livechat-account=viewer``: ``LIVECHAT_BEARER_TOKEN`` is the viewer's token, and the
+    account named ``default`` is just another name."""
+    environ = {"LIVECHAT_BEARER_TOKEN": "dal:viewer-env-token"}
+    viewer = source(accounts, path, None, environ=environ, account="viewer")
+    assert viewer.token() == "dal:viewer-env-token"
+    assert viewer.token().account == "viewer"
+    with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_DEFAULT"):
+        viewer.named("default").token()
+
+
+def test_each_handed_account_is_its_own(accounts: AccountsServer, path: Path) -> None:
+    expires = (utcnow() + timedelta(hours=1)).isoformat()
+    first, second = accounts.issue(), accounts.issue(account_id="acc-2")
+    handed: HandOff = {
+        "accounts": {
+            "default": {"token": first, "expires_at": expires, "account_id": "acc-1"},
+            "supervisor": {"token": second, "expires_at": expires, "account_id": "acc-2"},
+        }
+    }
+    worker = source(accounts, path, None, handed=handed)
+    assert worker.token() == first
+    assert worker.named("supervisor").token() == second
+    assert worker.named("supervisor").token().account_id == "acc-2"
+    with pytest.raises(NoTerminal, match="for 'viewer'"):
+        worker.named("viewer").token()
+    assert accounts.requests == []
+
+
+@pytest.mark.parametrize("name", ["", "Supervisor", "-x", "a" * 33, "a b", "a/../b", "é"])
+def test_a_name_that_breaks_the_rule_is_refused(
+    accounts: AccountsServer, path: Path, name: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape("[a-z0-9][a-z0-9_-]{0,31}")):
+        source(accounts, path, None).named(name)
+
+
+def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
+    accounts: AccountsServer, path: Path
+) -> None:
+    """Each account has its own login lock: while 'default' is being logged in (its lock held),
+    another account's renewal goes ahead."""
+    pair = accounts.pair(account_id="acc-2")
+    cache_token(
+        path,
+        accounts.url,
+        pair["access_token"],
+        seconds=-60,
+        account="supervisor",
+        refresh_token=pair["refresh_token"],
+    )
+    cache = TokenCache(path)
+    with cache.login_lock(1, lambda: pytest.fail("free")):
+        renewed = source(accounts, path, None).named("supervisor").token()
+    assert renewed != pair["access_token"]
+
+
+def test_cache_entries_carry_the_user(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path / "c" / "tokens.json")
+    now = utcnow()
+    entry = CacheEntry(
+        "dal:a-token-value",
+        now + timedelta(hours=1),
+        now,
+        account_id="acc-9",
+        organization_id="org-9",
+    )
+    cache.put("https://a.test", "c1", entry, "supervisor")
+    document = json.loads(cache.path.read_text())
+    raw = document["entries"]["https://a.test"]["c1"]["supervisor"]
+    assert (raw["account_id"], raw["organization_id"]) == ("acc-9", "org-9")
+    assert cache.get("https://a.test", "c1", "supervisor") == entry
+    bearer = entry.bearer("supervisor")
+    assert (bearer.account, bearer.account_id, bearer.organization_id) == (
+        "supervisor",
+        "acc-9",
+        "org-9",
+    )
+
+
+@pytest.mark.parametrize(
+    ("account", "raw_id"),
+    [("../escape", "acc-1"), ("Upper", "acc-1"), ("default", 7), ("default", "a\nb")],
+)
+def test_a_hostile_account_name_or_id_in_the_file_is_a_damaged_entry(
+    tmp_path: Path, account: str, raw_id: object
+) -> None:
+    cache = TokenCache(tmp_path / "c" / "tokens.json")
+    now = utcnow()
+    raw = CacheEntry("dal:a-token-value", now + timedelta(hours=1), now).to_json()
+    raw["account_id"] = raw_id
+    cache.path.parent.mkdir(mode=0o700)
+    cache.path.write_text(
+        json.dumps({"version": 2, "entries": {"https://a.test": {"c1": {account: raw}}}})
+    )
+    cache.path.chmod(0o600)
+    with pytest.warns(UserWarning, match="1 damaged entry"):
+        assert cache.entries() == {}
+
+
+TWO_USERS = """
+def test_transfer(livechat_bearer, livechat_bearer_for):
+    supervisor = livechat_bearer_for("supervisor")
+    assert livechat_bearer_for("supervisor") is supervisor, "one token a name and run"
+    assert livechat_bearer.account == "default"
+    assert supervisor.account == "supervisor"
+    assert supervisor != livechat_bearer
+    print("ids", livechat_bearer.account_id, supervisor.account_id)
+"""
+
+
+def test_env_tokens_for_two_names_through_pytest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_two=TWO_USERS)
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", "dal:the-default-user-token")
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN_SUPERVISOR", "dal:the-supervisor-token")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "livechat: using the token in LIVECHAT_BEARER_TOKEN, LIVECHAT_BEARER_TOKEN_SUPERVISOR",
+            "*ids None None*",
+        ]
+    )
+    assert "the-supervisor-token" not in result.stdout.str()
+
+
+def test_a_malformed_named_env_token_stops_pytest_without_echo(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_two=TWO_USERS)
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN_SUPERVISOR", "dal:secret-part\nsecond line")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "LIVECHAT_BEARER_TOKEN_SUPERVISOR does not hold a LiveChat token" in result.stderr.str()
+    assert "secret-part" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_bad_name_fails_the_test_with_the_rule(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_bad="def test_bad(livechat_bearer_for):\n    livechat_bearer_for('Boss Man')\n"
+    )
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", "dal:the-default-user-token")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*livechat_bearer_for('Boss Man'): an account name must match [[]a-z0-9[]]*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_the_whole_suite_runs_as_another_account(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """``--livechat-account=viewer``: ``livechat_bearer`` is the viewer's token; the header names
+    the account."""
+    viewer = accounts.issue(account_id="acc-3")
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
+    cache_token(cache_file, accounts.url, viewer, account="viewer", account_id="acc-3")
+    pytester.makepyfile(
+        test_viewer="def test_viewer(livechat_bearer):\n"
+        "    assert (livechat_bearer.account, livechat_bearer.account_id) == ('viewer', 'acc-3')\n"
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        "--livechat-account=viewer",
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "livechat: client client-1, account 'viewer', token cached, 7 h 59 min left",
+            "livechat: client client-1, account 'default', token cached, 7 h 59 min left",
+        ]
+    )
+    assert accounts.requests == []
+
+
+def test_the_header_sums_up_more_than_three_accounts(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    for name in ("default", "a1", "a2"):
+        cache_token(cache_file, accounts.url, accounts.issue(), account=name)
+    arguments = ["--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"]
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    three = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
+    header = [line for line in three.stdout.lines if line.startswith("livechat:")]
+    assert header == [
+        "livechat: client client-1, token cached, 7 h 59 min left",
+        "livechat: client client-1, account 'a1', token cached, 7 h 59 min left",
+        "livechat: client client-1, account 'a2', token cached, 7 h 59 min left",
+    ]
+    cache_token(cache_file, accounts.url, accounts.issue(), account="a3")
+    cache_token(cache_file, accounts.url, accounts.issue(), seconds=-5, account="a4")
+    five = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
+    header = [line for line in five.stdout.lines if line.startswith("livechat:")]
+    assert header == [
+        "livechat: client client-1, token cached, 7 h 59 min left",
+        "livechat: client client-1, 4 more accounts cached (a1, a2, a3, a4): 3 with a token "
+        "for this run; livechat-token status lists them",
+    ]
+    assert accounts.requests == []
+
+
+def test_the_cache_of_todays_release_is_used_then_migrated_with_no_prompt(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """A version 1 file: its token is used as the default account's with no write; the first
+    write (here a silent renewal) makes it version 2 and keeps every entry."""
+    token = accounts.issue()
+    now = utcnow()
+    v1_entry = CacheEntry(token, now + timedelta(hours=8), now, scope="chats--all:ro").to_json()
+    other = CacheEntry("dal:other-client-token", now + timedelta(hours=8), now).to_json()
+    v1 = {"version": 1, "entries": {accounts.url: {"client-1": v1_entry, "client-2": other}}}
+    cache_file.parent.mkdir(parents=True, mode=0o700)
+    cache_file.write_text(json.dumps(v1))
+    cache_file.chmod(0o600)
+    before = cache_file.read_bytes()
+    pytester.makepyfile(
+        test_v1="def test_v1(livechat_bearer):\n    assert livechat_bearer.account == 'default'\n"
+    )
+    arguments = ["--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"]
+    used = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
+    used.assert_outcomes(passed=1)
+    assert cache_file.read_bytes() == before, "reading a version 1 file never rewrites it"
+    assert accounts.requests == []
+    # Its token expiring, with a refresh token: the renewal is the first write.
+    pair = accounts.pair()
+    v1["entries"][accounts.url]["client-1"] = CacheEntry(  # type: ignore[index]
+        pair["access_token"],
+        now - timedelta(seconds=5),
+        now - timedelta(hours=8),
+        refresh_token=pair["refresh_token"],
+    ).to_json()
+    cache_file.write_text(json.dumps(v1))
+    renewed = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
+    renewed.assert_outcomes(passed=1)
+    assert "Paste the address" not in renewed.stdout.str()
+    document = json.loads(cache_file.read_text())
+    assert document["version"] == 2
+    clients = document["entries"][accounts.url]
+    assert set(clients) == {"client-1", "client-2"}
+    assert clients["client-2"]["default"]["access_token"] == "dal:other-client-token"
+    assert clients["client-1"]["default"]["access_token"] in accounts.tokens
+    assert accounts.refresh_calls == 1
