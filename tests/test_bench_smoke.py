@@ -11,7 +11,7 @@ import pytest
 from .bench import run
 
 
-@pytest.mark.parametrize("name", ["startup", "warm", "xdist"])
+@pytest.mark.parametrize("name", ["startup", "warm", "xdist", "names"])
 def test_ratio_benches(name: str) -> None:
     figures = run.BENCHES[name](True)
     for figure in figures.values() if name == "startup" else [figures]:

@@ -185,3 +185,47 @@ def test_a_broken_accounts_url_is_a_usage_error(pytester: pytest.Pytester) -> No
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
     result.stderr.fnmatch_lines(["ERROR: --livechat-accounts-url is not a usable address*"])
+
+
+def test_named_accounts_are_masked_in_every_report(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    accounts: AccountsServer,
+    cache_file: Path,
+) -> None:
+    """The leaky suite as another account (a cached pair), and a test that prints a third
+    account's token from ``LIVECHAT_BEARER_TOKEN_VIEWER``."""
+    pair = accounts.pair(account_id="acc-2")
+    now = utcnow()
+    TokenCache(cache_file).put(
+        accounts.url,
+        "client-1",
+        CacheEntry(
+            pair["access_token"],
+            now + timedelta(hours=8),
+            now,
+            refresh_token=pair["refresh_token"],
+            account_id="acc-2",
+        ),
+        "supervisor",
+    )
+    viewer = "fra:" + "ViewerSecretValue0123456789abcdef"
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN_VIEWER", viewer)
+    pytester.makeconftest(
+        "import pytest\n\n"
+        "@pytest.fixture\n"
+        "def livechat_bearer(livechat_bearer_for):\n"
+        "    return livechat_bearer_for('supervisor')\n"
+    )
+    pytester.makepyfile(
+        test_leaky=LEAKY_SUITE + "\ndef test_viewer(livechat_bearer_for):\n"
+        "    print(livechat_bearer_for('viewer'))\n"
+        "    assert livechat_bearer_for('viewer') == 'x'\n"
+    )
+    result = pytester.runpytest_subprocess(
+        *VERBOSE, "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(failed=7, skipped=1)
+    shown = result.stdout.str() + result.stderr.str()
+    secrets = forms(pair["access_token"], pair["refresh_token"], viewer)
+    assert_nowhere(pytester, shown, secrets, cache_file)

@@ -39,10 +39,14 @@ def _environ(cache_home: Path) -> dict[str, str]:
     return env
 
 
-def _warm(cache_home: Path) -> None:
+def _warm(cache_home: Path, *accounts: str) -> None:
+    """A warm cache: the default account's token, and one for each of ``accounts``."""
     now = datetime.now(timezone.utc)
     cache = TokenCache(cache_home / "pytest-livechat-token" / "tokens.json")
     cache.put(URL, "bench-client", CacheEntry(TOKEN, now + timedelta(hours=8), now))
+    for account in accounts:
+        token = f"dal:bench-{account}-token-0123456789"
+        cache.put(URL, "bench-client", CacheEntry(token, now + timedelta(hours=8), now), account)
 
 
 def _timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
@@ -164,6 +168,34 @@ def warm(smoke: bool, workers: int = 0) -> dict[str, Any]:
         baseline = ["-p", "no:livechat_token", *parallel]
         # Both commands run in their own folder: point each at its suite by path.
         return _side_by_side(name, runs, base, env, [*plugin, str(ours)], [*baseline, str(theirs)])
+
+
+TWO_NAMES = """
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_api(livechat_bearer, livechat_bearer_for, n):
+    assert livechat_bearer != livechat_bearer_for("supervisor")
+"""
+
+
+def names(smoke: bool) -> dict[str, Any]:
+    """N tests using two accounts (``livechat_bearer`` and ``livechat_bearer_for``) vs the same
+    N tests using ``livechat_bearer`` alone, both on a warm cache."""
+    count, runs = (20, 1) if smoke else (200, 31)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        two, one = base / "two", base / "one"
+        two.mkdir()
+        one.mkdir()
+        (two / "test_api.py").write_text(TWO_NAMES.format(count=count))
+        (one / "test_api.py").write_text(WITH_PLUGIN.format(count=count))
+        _warm(base / "cache", "supervisor")
+        env = _environ(base / "cache")
+        plugin = [f"--livechat-accounts-url={URL}", "--livechat-client-id=bench-client"]
+        plugin += ["-p", "no:xdist"]
+        name = f"warm cache, {count} tests, two accounts vs one"
+        return _side_by_side(name, runs, base, env, [*plugin, str(two)], [*plugin, str(one)])
 
 
 def lookup(smoke: bool) -> dict[str, Any]:
@@ -371,6 +403,7 @@ BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "startup": startup,
     "warm": warm,
     "xdist": lambda smoke: warm(smoke, workers=2 if smoke else 8),
+    "names": names,
     "lookup": lookup,
     "stress": stress,
     "fuzz": fuzz,
