@@ -20,6 +20,7 @@ from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer
+from .helpers import cache_token
 
 LEAKY_SUITE = """
 import logging
@@ -196,18 +197,13 @@ def test_named_accounts_are_masked_in_every_report(
     """The leaky suite as another account (a cached pair), and a test that prints a third
     account's token from ``LIVECHAT_BEARER_TOKEN_VIEWER``."""
     pair = accounts.pair(account_id="acc-2")
-    now = utcnow()
-    TokenCache(cache_file).put(
+    cache_token(
+        cache_file,
         accounts.url,
-        "client-1",
-        CacheEntry(
-            pair["access_token"],
-            now + timedelta(hours=8),
-            now,
-            refresh_token=pair["refresh_token"],
-            account_id="acc-2",
-        ),
-        "supervisor",
+        pair["access_token"],
+        account="supervisor",
+        account_id="acc-2",
+        refresh_token=pair["refresh_token"],
     )
     viewer = "fra:" + "ViewerSecretValue0123456789abcdef"
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN_VIEWER", viewer)
