@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .bearer import MAX_LIFETIME, expires_at_from, is_token_shaped
-from .errors import AccountsUnreachable, GrantRefused, TokenRejected, printable
+from .errors import AccountsUnreachable, GrantRefused, MissingScope, TokenRejected, printable
 
 TIMEOUT = 10.0
 MAX_ANSWER = 64 * 1024
@@ -102,6 +102,52 @@ def exchange_code(
     return _token_request(accounts_url, form)
 
 
+@dataclass(frozen=True)
+class CustomerTokenResponse:
+    """What ``POST /v2/customer/token`` answers: a customer's access token and its id."""
+
+    access_token: str = field(repr=False)
+    entity_id: str
+    expires_in: int | None
+    organization_id: str | None
+
+    def expires_at(self, now: datetime) -> datetime:
+        """When the token expires (the documented 28800 s when the answer does not say)."""
+        return expires_at_from(self.expires_in if self.expires_in is not None else 28800, now)
+
+
+def customer_token(
+    accounts_url: str, agent_token: str, client_id: str, entity_id: str | None = None
+) -> CustomerTokenResponse:
+    """A customer access token by the agent token grant (``POST /v2/customer/token`` with the
+    agent's token in the header): a new customer, or a new token for ``entity_id``.
+
+    Raises ``MissingScope`` when the server says the agent token may not (403, or an
+    ``invalid_scope`` error: it needs ``customers:own``), ``GrantRefused`` for another refusal,
+    ``AccountsUnreachable`` when it cannot be asked, is busy or answers nonsense.
+    """
+    body: dict[str, str] = {
+        "grant_type": "agent_token",
+        "client_id": client_id,
+        "response_type": "token",
+    }
+    if entity_id is not None:
+        body["entity_id"] = entity_id
+    answer = _call("POST", accounts_url, "/v2/customer/token", bearer=agent_token, json_body=body)
+    if 400 <= answer.status < 500 and answer.status != 429:
+        reason = answer.error_name()
+        named = f": {reason}" if reason else ""
+        refused = f"the accounts server refused it (HTTP {answer.status}{named})"
+        if answer.status == 403 or reason in ("invalid_scope", "insufficient_scope"):
+            raise MissingScope(refused)
+        raise GrantRefused(refused)
+    data = answer.json_object()
+    access, customer = _text(data, "access_token"), _ident(data, "entity_id")
+    if access is None or not is_token_shaped(access) or customer is None:
+        raise AccountsUnreachable(f"{answer.url} answered without a usable customer token")
+    return CustomerTokenResponse(access, customer, _seconds(data), _ident(data, "organization_id"))
+
+
 def refresh_grant(accounts_url: str, client_id: str, refresh_token: str) -> TokenResponse:
     """Trade a refresh token for a new pair (the old refresh token stops working)."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
@@ -180,6 +226,7 @@ def _call(
     *,
     bearer: str | None = None,
     form: dict[str, str] | None = None,
+    json_body: dict[str, str] | None = None,
 ) -> _Answer:
     """One request, all of it within ``TIMEOUT`` seconds; no answer is ``AccountsUnreachable``.
 
@@ -190,7 +237,7 @@ def _call(
     outcome: list[_Answer | BaseException] = []
     worker = threading.Thread(
         target=_request_into,
-        args=(outcome, method, url, bearer, form),
+        args=(outcome, method, url, bearer, {"data": form, "json": json_body}),
         name="livechat-accounts",
         daemon=True,
     )
@@ -209,7 +256,7 @@ def _request_into(
     method: str,
     url: str,
     bearer: str | None,
-    form: dict[str, str] | None,
+    payload: dict[str, dict[str, str] | None],
 ) -> None:
     import httpx  # noqa: PLC0415 - heavy; only a login, a renewal or a logout needs it
 
@@ -217,7 +264,9 @@ def _request_into(
     try:
         with (
             httpx.Client(timeout=TIMEOUT) as client,
-            client.stream(method, url, headers=headers, data=form) as response,
+            client.stream(
+                method, url, headers=headers, data=payload["data"], json=payload["json"]
+            ) as response,
         ):
             body = bytearray()
             for chunk in response.iter_bytes():

@@ -94,6 +94,60 @@ def _rebuild(value: str, known: dict[str, Any]) -> BearerToken:
     return BearerToken(value, **known)
 
 
+class CustomerToken(str):
+    """A LiveChat customer access token (Customer Chat API), made with the agent token grant:
+    a ``str`` like ``BearerToken``, with a masked ``repr()``. ``name`` is what the tests call
+    the customer; ``entity_id`` is the customer's id at LiveChat."""
+
+    name: str
+    entity_id: str
+    organization_id: str | None
+    expires_at: datetime | None
+
+    def __new__(
+        cls,
+        value: str,
+        *,
+        entity_id: str,
+        organization_id: str | None = None,
+        expires_at: datetime | None = None,
+        name: str = "default",
+    ) -> CustomerToken:
+        token = super().__new__(cls, value)
+        token.name = name
+        token.entity_id = entity_id
+        token.organization_id = organization_id
+        token.expires_at = expires_at
+        return token
+
+    @property
+    def region(self) -> str | None:
+        return region_of(self)
+
+    @property
+    def authorization(self) -> str:
+        """The value of an ``Authorization`` header: ``Bearer <token>``."""
+        return f"Bearer {self}"
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return (
+            f"CustomerToken({mask(self)!r}, name={self.name!r}, entity_id={self.entity_id!r}, "
+            f"expires_at={expires!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        known = {name: getattr(self, name) for name in _CUSTOMER_KNOWN}
+        return (_rebuild_customer, (str(self), known))
+
+
+_CUSTOMER_KNOWN = ("entity_id", "organization_id", "expires_at", "name")
+
+
+def _rebuild_customer(value: str, known: dict[str, Any]) -> CustomerToken:
+    return CustomerToken(value, **known)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .bearer import BearerToken, is_token_shaped
+from .bearer import BearerToken, CustomerToken, is_token_shaped
 from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
 from .settings import DEFAULT_ACCOUNT, is_account_name
 
@@ -28,6 +28,7 @@ FORMAT_VERSION = 2
 """Version 2 keys entries by accounts URL, client id and account name; version 1 (no account
 name) is read as the ``default`` account and rewritten as version 2 by the next write."""
 Key = tuple[str, str, str]
+_Entry = TypeVar("_Entry")
 """(accounts URL, client id, account name)."""
 LOCK_TIMEOUT = 10.0
 MAX_SIZE = 1024 * 1024
@@ -104,6 +105,55 @@ class CacheEntry:
         )
 
 
+@dataclass(frozen=True)
+class CustomerEntry:
+    """One cached customer identity: its ``entity_id`` (kept, so that later runs are the same
+    customer) and its latest access token."""
+
+    access_token: str = field(repr=False)
+    entity_id: str
+    expires_at: datetime
+    obtained_at: datetime
+    organization_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document = {
+            "access_token": self.access_token,
+            "entity_id": self.entity_id,
+            "expires_at": self.expires_at.isoformat(),
+            "obtained_at": self.obtained_at.isoformat(),
+        }
+        if self.organization_id is not None:
+            document["organization_id"] = self.organization_id
+        return document
+
+    @classmethod
+    def from_json(cls, raw: object) -> CustomerEntry:
+        """Raises ValueError, TypeError or KeyError for anything but a well-formed entry."""
+        if not isinstance(raw, dict):
+            raise TypeError("entry is not an object")
+        token, entity_id, organization_id = (
+            raw["access_token"],
+            raw["entity_id"],
+            raw.get("organization_id"),
+        )
+        if not isinstance(token, str) or not is_token_shaped(token):
+            raise TypeError("access_token must be a token")
+        if not _is_id(entity_id) or not (organization_id is None or _is_id(organization_id)):
+            raise TypeError("entity_id and organization_id must be short printable strings")
+        expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
+        return cls(token, entity_id, expires_at, obtained_at, organization_id)
+
+    def token(self, name: str) -> CustomerToken:
+        return CustomerToken(
+            self.access_token,
+            entity_id=self.entity_id,
+            organization_id=self.organization_id,
+            expires_at=self.expires_at,
+            name=name,
+        )
+
+
 def _is_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
 
@@ -138,11 +188,14 @@ def _document(data: bytes) -> dict[str, Any] | int:
             url: {client: {DEFAULT_ACCOUNT: raw} for client, raw in clients.items()}
             for url, clients in entries.items()
         }
-    return {"version": FORMAT_VERSION, "entries": entries}
+    customers = document.get("customers", {})
+    if not isinstance(customers, dict) or not all(isinstance(v, dict) for v in customers.values()):
+        raise ValueError("no customers object")
+    return {"version": FORMAT_VERSION, "entries": entries, "customers": customers}
 
 
 def _empty() -> dict[str, Any]:
-    return {"version": FORMAT_VERSION, "entries": {}}
+    return {"version": FORMAT_VERSION, "entries": {}, "customers": {}}
 
 
 class TokenCache:
@@ -180,23 +233,54 @@ class TokenCache:
         left untouched) or ``CacheLockTimeout`` when it cannot.
         """
         with self._locked():
-            entries = self._entries_of(self._load(for_writing=True))
+            document = self._load(for_writing=True)
+            entries = self._entries_of(document)
             entries[(accounts_url, client_id, account)] = entry
-            self._write(entries)
+            self._write(entries, self._customers_of(document))
 
     def remove(
         self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
     ) -> CacheEntry | None:
         with self._locked():
-            entries = self._entries_of(self._load(for_writing=True))
+            document = self._load(for_writing=True)
+            entries = self._entries_of(document)
             found = entries.pop((accounts_url, client_id, account), None)
             if found is not None:
-                self._write(entries)
+                self._write(entries, self._customers_of(document))
             return found
 
     def entries(self) -> dict[Key, CacheEntry]:
         with self._reading():
             return self._entries_of(self._load())
+
+    def customers(self) -> dict[Key, CustomerEntry]:
+        """Every cached customer, by (accounts URL, client id, customer name)."""
+        with self._reading():
+            return self._customers_of(self._load())
+
+    def get_customer(self, accounts_url: str, client_id: str, name: str) -> CustomerEntry | None:
+        return self.customers().get((accounts_url, client_id, name))
+
+    def put_customer(
+        self, accounts_url: str, client_id: str, name: str, entry: CustomerEntry
+    ) -> None:
+        """Store a customer; everything else in the file stays (as ``put``)."""
+        with self._locked():
+            document = self._load(for_writing=True)
+            customers = self._customers_of(document)
+            customers[(accounts_url, client_id, name)] = entry
+            self._write(self._entries_of(document), customers)
+
+    def customer_lock(
+        self, name: str, timeout: float, on_wait: Callable[[], None]
+    ) -> contextlib.AbstractContextManager[bool]:
+        """Held while a token of the customer ``name`` is fetched: one fetch for all processes."""
+        return self._process_lock(
+            self.path.with_name(f"{self.path.name}.customer-{name}.lock"),
+            timeout,
+            on_wait,
+            f"Another process has been fetching a LiveChat customer token for {timeout:.0f} s",
+        )
 
     def problem(self) -> str | None:
         """Why the cache directory is not ours to use, or None when it is.
@@ -397,9 +481,19 @@ class TokenCache:
             os.close(descriptor)
 
     def _entries_of(self, document: dict[str, Any]) -> dict[Key, CacheEntry]:
-        found: dict[Key, CacheEntry] = {}
+        return self._parsed(document["entries"], CacheEntry.from_json)
+
+    def _customers_of(self, document: dict[str, Any]) -> dict[Key, CustomerEntry]:
+        return self._parsed(document["customers"], CustomerEntry.from_json)
+
+    def _parsed(
+        self, section: dict[str, Any], parse: Callable[[object], _Entry]
+    ) -> dict[Key, _Entry]:
+        """The good entries of a section (by URL, client id, name); the others are counted as
+        damaged, with one warning."""
+        found: dict[Key, _Entry] = {}
         damaged = 0
-        for accounts_url, clients in document["entries"].items():
+        for accounts_url, clients in section.items():
             for client_id, accounts in clients.items():
                 if not isinstance(accounts, dict):
                     damaged += 1
@@ -409,7 +503,7 @@ class TokenCache:
                         damaged += 1
                         continue
                     try:
-                        found[(accounts_url, client_id, account)] = CacheEntry.from_json(raw)
+                        found[(accounts_url, client_id, account)] = parse(raw)
                     except (KeyError, TypeError, ValueError, OverflowError):
                         damaged += 1
         if damaged:
@@ -418,12 +512,17 @@ class TokenCache:
             )
         return found
 
-    def _write(self, entries: dict[Key, CacheEntry]) -> None:
+    def _write(self, entries: dict[Key, CacheEntry], customers: dict[Key, CustomerEntry]) -> None:
         """Replace the file atomically: a private temp file beside it, fsync, rename."""
         document = _empty()
-        for (accounts_url, client_id, account), entry in sorted(entries.items()):
-            clients = document["entries"].setdefault(accounts_url, {})
-            clients.setdefault(client_id, {})[account] = entry.to_json()
+        sections: list[tuple[str, dict[Key, Any]]] = [
+            ("entries", entries),
+            ("customers", customers),
+        ]
+        for section, found in sections:
+            for (accounts_url, client_id, name), entry in sorted(found.items()):
+                clients = document[section].setdefault(accounts_url, {})
+                clients.setdefault(client_id, {})[name] = entry.to_json()
         self._remove_leftovers()
         descriptor, temp = tempfile.mkstemp(
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
@@ -493,4 +592,12 @@ def _warn(message: str) -> None:
     warn(CacheWarning(message), stacklevel=6)
 
 
-__all__ = ["DEFAULT_ACCOUNT", "CacheEntry", "CacheUnusable", "CacheWarning", "Key", "TokenCache"]
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "CacheEntry",
+    "CacheUnusable",
+    "CacheWarning",
+    "CustomerEntry",
+    "Key",
+    "TokenCache",
+]

@@ -25,7 +25,15 @@ from .errors import (
     printable,
 )
 from .obtain import TokenSource
-from .settings import DEFAULT_ACCOUNT, OPTIONS, Wording, env_tokens, resolve, shorten
+from .settings import (
+    DEFAULT_ACCOUNT,
+    OPTIONS,
+    Wording,
+    account_name,
+    env_tokens,
+    resolve,
+    shorten,
+)
 
 OK, FAILED, USAGE, NOT_REVOKED = 0, 1, 2, 3
 
@@ -44,6 +52,7 @@ WORDING = Wording(
         **_FLAGS,
         "client_id": "pass --client-id=ID or set LIVECHAT_CLIENT_ID",
         "prompt_timeout": "--prompt-timeout",
+        "login": "livechat-token login --force",
     },
     log_in_first="run livechat-token login in a terminal",
 )
@@ -87,8 +96,18 @@ def _parser() -> argparse.ArgumentParser:
         "--login", action="store_true", help="Log in first when no valid token is cached."
     )
     commands.add_parser(
-        "status", parents=[common], help="List the cached tokens of every account (masked)."
+        "status",
+        parents=[common],
+        help="List the cached tokens of every account and customer (masked).",
     )
+    customer = commands.add_parser(
+        "customer",
+        parents=[common],
+        help="Print a customer token (Customer Chat API) alone on stdout.",
+        description="Made from the account's token with the agent token grant (it needs the "
+        "customers:own scope); the same customer in later calls.",
+    )
+    customer.add_argument("--name", default="default", help="Which customer (default: default).")
     logout = commands.add_parser(
         "logout",
         parents=[common],
@@ -115,7 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             notify=lambda message: print(f"livechat-token: {message}", file=sys.stderr),
         )
         env_tokens(os.environ)  # a malformed LIVECHAT_BEARER_TOKEN(_<NAME>) is a usage error
-        command = {"login": _login, "token": _token, "status": _status, "logout": _logout}
+        command = {
+            "login": _login,
+            "token": _token,
+            "status": _status,
+            "logout": _logout,
+            "customer": _customer,
+        }
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
     except ConfigError as error:
         print(f"livechat-token: {error}", file=sys.stderr)
@@ -174,7 +199,7 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
 
 def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     entries = source.cache.entries()
-    if not entries:
+    if not entries and not source.cache.customers():
         print(f"No tokens cached in {source.cache.path}.", file=out)
         return OK
     now = utcnow()
@@ -206,12 +231,8 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
                 printable(entry.scope or "", 500),
             )
         )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
-            file=out,
-        )
+    _table(rows, out)
+    _customers(source, out)
     print(f"({printable(str(source.cache.path))})", file=out)
     if source.settings.client_id is not None:
         for name in sorted({source.account, *source.accounts()}):
@@ -220,6 +241,51 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
                 f"client {printable(shorten(source.client_id))}, account {name!r}: {_said(named)}",
                 file=out,
             )
+    return OK
+
+
+def _customers(source: TokenSource, out: TextIO) -> None:
+    """The table of cached customers, when there are any."""
+    customers = source.cache.customers()
+    if not customers:
+        return
+    now = utcnow()
+    rows = [("ACCOUNTS URL", "CLIENT ID", "CUSTOMER", "ENTITY ID", "TOKEN", "EXPIRES IN")]
+    for (accounts_url, client_id, name), entry in sorted(customers.items()):
+        left = seconds_left(entry.expires_at, now)
+        rows.append(
+            (
+                printable(accounts_url, 100),
+                printable(client_id, 64),
+                printable(name, 32),
+                printable(entry.entity_id, 64),
+                mask(entry.access_token),
+                describe_duration(left) if left > 0 else "expired",
+            )
+        )
+    print(file=out)
+    _table(rows, out)
+
+
+def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .customers import CustomerSource  # noqa: PLC0415
+    from .errors import MissingScope  # noqa: PLC0415
+
+    try:
+        token = CustomerSource(source).token(account_name(arguments.name, "--name"))
+    except MissingScope as missing:
+        print(f"livechat-token: {missing}.", file=err)
+        return FAILED
+    print(token, file=out)
     return OK
 
 

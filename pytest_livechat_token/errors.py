@@ -39,6 +39,11 @@ class LoginCancelled(LoginFailed):
     """The person cancelled the login (Ctrl-C)."""
 
 
+class MissingScope(LiveChatTokenError):
+    """The agent token lacks a scope a request needs (``customers:own`` for customer tokens):
+    the tests that need it are skipped."""
+
+
 class PasteRejected(LiveChatTokenError):
     """What was pasted is not a usable answer; the person may try again."""
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from . import redact
 from .bearer import BearerToken, is_token_shaped, is_usable, seconds_left, utcnow
-from .cache import CacheEntry, TokenCache
+from .cache import CacheEntry, CustomerEntry, TokenCache
 from .errors import (
     AccountsUnreachable,
     CacheWarning,
@@ -68,6 +68,8 @@ class HandOff(TypedDict, total=False):
     settings: dict[str, Any]
     interactive: bool
     accounts: dict[str, HandedToken]
+    customers: dict[str, Any]
+    """Customer name -> ``customers.HandedCustomer``."""
 
 
 def handed_token(token: BearerToken) -> HandedToken:
@@ -177,9 +179,13 @@ class TokenSource:
         return open_terminal()
 
     @property
-    def _tag(self) -> str:
+    def tag(self) -> str:
         """What starts a message of a worker: ``[worker gw1] ``."""
         return f"[{self.who}] " if self.who else ""
+
+    def notice(self, message: str) -> None:
+        """A notice where the front end shows notices (no terminal is open for it)."""
+        self._say(None, f"{self.tag}{message}")
 
     @property
     def client_id(self) -> str:
@@ -220,21 +226,21 @@ class TokenSource:
         """A usable token without asking anybody: environment, controller, this process's own
         login or renewal, or the cache."""
         if (token := self.env_token()) is not None:
-            log.debug("%stoken%s from the environment", self._tag, self._whose)
+            log.debug("%stoken%s from the environment", self.tag, self._whose)
             return token
         if (handed := self._handed()) is not None:
-            log.debug("%stoken handed over by the xdist controller", self._tag)
+            log.debug("%stoken handed over by the xdist controller", self.tag)
             return handed
         if self._obtained is not None and self._still_valid(self._obtained.expires_at):
-            log.debug("%stoken obtained earlier in this process", self._tag)
+            log.debug("%stoken obtained earlier in this process", self.tag)
             return self._obtained
         entry = self.cache.get(self.settings.accounts_url, self.client_id, self.account)
         if entry is not None and self.fresh(entry):
-            log.debug("%stoken from the cache %s", self._tag, self.cache.path)
+            log.debug("%stoken from the cache %s", self.tag, self.cache.path)
             return self._use(entry)
         log.debug(
             "%sno usable token cached (%s)",
-            self._tag,
+            self.tag,
             "none" if entry is None else "a refresh token" if entry.refresh_token else "stale",
         )
         return None
@@ -272,7 +278,7 @@ class TokenSource:
             organization_id=organization_id,
         )
 
-    def fresh(self, entry: CacheEntry) -> bool:
+    def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
         """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained
         since this run started (a server may issue tokens that live less than ``min_ttl``:
         one run never renews twice) and not yet expired."""
@@ -340,21 +346,21 @@ class TokenSource:
         def on_wait() -> None:
             self._say(
                 terminal,
-                f"{self._tag}Waiting for the LiveChat login{self._whose} in progress in another "
+                f"{self.tag}Waiting for the LiveChat login{self._whose} in progress in another "
                 f"process (up to {timeout:.0f} s)…",
             )
 
         accounts_url = self.settings.accounts_url
         lock = self.cache.login_lock_of(self.account)
-        log.debug("%staking the login lock %s", self._tag, lock)
+        log.debug("%staking the login lock %s", self.tag, lock)
         with self.cache.login_lock(timeout, on_wait, self.account) as waited:
             # Inside the lock, read again: another process may have logged in or renewed.
             entry = self.cache.get(accounts_url, client_id, self.account)
             if waited:
-                log.debug("%swaited for another process's login or renewal", self._tag)
+                log.debug("%swaited for another process's login or renewal", self.tag)
             if entry and (waited or not force):
                 if self.fresh(entry):
-                    log.debug("%sthe cache holds a fresh token now: no login", self._tag)
+                    log.debug("%sthe cache holds a fresh token now: no login", self.tag)
                     return self._use(entry)
                 if entry.refresh_token and (renewed := self._renew(entry, terminal, client_id)):
                     return renewed
@@ -369,14 +375,14 @@ class TokenSource:
             def on_other_login() -> None:
                 self._say(
                     terminal,
-                    f"{self._tag}Waiting for the LiveChat login of another account in another "
+                    f"{self.tag}Waiting for the LiveChat login of another account in another "
                     f"process to finish (up to {timeout:.0f} s)…",
                 )
 
             # One person, one terminal: the logins of several accounts come one after another.
             with self.cache.terminal_lock(timeout, on_other_login):
                 grant = self.settings.grant
-                log.debug("%sguided login%s (%s grant)", self._tag, self._whose, grant)
+                log.debug("%sguided login%s (%s grant)", self.tag, self._whose, grant)
                 return self._log_in(terminal, client_id)
 
     def _log_in(self, terminal: Terminal, client_id: str) -> BearerToken:
@@ -454,7 +460,7 @@ class TokenSource:
         from .renewal import renew  # noqa: PLC0415 - imports the accounts client
 
         redact.remember(entry.access_token, entry.refresh_token)
-        log.debug("%srenewing the token with its refresh token", self._tag)
+        log.debug("%srenewing the token with its refresh token", self.tag)
         try:
             renewed = renew(
                 self.settings.accounts_url,
@@ -463,7 +469,7 @@ class TokenSource:
                 now=self.now,
                 on_retry=lambda seconds: self._say(
                     terminal,
-                    f"{self._tag}The LiveChat accounts server asks to wait {seconds:.0f} s "
+                    f"{self.tag}The LiveChat accounts server asks to wait {seconds:.0f} s "
                     "before renewing the token; waiting.",
                 ),
             )
@@ -495,7 +501,7 @@ class TokenSource:
         redact.remember(renewed.access_token, renewed.refresh_token)
         self._obtained = renewed.bearer(self.account)
         if self._store(client_id, renewed, rotated=True):
-            self._say(terminal, f"{self._tag}Renewed the LiveChat token silently.")
+            self._say(terminal, f"{self.tag}Renewed the LiveChat token silently.")
         return self._obtained
 
     def _store(self, client_id: str, entry: CacheEntry, *, rotated: bool) -> bool:
@@ -505,7 +511,7 @@ class TokenSource:
             self.cache.put(self.settings.accounts_url, client_id, entry, self.account)
         except (OSError, LiveChatTokenError) as error:
             reason = error.strerror if isinstance(error, OSError) else str(error)
-            log.debug("%scould not store the token: %s", self._tag, reason)
+            log.debug("%scould not store the token: %s", self.tag, reason)
             lost = (
                 " The refresh token was rotated and could not be kept: the next run will need "
                 "a login."

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pytest
 
 from . import redact
-from .bearer import BearerToken, describe_duration, mask, seconds_left, utcnow
+from .bearer import BearerToken, CustomerToken, describe_duration, mask, seconds_left, utcnow
 from .errors import LiveChatTokenError, printable
 from .settings import (
     ACCOUNT_RULE,
@@ -31,19 +31,26 @@ from .settings import (
 if TYPE_CHECKING:
     import httpx
 
+    from .customers import CustomerSource, HandedCustomer
     from .obtain import HandedToken, HandOff, Status, TokenSource
+    from .pat import PersonalAccessToken
 
 # Only what every run needs is imported above; the cache, the login and httpx come when used.
 SETTINGS = pytest.StashKey[Settings]()
 STDIN_IS_TTY = pytest.StashKey[bool]()
 PROCESS = pytest.StashKey["Process"]()
 SOURCE = pytest.StashKey["TokenSource"]()
+CUSTOMERS = pytest.StashKey["CustomerSource"]()
+TOKENS = pytest.StashKey[dict[str, BearerToken]]()
+"""The token of each account obtained in this process, by name (``livechat_bearer_for``)."""
+PAT_ENV = "LIVECHAT_PAT"
 HAND_OFF = "livechat_token"
 WORDING = Wording(
     flags={
         "client_id": "pass --livechat-client-id=ID, set LIVECHAT_CLIENT_ID or ini "
         "livechat_client_id",
         **{option.name: option.flag for option in OPTIONS if option.name != "client_id"},
+        "login": "pytest --livechat-login",
     },
     log_in_first=(
         "run pytest once in a terminal to log in (the token is cached for later runs), "
@@ -61,6 +68,8 @@ class Process(NamedTuple):
 
     interactive: bool
     handed: HandOff | None
+    pat: PersonalAccessToken | None = None
+    """The Personal Access Token of ``LIVECHAT_PAT``, for ``livechat_api``."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,6 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve(cli, os.environ, ini, home=Path.home())
         redact.remember(*env_tokens(os.environ).values())
+        pat = _pat()
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
     _scrub_debug_log(config)
@@ -145,13 +155,26 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         interactive = config.stash.get(STDIN_IS_TTY, False)
     config.stash[SETTINGS] = settings
-    config.stash[PROCESS] = Process(interactive, handed)
+    config.stash[PROCESS] = Process(interactive, handed, pat)
+    config.stash[TOKENS] = {}
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
         message = _guarded(lambda: _source(config, NO_TERMINAL_LOGIN).login(force=True))
         if message is not None:
             raise pytest.UsageError(f"--livechat-login: {message}")
+
+
+def _pat() -> PersonalAccessToken | None:
+    """``LIVECHAT_PAT``, checked and remembered as a secret (its module only when it is set)."""
+    if not os.environ.get(PAT_ENV, "").strip():
+        return None
+    from .pat import from_environ  # noqa: PLC0415 - only for runs that set it
+
+    pat = from_environ(os.environ)
+    if pat is not None:
+        redact.remember(*pat.secrets())
+    return pat
 
 
 def _scrub_debug_log(config: pytest.Config) -> None:
@@ -244,6 +267,19 @@ def _source(config: pytest.Config, wording: Wording = WORDING) -> TokenSource:
     return config.stash[SOURCE]
 
 
+def _customer_source(config: pytest.Config) -> CustomerSource:
+    """This process's customers, made with the default account's token."""
+    if CUSTOMERS not in config.stash:
+        from .customers import CustomerSource  # noqa: PLC0415 - off the start-up path
+
+        handed = config.stash[PROCESS].handed or {}
+        customers = handed.get("customers")
+        config.stash[CUSTOMERS] = CustomerSource(
+            _source(config), customers if isinstance(customers, dict) else None
+        )
+    return config.stash[CUSTOMERS]
+
+
 def _notice(config: pytest.Config, message: str) -> None:
     """A notice of the token source where no terminal is open for it (the xdist controller)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -278,7 +314,23 @@ class XdistHandOff:
         for name in sorted(set(names)):
             _guarded(partial(self._hand, source, name, accounts))
         payload["accounts"] = accounts
+        customers: dict[str, HandedCustomer] = {}
+        _guarded(lambda: customers.update(self._customers()))
+        payload["customers"] = customers
         return payload
+
+    def _customers(self) -> dict[str, HandedCustomer]:
+        """Every cached customer of the client that is fresh (none is fetched for the hand-off)."""
+        from .customers import handed_customer  # noqa: PLC0415
+
+        source = _customer_source(self._config)
+        agent = source.agent
+        found: dict[str, HandedCustomer] = {}
+        ours = (agent.settings.accounts_url, agent.client_id)
+        for url, client, name in agent.cache.customers():
+            if (url, client) == ours and (token := source.cached(name)) is not None:
+                found[name] = handed_customer(token)
+        return found
 
     @staticmethod
     def _hand(source: TokenSource, name: str, accounts: dict[str, HandedToken]) -> None:
@@ -300,6 +352,12 @@ def _header(config: pytest.Config) -> list[str]:
     # The answers most runs get, found without importing the token source:
     from_env = list(env_tokens(os.environ))
     env_line = [f"livechat: using the token in {', '.join(from_env)}"] if from_env else []
+    pat = config.stash[PROCESS].pat
+    if pat is not None:
+        env_line.append(
+            f"livechat: livechat_api uses the Personal Access Token in {PAT_ENV} (account "
+            f"{printable(shorten(pat.account_id))}); livechat_bearer still needs a token"
+        )
     if settings.client_id is None:
         return env_line or [
             "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
@@ -361,7 +419,7 @@ def livechat_bearer_for(pytestconfig: pytest.Config) -> Callable[[str], BearerTo
     """A function of an account name that returns a valid LiveChat bearer token of the user
     the tests call by that name (``livechat_bearer_for("supervisor")``): each name is its own
     LiveChat user, cached and logged in like ``livechat_bearer``, at most once a run."""
-    obtained: dict[str, BearerToken] = {}
+    obtained = pytestconfig.stash[TOKENS]
 
     def bearer_for(name: str) -> BearerToken:
         if name not in obtained:
@@ -412,14 +470,92 @@ def _bearer(config: pytest.Config, name: object) -> BearerToken:
 
 @pytest.fixture(scope="session")
 def livechat_api(
-    livechat_bearer: BearerToken, pytestconfig: pytest.Config
+    pytestconfig: pytest.Config, request: pytest.FixtureRequest
 ) -> Iterator[httpx.Client]:
-    """An ``httpx.Client`` for the LiveChat API that sends the bearer token; closed at the end."""
-    from .api import api_client  # noqa: PLC0415 - imports httpx
+    """An ``httpx.Client`` for the LiveChat API that sends the default account's bearer token,
+    or the Personal Access Token of ``LIVECHAT_PAT`` when it is set (then no login is asked);
+    closed at the end."""
+    from .api import api_client, pat_client  # noqa: PLC0415 - imports httpx
 
-    client = api_client(pytestconfig.stash[SETTINGS].api_url, livechat_bearer)
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    pat = pytestconfig.stash[PROCESS].pat
+    if pat is not None:
+        client = pat_client(api_url, pat)
+    else:
+        client = api_client(api_url, request.getfixturevalue("livechat_bearer"))
     with client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def livechat_customer_for(pytestconfig: pytest.Config) -> Callable[[str], CustomerToken]:
+    """A function of a customer name that returns a LiveChat customer token (Customer Chat API)
+    for that customer: made from the default account's token with the agent token grant the
+    first time, the same customer (entity id) in later runs."""
+    obtained: dict[str, CustomerToken] = {}
+
+    def customer_for(name: str) -> CustomerToken:
+        if name not in obtained:
+            obtained[name] = _customer(pytestconfig, name)
+        return obtained[name]
+
+    return customer_for
+
+
+@pytest.fixture(scope="session")
+def livechat_customer(livechat_customer_for: Callable[[str], CustomerToken]) -> CustomerToken:
+    """The customer token of the customer ``default``."""
+    return livechat_customer_for("default")
+
+
+@pytest.fixture(scope="session")
+def livechat_customer_api(
+    livechat_customer: CustomerToken, pytestconfig: pytest.Config
+) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` for the Customer Chat API as the customer ``default``:
+    ``livechat_customer_api.post("start_chat", json={...})`` posts to
+    ``<api url>customer/action/start_chat?organization_id=...``; closed at the end."""
+    from .api import customer_client  # noqa: PLC0415 - imports httpx
+
+    if livechat_customer.organization_id is None:
+        pytest.fail(
+            "the LiveChat customer token came without an organization id, which every "
+            "Customer Chat API call needs",
+            pytrace=False,
+        )
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    with customer_client(api_url, livechat_customer) as client:
+        yield client
+
+
+def _customer(config: pytest.Config, name: object) -> CustomerToken:
+    """The customer ``name``'s token, or the test skips (no client id; the agent token lacks
+    ``customers:own``) or fails, with one line."""
+    from .errors import MissingScope  # noqa: PLC0415
+    from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
+
+    if not isinstance(name, str) or not is_account_name(name):
+        pytest.fail(
+            f"livechat_customer_for({printable(repr(name), 60)}): a customer name must match "
+            f"{ACCOUNT_RULE} (lower-case letters, digits, _ and -; at most 32).",
+            pytrace=False,
+        )
+    found: list[CustomerToken] = []
+    skipped: str | None = None
+
+    def obtain() -> None:
+        nonlocal skipped
+        try:
+            found.append(_customer_source(config).token(name))
+        except (NotConfigured, MissingScope) as error:
+            skipped = str(error)
+
+    failed = _guarded(obtain)
+    if skipped is not None:
+        pytest.skip(skipped)
+    if failed is not None or not found:
+        pytest.fail(failed or "no LiveChat customer token", pytrace=False)
+    return found[0]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -429,6 +565,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     if marker is None:
         return
     token = getattr(item, "funcargs", {}).get("livechat_bearer")
+    if token is None and "livechat_api" in getattr(item, "fixturenames", ()):
+        if item.config.stash[PROCESS].pat is not None:
+            return  # a Personal Access Token: its scopes are not known, so the test runs
+        token = item.config.stash[TOKENS].get(item.config.stash[SETTINGS].account)
     if not isinstance(token, BearerToken):
         pytest.fail(
             "@pytest.mark.livechat_scopes needs a test that uses livechat_bearer or livechat_api.",

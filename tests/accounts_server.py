@@ -12,6 +12,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +58,14 @@ class AccountsServer:
     user: str = "acc-1"
     # Whether POST /v2/token answers name the user (account_id, organization_id), as LiveChat's do.
     ids_in_token_answer: bool = True
+    # Customers made by the agent token grant (entity ids), the customer tokens issued (token ->
+    # entity id), how long they live; Personal Access Tokens it accepts (Base64 -> account id).
+    customer_ids: set[str] = field(default_factory=set)
+    customer_tokens: dict[str, str] = field(default_factory=dict)
+    customer_expires_in: int = 28800
+    pats: dict[str, str] = field(default_factory=dict)
+    # What each API call carried: path, query, Authorization, X-Region.
+    api_calls: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     regions: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -236,15 +245,27 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             path = self._record()
             if self._fixed(path):
                 return
-            if path == "/v2/token":
-                self._token_endpoint()
-                return
-            issued = self._bearer()
-            if not path.startswith("/v3.6/") or issued is None:
-                self._json(401, {"error": {"type": "authentication"}})
+            if path in ("/v2/token", "/v2/customer/token"):
+                (self._token_endpoint if path == "/v2/token" else self._customer_token_endpoint)()
                 return
             length = int(self.headers.get("Content-Length", "0"))
             json.loads(self.rfile.read(length) or b"{}")
+            with accounts.lock:
+                accounts.api_calls.append(
+                    {
+                        "path": path,
+                        "query": parse_qs(urlsplit(self.path).query),
+                        "authorization": self.headers.get("Authorization"),
+                        "region": self.headers.get("X-Region"),
+                    }
+                )
+            if path.startswith("/v3.6/customer/action/"):  # Customer Chat API
+                self._customer_action(path)
+                return
+            issued = self._bearer() or self._pat()
+            if not path.startswith("/v3.6/") or issued is None:
+                self._json(401, {"error": {"type": "authentication"}})
+                return
             with accounts.lock:
                 accounts.regions.append(self.headers.get("X-Region"))
             if path == "/v3.6/configuration/action/list_groups":  # Configuration API
@@ -254,6 +275,73 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
                 return
             self._json(404, {"error": {"type": "not_found"}})
+
+        def _pat(self) -> str | None:
+            """Personal Access Tokens docs: Basic auth, Base64 of ``<account_id>:<token>``."""
+            scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+            with accounts.lock:
+                return accounts.pats.get(value) if scheme == "Basic" else None
+
+        def _customer_action(self, path: str) -> None:
+            """Customer Chat API: a customer token, and ``organization_id`` in the query."""
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            with accounts.lock:
+                entity = accounts.customer_tokens.get(token) if scheme == "Bearer" else None
+            query = parse_qs(urlsplit(self.path).query)
+            if entity is None:
+                self._json(401, {"error": {"type": "authentication"}})
+            elif query.get("organization_id") != ["org-1"]:
+                self._json(400, {"error": {"type": "validation", "message": "organization_id"}})
+            else:
+                self._json(200, {"chat_id": "CHAT1", "thread_id": "THREAD1", "entity": entity})
+
+        def _customer_token_endpoint(self) -> None:
+            """Customer authorization docs, Agent token grant: POST /v2/customer/token with an
+            agent token (``customers:own``) and JSON ``grant_type=agent_token, client_id,
+            response_type=token`` (+ ``entity_id`` for an existing customer). The docs give no
+            error bodies here; the answers follow the Global Accounts API's: 401 for a bad agent
+            token, 403 ``invalid_scope`` ("insufficient scope", Authorization troubleshooting)
+            without ``customers:own``, 400 ``invalid_request`` for a bad body or entity."""
+            issued = self._bearer()
+            if issued is None:
+                self._error(401, "invalid_token", "Invalid access token")
+                return
+            if "customers:own" not in issued.scope.split(","):
+                self._error(403, "invalid_scope", "The customers:own scope is required")
+                return
+            length = int(self.headers.get("Content-Length", "0"))
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                body = None
+            ok = (
+                isinstance(body, dict)
+                and body.get("grant_type") == "agent_token"
+                and body.get("response_type") == "token"
+                and body.get("client_id") == issued.client_id
+            )
+            entity_id = body.get("entity_id") if isinstance(body, dict) else None
+            with accounts.lock:
+                known = entity_id is None or entity_id in accounts.customer_ids
+            if not ok or not known:
+                self._error(400, "invalid_request", "Invalid request")
+                return
+            entity_id = entity_id or str(uuid.uuid4())
+            token = f"dal:cust-{secrets.token_urlsafe(20)}"
+            with accounts.lock:
+                accounts.customer_ids.add(entity_id)
+                accounts.customer_tokens[token] = entity_id
+            self._json(
+                200,
+                {
+                    "access_token": token,
+                    "client_id": issued.client_id,
+                    "entity_id": entity_id,
+                    "expires_in": accounts.customer_expires_in,
+                    "token_type": "Bearer",
+                    "organization_id": issued.organization_id,
+                },
+            )
 
         def _token_endpoint(self) -> None:
             """Global Accounts API: POST /v2/token (authorization_code with code_verifier, and

@@ -74,6 +74,7 @@ def test_format(cache: TokenCache) -> None:
                 }
             }
         },
+        "customers": {},
     }
 
 
