@@ -45,6 +45,7 @@ def cache_token(
     account: str = "default",
     account_id: str | None = None,
     refresh_token: str | None = None,
+    scope: str = "chats--all:ro",
 ) -> None:
     """Put ``token`` in the cache for client-1 and ``account``, valid for ``seconds`` more."""
     from datetime import timedelta  # noqa: PLC0415
@@ -57,7 +58,7 @@ def cache_token(
         token,
         now + timedelta(seconds=seconds),
         now,
-        scope="chats--all:ro",
+        scope=scope,
         refresh_token=refresh_token,
         account_id=account_id,
         organization_id="org-1" if account_id else None,

@@ -9,6 +9,7 @@ region.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -224,4 +225,38 @@ def test_named_accounts_are_masked_in_every_report(
     result.assert_outcomes(failed=7, skipped=1)
     shown = result.stdout.str() + result.stderr.str()
     secrets = forms(pair["access_token"], pair["refresh_token"], viewer)
+    assert_nowhere(pytester, shown, secrets, cache_file)
+
+
+PAT_LEAKS = """
+import logging
+import os
+
+def test_header_compared(livechat_api):
+    assert livechat_api.headers["Authorization"] == "Basic x"
+
+def test_locals(livechat_api):
+    header = livechat_api.headers["Authorization"]
+    raw = os.environ["LIVECHAT_PAT"]
+    raise RuntimeError("boom")
+
+def test_output(livechat_api):
+    print("header:", livechat_api.headers["Authorization"], os.environ["LIVECHAT_PAT"])
+    logging.getLogger("user").warning("pat %s", os.environ["LIVECHAT_PAT"])
+    assert False
+"""
+
+
+@pytest.mark.parametrize("form", ["plain", "base64"])
+def test_a_personal_access_token_is_masked_in_every_report(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cache_file: Path, form: str
+) -> None:
+    plain = "acc-9:fra:" + "PatSecretValue0123456789abcdef"
+    basic = base64.b64encode(plain.encode()).decode()
+    monkeypatch.setenv("LIVECHAT_PAT", plain if form == "plain" else basic)
+    pytester.makepyfile(test_leaky=PAT_LEAKS)
+    result = pytester.runpytest_subprocess(*VERBOSE)
+    result.assert_outcomes(failed=3)
+    shown = result.stdout.str() + result.stderr.str()
+    secrets = forms(plain.split(":", 1)[1]) | {plain, basic, quote(plain, safe="")}
     assert_nowhere(pytester, shown, secrets, cache_file)
