@@ -67,6 +67,13 @@ class CustomerSource:
         """A usable customer token without fetching one: this process's, the controller's, or
         the cache's."""
         account_name(name)
+        if self.agent.settings.client_id is None:
+            from .obtain import NotConfigured  # noqa: PLC0415
+
+            raise NotConfigured(
+                "customer tokens need the LiveChat app's client id: "
+                f"{self.agent.wording.flag('client_id')}"
+            )
         known = self._fetched.get(name)
         if known is not None and self._valid(known.expires_at):
             return known

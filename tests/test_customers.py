@@ -154,6 +154,15 @@ def test_a_handed_customer_is_used_as_is(accounts: AccountsServer, path: Path) -
     assert accounts.requests == []
 
 
+def test_customers_need_a_client_id(accounts: AccountsServer, path: Path) -> None:
+    settings = Settings(token_cache=path, accounts_url=accounts.url)
+    source = TokenSource(
+        settings, {"LIVECHAT_BEARER_TOKEN": "dal:env-token-1234"}, interactive=False
+    )
+    with pytest.raises(ConfigError, match="customer tokens need the LiveChat app's client id"):
+        CustomerSource(source).token("default")
+
+
 def test_a_customer_name_follows_the_account_rule(accounts: AccountsServer, path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[a-z0-9\]"):
         CustomerSource(agent(accounts, path)).token("Not OK")
