@@ -59,6 +59,7 @@ class CustomerSource:
         self.agent = agent
         self.handed = handed or {}
         self._fetched: dict[str, CustomerToken] = {}
+        self._failed: dict[str, LiveChatTokenError] = {}  # asked once a run, like a login
 
     def __repr__(self) -> str:
         return f"CustomerSource({self.agent!r})"
@@ -91,6 +92,15 @@ class CustomerSource:
         lacks ``customers:own``, ``CustomerRefused`` for another refusal."""
         if (found := self.cached(name)) is not None:
             return found
+        if (failed := self._failed.get(name)) is not None:
+            raise failed
+        try:
+            return self._obtain(name)
+        except (MissingScope, CustomerRefused) as error:
+            self._failed[name] = error
+            raise
+
+    def _obtain(self, name: str) -> CustomerToken:
         agent = self.agent
         agent_token = agent.token()  # the agent's own login, if one is needed
         if agent_token.scope is not None:
