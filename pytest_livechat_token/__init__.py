@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .bearer import BearerToken
+from .bearer import BearerToken, CustomerToken
 from .errors import CacheWarning, RenewalWarning
 
-__all__ = ["BearerToken", "CacheWarning", "RenewalWarning", "__version__"]
+__all__ = ["BearerToken", "CacheWarning", "CustomerToken", "RenewalWarning", "__version__"]
 __version__ = "0.1.0"
