@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from . import redact
 from .bearer import BearerToken, is_token_shaped, is_usable, seconds_left, utcnow
-from .cache import CacheEntry, CustomerEntry, TokenCache
+from .cache import CacheEntry, CustomerEntry, Key, TokenCache
 from .errors import (
     AccountsUnreachable,
     CacheWarning,
@@ -152,10 +152,12 @@ class TokenSource:
             self._family[account] = sibling
         return sibling
 
-    def accounts(self) -> list[str]:
-        """The names of the accounts cached for this client, in order."""
+    def accounts(self, entries: Mapping[Key, CacheEntry] | None = None) -> list[str]:
+        """The names of the accounts cached for this client (in ``entries``, read from the
+        cache when not given), in order."""
         url, client = self.settings.accounts_url, self.client_id
-        return sorted(key[2] for key in self.cache.entries() if key[:2] == (url, client))
+        found = self.cache.entries() if entries is None else entries
+        return sorted(key[2] for key in found if key[:2] == (url, client))
 
     @property
     def _is_default(self) -> bool:
@@ -196,15 +198,18 @@ class TokenSource:
             )
         return self.settings.client_id
 
-    def status(self) -> Status:
-        """What ``token`` would do now: for the report header and ``livechat-token login``."""
+    def status(self, entries: Mapping[Key, CacheEntry] | None = None) -> Status:
+        """What ``token`` would do now: for the report header and ``livechat-token login``.
+        ``entries``: the cache's, when the caller has read them already (one read for all
+        accounts)."""
         if env_token(self.environ, self.account, default=self._is_default) is not None:
             return Status("environment")
         if self.settings.client_id is None:
             return Status("unconfigured")
         if (handed := self._handed()) is not None:
             return Status("controller", handed.expires_at)
-        entry = self.cache.get(self.settings.accounts_url, self.settings.client_id, self.account)
+        key = (self.settings.accounts_url, self.settings.client_id, self.account)
+        entry = (self.cache.entries() if entries is None else entries).get(key)
         if entry is None:
             return Status("login")
         lifetime = (entry.expires_at - entry.obtained_at).total_seconds()

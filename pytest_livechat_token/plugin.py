@@ -363,16 +363,17 @@ def _header(config: pytest.Config) -> list[str]:
             "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
         ]
     source = _source(config)
-    others = [name for name in source.accounts() if name != source.account]
+    entries = source.cache.entries()  # read once for every account's line
+    others = [name for name in source.accounts(entries) if name != source.account]
     if env_token(os.environ, settings.account) is not None and not others:
         return env_line
     head = f"livechat: client {printable(shorten(settings.client_id))}"
-    status = source.status()
+    status = source.status(entries)
     lines = [*env_line]
     if status.source != "environment":
         lines.append(_account_line(source, status, head))
     if len(others) + 1 > MAX_HEADER_ACCOUNTS:
-        fresh = sum(source.named(name).status().source == "cache" for name in others)
+        fresh = sum(source.named(name).status(entries).source == "cache" for name in others)
         listed = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
         lines.append(
             f"{head}, {len(others)} more accounts cached ({listed}): {fresh} with a token "
@@ -381,7 +382,7 @@ def _header(config: pytest.Config) -> list[str]:
     else:
         for name in others:
             named = source.named(name)
-            if (its := named.status()).source != "environment":
+            if (its := named.status(entries)).source != "environment":
                 lines.append(_account_line(named, its, head))
     if status.lifetime is not None and 0 < status.lifetime < settings.min_ttl:
         lines.append(

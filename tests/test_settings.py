@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_livechat_token.errors import ConfigError
-from pytest_livechat_token.settings import OPTIONS, Settings, default_cache_path, resolve
+from pytest_livechat_token.settings import (
+    ACCOUNT_RULE,
+    OPTIONS,
+    Settings,
+    default_cache_path,
+    is_account_name,
+    resolve,
+)
 
 HOME = PurePosixPath("/home/ada")
 
@@ -182,3 +192,8 @@ def test_what_workers_are_handed() -> None:
     assert worker.client_id == "c"
     assert worker.min_ttl == 5
     assert worker.token_cache == Path("/worker/t.json")
+
+
+@given(st.text(max_size=40) | st.from_regex(ACCOUNT_RULE, fullmatch=True))
+def test_an_account_name_is_what_the_rule_says(name: str) -> None:
+    assert is_account_name(name) == (re.fullmatch(ACCOUNT_RULE, name) is not None)
