@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import pytest
 
@@ -17,6 +17,7 @@ from .bearer import BearerToken, CustomerToken, describe_duration, mask, seconds
 from .errors import LiveChatTokenError, printable
 from .settings import (
     ACCOUNT_RULE,
+    DEFAULT_ACCOUNT,
     OPTIONS,
     TOKEN_ENV,
     Settings,
@@ -399,7 +400,7 @@ MAX_HEADER_ACCOUNTS = 3
 
 def _account_line(source: TokenSource, status: Status, head: str) -> str:
     """One account's line of the report header."""
-    if source.account != "default" or source.account != source.settings.account:
+    if source.account != DEFAULT_ACCOUNT or source.account != source.settings.account:
         head = f"{head}, account {source.account!r}"
     if status.source in ("cache", "controller") and status.expires_at is not None:
         left = describe_duration(seconds_left(status.expires_at, utcnow()))
@@ -440,24 +441,39 @@ def livechat_bearer(
 
 
 def _bearer(config: pytest.Config, name: object) -> BearerToken:
-    """The token of the account ``name``, or the test fails (skips, without a client id) with
-    one line."""
-    from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
+    """The token of the account ``name``, or the test fails (skips, without a client id)."""
+    return _named(
+        "livechat_bearer_for",
+        "an account",
+        name,
+        lambda: _source(config).named(str(name)).token(),
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _named(fixture: str, what: str, name: object, get: Callable[[], _T]) -> _T:
+    """What ``get`` returns for a name, or the test fails with one line: a name that breaks
+    the rule, or anything that goes wrong on the way (``_guarded``). It is skipped instead
+    when what is missing is a setting (no client id) or a scope."""
+    from .errors import MissingScope  # noqa: PLC0415 - off the start-up path
+    from .obtain import NotConfigured  # noqa: PLC0415
 
     if not isinstance(name, str) or not is_account_name(name):
         pytest.fail(
-            f"livechat_bearer_for({printable(repr(name), 60)}): an account name must match "
-            f"{ACCOUNT_RULE} (lower-case letters, digits, _ and -; at most 32).",
+            f"{fixture}({printable(repr(name), 60)}): {what} name must match {ACCOUNT_RULE} "
+            "(lower-case letters, digits, _ and -; at most 32).",
             pytrace=False,
         )
-    found: list[BearerToken] = []
+    found: list[_T] = []
     skipped: str | None = None
 
     def obtain() -> None:
         nonlocal skipped
         try:
-            found.append(_source(config).named(name).token())
-        except NotConfigured as error:
+            found.append(get())
+        except (NotConfigured, MissingScope) as error:
             skipped = str(error)
 
     failed = _guarded(obtain)
@@ -465,7 +481,7 @@ def _bearer(config: pytest.Config, name: object) -> BearerToken:
     if skipped is not None:
         pytest.skip(skipped)
     if failed is not None or not found:
-        pytest.fail(failed or "no LiveChat token", pytrace=False)
+        pytest.fail(failed or f"no LiveChat token for {name!r}", pytrace=False)
     return found[0]
 
 
@@ -532,31 +548,12 @@ def livechat_customer_api(
 def _customer(config: pytest.Config, name: object) -> CustomerToken:
     """The customer ``name``'s token, or the test skips (no client id; the agent token lacks
     ``customers:own``) or fails, with one line."""
-    from .errors import MissingScope  # noqa: PLC0415
-    from .obtain import NotConfigured  # noqa: PLC0415 - off the start-up path
-
-    if not isinstance(name, str) or not is_account_name(name):
-        pytest.fail(
-            f"livechat_customer_for({printable(repr(name), 60)}): a customer name must match "
-            f"{ACCOUNT_RULE} (lower-case letters, digits, _ and -; at most 32).",
-            pytrace=False,
-        )
-    found: list[CustomerToken] = []
-    skipped: str | None = None
-
-    def obtain() -> None:
-        nonlocal skipped
-        try:
-            found.append(_customer_source(config).token(name))
-        except (NotConfigured, MissingScope) as error:
-            skipped = str(error)
-
-    failed = _guarded(obtain)
-    if skipped is not None:
-        pytest.skip(skipped)
-    if failed is not None or not found:
-        pytest.fail(failed or "no LiveChat customer token", pytrace=False)
-    return found[0]
+    return _named(
+        "livechat_customer_for",
+        "a customer",
+        name,
+        lambda: _customer_source(config).token(str(name)),
+    )
 
 
 @pytest.hookimpl(wrapper=True)
