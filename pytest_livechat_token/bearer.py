@@ -32,7 +32,21 @@ def mask(token: str) -> str:
     return f"{region + ':' if region else ''}…{tail}"
 
 
-class BearerToken(str):
+class _Token(str):
+    """A LiveChat token as a ``str``: what both kinds have."""
+
+    @property
+    def region(self) -> str | None:
+        """The prefix before ``:`` (``dal``, ``fra``, ``fra-a``), or None."""
+        return region_of(self)
+
+    @property
+    def authorization(self) -> str:
+        """The value of an ``Authorization`` header: ``Bearer <token>``."""
+        return f"Bearer {self}"
+
+
+class BearerToken(_Token):
     """A LiveChat bearer token: the decoded token itself (``dal:...``), with what is known of it.
 
     It is a ``str``, so it goes wherever a token goes. Its ``repr()`` is masked, so that
@@ -65,16 +79,6 @@ class BearerToken(str):
         token.organization_id = organization_id
         return token
 
-    @property
-    def region(self) -> str | None:
-        """The prefix before ``:`` (``dal``, ``fra``, ``fra-a``), or None."""
-        return region_of(self)
-
-    @property
-    def authorization(self) -> str:
-        """The value of an ``Authorization`` header: ``Bearer <token>``."""
-        return f"Bearer {self}"
-
     def __repr__(self) -> str:
         expires = self.expires_at.isoformat() if self.expires_at else None
         return (
@@ -94,7 +98,7 @@ def _rebuild(value: str, known: dict[str, Any]) -> BearerToken:
     return BearerToken(value, **known)
 
 
-class CustomerToken(str):
+class CustomerToken(_Token):
     """A LiveChat customer access token (Customer Chat API), made with the agent token grant:
     a ``str`` like ``BearerToken``, with a masked ``repr()``. ``name`` is what the tests call
     the customer; ``entity_id`` is the customer's id at LiveChat."""
@@ -119,15 +123,6 @@ class CustomerToken(str):
         token.organization_id = organization_id
         token.expires_at = expires_at
         return token
-
-    @property
-    def region(self) -> str | None:
-        return region_of(self)
-
-    @property
-    def authorization(self) -> str:
-        """The value of an ``Authorization`` header: ``Bearer <token>``."""
-        return f"Bearer {self}"
 
     def __repr__(self) -> str:
         expires = self.expires_at.isoformat() if self.expires_at else None

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from . import redact
-from .bearer import CustomerToken, is_token_shaped, seconds_left
+from .bearer import CustomerToken, seconds_left
 from .cache import CustomerEntry
 from .errors import (
     AccountsUnreachable,
@@ -21,6 +21,7 @@ from .errors import (
     printable,
     warn,
 )
+from .obtain import from_hand_off
 from .settings import account_name
 
 if TYPE_CHECKING:
@@ -174,27 +175,17 @@ class CustomerSource:
         return token
 
     def _handed(self, name: str) -> CustomerToken | None:
-        handed = self.handed.get(name)
-        if not isinstance(handed, dict):
+        found = from_hand_off(self.handed.get(name), self.agent.now())
+        if found is None:
             return None
-        token, entity_id = handed.get("token"), handed.get("entity_id")
-        if not isinstance(token, str) or not is_token_shaped(token):
+        token, expires_at, text = found
+        entity_id = text("entity_id")
+        if expires_at is None or entity_id is None:
             return None
-        if not isinstance(entity_id, str):
-            return None
-        expires = handed.get("expires_at")
-        try:
-            expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
-        except ValueError:
-            return None
-        if expires_at is None or expires_at.tzinfo is None or not self._valid(expires_at):
-            return None
-        organization_id = handed.get("organization_id")
-        redact.remember(token)
         return CustomerToken(
             token,
             entity_id=entity_id,
-            organization_id=organization_id if isinstance(organization_id, str) else None,
+            organization_id=text("organization_id"),
             expires_at=expires_at,
             name=name,
         )

@@ -94,6 +94,33 @@ class Status:
     """How long the server made the cached token live, in seconds."""
 
 
+def from_hand_off(
+    handed: object, now: datetime
+) -> tuple[str, datetime | None, Callable[[str], str | None]] | None:
+    """A token the xdist controller handed over, checked (remembered as a secret): its value,
+    its expiry (None: unknown), and a getter of its other fields that are strings. None when
+    any of it is damaged, or it has expired."""
+    if not isinstance(handed, dict):
+        return None
+    token = handed.get("token")
+    if not isinstance(token, str) or not is_token_shaped(token):
+        return None
+    expires = handed.get("expires_at")
+    try:
+        expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+    except ValueError:
+        return None
+    if expires_at is not None and (expires_at.tzinfo is None or seconds_left(expires_at, now) <= 0):
+        return None
+    redact.remember(token)
+
+    def text(key: str) -> str | None:
+        value = handed.get(key)
+        return value if isinstance(value, str) else None
+
+    return token, expires_at, text
+
+
 class TokenSource:
     """Everything a token of one account can come from, for one process. ``named`` gives the
     source of another account, sharing the cache, the run and the person.
@@ -255,32 +282,16 @@ class TokenSource:
         just checked or renewed it for this run)."""
         accounts = self.handed.get("accounts") if self.handed else None
         handed = accounts.get(self.account) if isinstance(accounts, dict) else None
-        if not isinstance(handed, dict):
+        if (found := from_hand_off(handed, self.now())) is None:
             return None
-        token = handed.get("token")
-        if not isinstance(token, str) or not is_token_shaped(token):
-            return None
-        expires = handed.get("expires_at")
-        try:
-            expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) else None
-        except ValueError:
-            return None
-        if expires_at is not None and (
-            expires_at.tzinfo is None or not self._still_valid(expires_at)
-        ):
-            return None
-        redact.remember(token)
-        scope, account_id, organization_id = (
-            value if isinstance(value := handed.get(key), str) else None
-            for key in ("scope", "account_id", "organization_id")
-        )
+        token, expires_at, text = found
         return BearerToken(
             token,
             expires_at=expires_at,
-            scope=scope,
+            scope=text("scope"),
             account=self.account,
-            account_id=account_id,
-            organization_id=organization_id,
+            account_id=text("account_id"),
+            organization_id=text("organization_id"),
         )
 
     def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
