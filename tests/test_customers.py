@@ -351,3 +351,151 @@ def test_cli_customer_and_status(accounts: AccountsServer, cache_file: Path) -> 
     assert token not in status.stdout
     assert run("customer", "--name=buyer").stdout.strip() == token, "the same, from the cache"
     assert fetches(accounts) == 1
+
+
+def _answer(entity_id: str, organization_id: str | None) -> tuple[int, bytes, dict[str, str]]:
+    """A fixed ``POST /v2/customer/token`` answer (the server's knob)."""
+    body: dict[str, object] = {
+        "access_token": "dal:cust-fixed-token-value",
+        "client_id": "client-1",
+        "entity_id": entity_id,
+        "expires_in": 28800,
+        "token_type": "Bearer",
+    }
+    if organization_id is not None:
+        body["organization_id"] = organization_id
+    return 200, json.dumps(body).encode(), {}
+
+
+def test_an_answer_for_another_customer_is_refused(accounts: AccountsServer, path: Path) -> None:
+    cached_agent(accounts, path)
+    first = CustomerSource(agent(accounts, path)).token("default")
+    entry = TokenCache(path).get_customer(accounts.url, "client-1", "default")
+    assert entry is not None
+    TokenCache(path).put_customer(
+        accounts.url, "client-1", "default", entry._replace(expires_at=utcnow())
+    )
+    accounts.fixed[("POST", "/v2/customer/token")] = _answer("someone-else", "org-1")
+    with pytest.raises(CustomerRefused, match="another customer than 'default'"):
+        CustomerSource(agent(accounts, path)).token("default")
+    kept = TokenCache(path).get_customer(accounts.url, "client-1", "default")
+    assert kept is not None
+    assert kept.entity_id == first.entity_id, "nothing cached over it"
+
+
+def test_an_answer_without_an_organization_takes_the_agents(
+    accounts: AccountsServer, path: Path
+) -> None:
+    cached_agent(accounts, path)  # cached with organization org-1
+    accounts.fixed[("POST", "/v2/customer/token")] = _answer("e-9", None)
+    customer = CustomerSource(agent(accounts, path)).token("default")
+    assert (customer.entity_id, customer.organization_id) == ("e-9", "org-1")
+
+
+def test_a_customer_that_cannot_be_stored_is_used_and_said(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    """A cache directory others may write to is not used: the customer is for this run only."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    path = shared / "tokens.json"
+    token = accounts.issue(scope=AGENT_SCOPE)
+    source = agent(accounts, path, {"LIVECHAT_BEARER_TOKEN": token})
+    with pytest.warns(UserWarning, match="not used|could not store|cannot take") as warned:
+        customer = CustomerSource(source).token("default")
+    assert customer in accounts.customer_tokens
+    said = " ".join(str(warning.message) for warning in warned)
+    assert "could not store the LiveChat customer 'default'" in said
+    assert "the next run makes a new customer" in said
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not an object",
+        {"access_token": "x y", "entity_id": "e", "expires_at": "", "obtained_at": ""},
+        {
+            "access_token": "dal:cust-token-value",
+            "entity_id": "e\n1",
+            "expires_at": "2099-01-01T00:00:00+00:00",
+            "obtained_at": "2026-01-01T00:00:00+00:00",
+        },
+    ],
+    ids=["not-an-object", "bad-token", "bad-entity"],
+)
+def test_a_damaged_customer_entry_is_not_used(path: Path, raw: object) -> None:
+    path.parent.mkdir(mode=0o700)
+    customers = {"https://a.test": {"c1": {"default": raw}}}
+    path.write_text(json.dumps({"version": 2, "entries": {}, "customers": customers}))
+    path.chmod(0o600)
+    with pytest.warns(UserWarning, match="1 damaged entry"):
+        assert TokenCache(path).customers() == {}
+
+
+def test_a_customers_section_that_is_not_an_object_is_a_damaged_file(path: Path) -> None:
+    path.parent.mkdir(mode=0o700)
+    path.write_text(json.dumps({"version": 2, "entries": {}, "customers": []}))
+    path.chmod(0o600)
+    with pytest.warns(UserWarning, match="no customers object"):
+        assert TokenCache(path).customers() == {}
+
+
+def test_reprs_hide_the_customer_token(accounts: AccountsServer, path: Path) -> None:
+    now = utcnow()
+    entry = CustomerEntry("dal:cust-secret-token-value", "e-1", now, now, "org-1")
+    assert "secret" not in repr(entry)
+    assert "e-1" in repr(entry)
+    assert "secret" not in repr(entry.token("buyer"))
+    assert repr(CustomerSource(agent(accounts, path))).startswith("CustomerSource(TokenSource(")
+
+
+def test_a_customer_without_an_organization_fails_the_customer_api(
+    pytester: pytest.Pytester, accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment agent token (no organization known) and an answer without one."""
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", accounts.issue(scope=AGENT_SCOPE))
+    accounts.fixed[("POST", "/v2/customer/token")] = _answer("e-9", None)
+    pytester.makepyfile(test_chat=CUSTOMER_TEST)
+    result = _run(pytester, accounts)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*came without an organization id*"])
+
+
+def test_workers_on_another_disk_get_the_cached_customer(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path, tmp_path: Path
+) -> None:
+    cached_agent(accounts, cache_file)
+    CustomerSource(agent(accounts, cache_file)).token("default")
+    for module in range(2):
+        pytester.makepyfile(
+            **{
+                f"test_c{module}": "def test_c(livechat_customer):\n"
+                "    assert livechat_customer.organization_id == 'org-1'\n"
+            }
+        )
+    elsewhere = tmp_path / "worker-cache"
+    tx = f"popen//env:XDG_CACHE_HOME={elsewhere}"
+    result = _run(pytester, accounts, "--tx", tx, "--tx", tx, "--dist", "loadfile")
+    result.assert_outcomes(passed=2)
+    assert fetches(accounts) == 1, "the one made above; the workers were handed it"
+    assert not (elsewhere / "pytest-livechat-token" / "tokens.json").exists()
+
+
+def test_cli_customer_without_the_scope(accounts: AccountsServer, cache_file: Path) -> None:
+    cached_agent(accounts, cache_file, scope="chats--all:rw")
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest_livechat_token", "customer"),
+            *("--client-id=client-1", f"--accounts-url={accounts.url}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "lacks the customers:own scope" in result.stderr
+    assert "livechat-token login --force" in result.stderr
