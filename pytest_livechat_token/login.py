@@ -71,6 +71,11 @@ def instructions(
             "    window, or log out of LiveChat in the browser first.\n"
         )
     browser = " A browser window was opened for it." if opened else ""
+    where_to_log_in = (
+        f"where you are, or will be, logged in to LiveChat as {account!r}"
+        if others
+        else "where you are logged in to LiveChat"
+    )
     if catching:
         landing = (
             f"  2. LiveChat then sends the browser to {redirect_uri}, where this login picks the\n"
@@ -87,7 +92,7 @@ def instructions(
     return (
         f"\nLiveChat login needed{where}.\n"
         + whom
-        + f"  1. Open this address in a browser where you are logged in to LiveChat.{browser}\n"
+        + f"  1. Open this address in a browser {where_to_log_in}.{browser}\n"
         f"\n     {url}\n\n" + landing + (f"  ! {note}\n" if note else "")
     )
 

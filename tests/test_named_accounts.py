@@ -109,6 +109,8 @@ def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Pat
     assert "'default' is another user" in shown_second
     assert "private" in shown_second
     assert "log out of LiveChat" in shown_second
+    assert "where you are, or will be, logged in to LiveChat as 'supervisor'" in shown_second
+    assert "where you are logged in to LiveChat." in shown_first
     entries = TokenCache(path).entries()
     assert {key[2]: entry.account_id for key, entry in entries.items()} == {
         "default": "acc-1",
