@@ -16,34 +16,30 @@ TIMEOUT = 30.0
 
 def api_client(base_url: str, token: BearerToken) -> httpx.Client:
     """An ``httpx.Client`` for ``base_url`` that sends the token as LiveChat's SDKs do."""
-    import httpx  # noqa: PLC0415 - heavy; only tests that use the API client need it
-
-    headers = {"Authorization": token.authorization}
-    if token.region:
-        headers["X-Region"] = token.region
-    return httpx.Client(base_url=base_url, headers=headers, timeout=TIMEOUT)
+    return _client(base_url, token.authorization, token.region)
 
 
 def pat_client(base_url: str, pat: PersonalAccessToken) -> httpx.Client:
     """An ``httpx.Client`` for ``base_url`` that sends a Personal Access Token (Basic auth)."""
-    import httpx  # noqa: PLC0415
-
-    headers = {"Authorization": pat.authorization}
-    if pat.region:
-        headers["X-Region"] = pat.region
-    return httpx.Client(base_url=base_url, headers=headers, timeout=TIMEOUT)
+    return _client(base_url, pat.authorization, pat.region)
 
 
 def customer_client(base_url: str, token: CustomerToken) -> httpx.Client:
     """An ``httpx.Client`` for the Customer Chat API (``<base_url>customer/action/<action>``)
     that sends the customer token, ``X-Region`` and the ``organization_id`` query parameter
     every Customer Chat API call needs."""
-    import httpx  # noqa: PLC0415
-
-    headers = {"Authorization": token.authorization}
-    if token.region:
-        headers["X-Region"] = token.region
     params = {"organization_id": token.organization_id} if token.organization_id else {}
-    return httpx.Client(
-        base_url=f"{base_url}customer/action/", headers=headers, params=params, timeout=TIMEOUT
-    )
+    return _client(f"{base_url}customer/action/", token.authorization, token.region, params)
+
+
+def _client(
+    base_url: str, authorization: str, region: str | None, params: dict[str, str] | None = None
+) -> httpx.Client:
+    """``Authorization``, and ``X-Region`` when the credential has a region prefix, as
+    LiveChat's Go and JS SDKs send them."""
+    import httpx  # noqa: PLC0415 - heavy; only tests that use an API client need it
+
+    headers = {"Authorization": authorization}
+    if region:
+        headers["X-Region"] = region
+    return httpx.Client(base_url=base_url, headers=headers, params=params, timeout=TIMEOUT)
