@@ -421,14 +421,12 @@ def livechat_bearer_for(pytestconfig: pytest.Config) -> Callable[[str], BearerTo
     """A function of an account name that returns a valid LiveChat bearer token of the user
     the tests call by that name (``livechat_bearer_for("supervisor")``): each name is its own
     LiveChat user, cached and logged in like ``livechat_bearer``, at most once a run."""
-    obtained = pytestconfig.stash[TOKENS]
-
-    def bearer_for(name: str) -> BearerToken:
-        if name not in obtained:
-            obtained[name] = _bearer(pytestconfig, name)
-        return obtained[name]
-
-    return bearer_for
+    return _by_name(
+        "livechat_bearer_for",
+        "an account",
+        pytestconfig.stash[TOKENS],
+        lambda name: _source(pytestconfig).named(name).token(),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -440,17 +438,21 @@ def livechat_bearer(
     return livechat_bearer_for(pytestconfig.stash[SETTINGS].account)
 
 
-def _bearer(config: pytest.Config, name: object) -> BearerToken:
-    """The token of the account ``name``, or the test fails (skips, without a client id)."""
-    return _named(
-        "livechat_bearer_for",
-        "an account",
-        name,
-        lambda: _source(config).named(str(name)).token(),
-    )
-
-
 _T = TypeVar("_T")
+
+
+def _by_name(
+    fixture: str, what: str, obtained: dict[str, _T], get: Callable[[str], _T]
+) -> Callable[[str], _T]:
+    """What a ``*_for`` fixture returns: a function of a name that gives ``get(name)``, once a
+    run for each name (kept in ``obtained``), through ``_named``."""
+
+    def of(name: str) -> _T:
+        if name not in obtained:
+            obtained[name] = _named(fixture, what, name, lambda: get(name))
+        return obtained[name]
+
+    return of
 
 
 def _named(fixture: str, what: str, name: object, get: Callable[[], _T]) -> _T:
@@ -510,13 +512,12 @@ def livechat_customer_for(pytestconfig: pytest.Config) -> Callable[[str], Custom
     for that customer: made from the default account's token with the agent token grant the
     first time, the same customer (entity id) in later runs."""
     obtained: dict[str, CustomerToken] = {}
-
-    def customer_for(name: str) -> CustomerToken:
-        if name not in obtained:
-            obtained[name] = _customer(pytestconfig, name)
-        return obtained[name]
-
-    return customer_for
+    return _by_name(
+        "livechat_customer_for",
+        "a customer",
+        obtained,
+        lambda name: _customer_source(pytestconfig).token(name),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -543,17 +544,6 @@ def livechat_customer_api(
     api_url = pytestconfig.stash[SETTINGS].api_url
     with customer_client(api_url, livechat_customer) as client:
         yield client
-
-
-def _customer(config: pytest.Config, name: object) -> CustomerToken:
-    """The customer ``name``'s token, or the test skips (no client id; the agent token lacks
-    ``customers:own``) or fails, with one line."""
-    return _named(
-        "livechat_customer_for",
-        "a customer",
-        name,
-        lambda: _customer_source(config).token(str(name)),
-    )
 
 
 @pytest.hookimpl(wrapper=True)
