@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .bearer import describe_duration, mask, seconds_left, utcnow
-from .cache import CacheEntry
+from .cache import CacheEntry, CustomerEntry, Key
 from .errors import (
     AccountsUnreachable,
     ConfigError,
@@ -31,6 +31,7 @@ from .settings import (
     Wording,
     account_name,
     env_tokens,
+    for_account,
     resolve,
     shorten,
 )
@@ -185,11 +186,10 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
     if token is None and arguments.login:
         token = source.login(force=False)
     if token is None:
-        account = "" if source.account == DEFAULT_ACCOUNT else f" --account {source.account}"
         print(
-            f"livechat-token: no valid token cached{_for(source.account)} for client "
+            f"livechat-token: no valid token cached{for_account(source.account)} for client "
             f"{printable(source.client_id)} at {source.settings.accounts_url}. Run: "
-            f"livechat-token login{account}",
+            f"livechat-token login{_account_flag(source.account)}",
             file=err,
         )
         return FAILED
@@ -198,8 +198,8 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
 
 
 def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    entries = source.cache.entries()
-    if not entries and not source.cache.customers():
+    entries, customers = source.cache.entries(), source.cache.customers()
+    if not entries and not customers:
         print(f"No tokens cached in {source.cache.path}.", file=out)
         return OK
     now = utcnow()
@@ -232,21 +232,20 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
             )
         )
     _table(rows, out)
-    _customers(source, out)
+    _customers(customers, out)
     print(f"({printable(str(source.cache.path))})", file=out)
     if source.settings.client_id is not None:
-        for name in sorted({source.account, *source.accounts()}):
-            named = source.named(name)
+        for name in sorted({source.account, *source.accounts(entries)}):
+            said = _said(source.named(name), entries)
             print(
-                f"client {printable(shorten(source.client_id))}, account {name!r}: {_said(named)}",
+                f"client {printable(shorten(source.client_id))}, account {name!r}: {said}",
                 file=out,
             )
     return OK
 
 
-def _customers(source: TokenSource, out: TextIO) -> None:
+def _customers(customers: Mapping[Key, CustomerEntry], out: TextIO) -> None:
     """The table of cached customers, when there are any."""
-    customers = source.cache.customers()
     if not customers:
         return
     now = utcnow()
@@ -289,9 +288,9 @@ def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, e
     return OK
 
 
-def _said(source: TokenSource) -> str:
+def _said(source: TokenSource, entries: Mapping[Key, CacheEntry]) -> str:
     """What ``TokenSource.status`` says, in a few words (as the pytest report header does)."""
-    status = source.status()
+    status = source.status(entries)
     if status.source == "environment":
         return f"the token in {source.token_env} is used"
     if status.source == "cache" and status.expires_at is not None:
@@ -299,16 +298,16 @@ def _said(source: TokenSource) -> str:
         return f"token cached, {left} left" + (", then renewed" if status.refresh_token else "")
     if status.source == "renewal":
         return "the cached token is renewed silently when next needed"
-    account = "" if source.account == DEFAULT_ACCOUNT else f" --account {source.account}"
-    return f"no valid token cached: livechat-token login{account}"
+    return f"no valid token cached: livechat-token login{_account_flag(source.account)}"
 
 
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     accounts_url, client_id = source.settings.accounts_url, source.client_id
-    names = source.accounts() if arguments.all else [source.account]
-    found = [(name, source.cache.get(accounts_url, client_id, name)) for name in names]
+    entries = source.cache.entries()
+    names = source.accounts(entries) if arguments.all else [source.account]
+    found = [(name, entries.get((accounts_url, client_id, name))) for name in names]
     if not any(entry for _, entry in found):
-        whose = "" if arguments.all else _for(source.account)
+        whose = "" if arguments.all else for_account(source.account)
         print(
             f"livechat-token: no token cached{whose} for client {printable(client_id)} at "
             f"{accounts_url}.",
@@ -335,18 +334,18 @@ def _logout_one(source: TokenSource, name: str, entry: CacheEntry, err: TextIO) 
     except (OSError, LiveChatTokenError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
         print(
-            f"livechat-token: could not remove the token{_for(name)} from "
+            f"livechat-token: could not remove the token{for_account(name)} from "
             f"{printable(str(source.cache.path))} ({reason}); {said}.",
             file=err,
         )
         return FAILED
-    print(f"Logged out{_for(name)}: removed the token from the cache; {said}.", file=err)
+    print(f"Logged out{for_account(name)}: removed the token from the cache; {said}.", file=err)
     return max(code for _, code in outcomes)
 
 
-def _for(account: str) -> str:
-    """`` for 'supervisor'``; nothing for the ``default`` account (the only one, mostly)."""
-    return "" if account == DEFAULT_ACCOUNT else f" for {account!r}"
+def _account_flag(account: str) -> str:
+    """`` --account supervisor`` for a command to suggest; nothing for ``default``."""
+    return "" if account == DEFAULT_ACCOUNT else f" --account {account}"
 
 
 def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:

@@ -28,12 +28,12 @@ from .errors import (
     warn,
 )
 from .settings import (
-    DEFAULT_ACCOUNT,
     TOKEN_ENV,
     Settings,
     Wording,
     account_name,
     env_token,
+    for_account,
     shorten,
     token_env_of,
 )
@@ -182,9 +182,15 @@ class TokenSource:
     def accounts(self, entries: Mapping[Key, CacheEntry] | None = None) -> list[str]:
         """The names of the accounts cached for this client (in ``entries``, read from the
         cache when not given), in order."""
+        return sorted(self._client_entries(entries))
+
+    def _client_entries(
+        self, entries: Mapping[Key, CacheEntry] | None = None
+    ) -> dict[str, CacheEntry]:
+        """This client's cached entries (of ``entries``, else of the cache), by account name."""
         url, client = self.settings.accounts_url, self.client_id
         found = self.cache.entries() if entries is None else entries
-        return sorted(key[2] for key in found if key[:2] == (url, client))
+        return {key[2]: entry for key, entry in found.items() if key[:2] == (url, client)}
 
     @property
     def _is_default(self) -> bool:
@@ -197,8 +203,7 @@ class TokenSource:
 
     @property
     def _whose(self) -> str:
-        """`` for 'supervisor'`` in messages about an account that is not the only one."""
-        return "" if self.account == DEFAULT_ACCOUNT else f" for {self.account!r}"
+        return for_account(self.account)
 
     def _terminal(self) -> Terminal | None:
         if self.open_terminal is not None:
@@ -441,12 +446,7 @@ class TokenSource:
     def _users(self) -> dict[str, str | None]:
         """The account id of each account of this client that is cached or was obtained in
         this process (None where unknown), by name."""
-        url, client = self.settings.accounts_url, self.client_id
-        users: dict[str, str | None] = {
-            key[2]: entry.account_id
-            for key, entry in self.cache.entries().items()
-            if key[:2] == (url, client)
-        }
+        users = {name: entry.account_id for name, entry in self._client_entries().items()}
         for name, sibling in self._family.items():
             if sibling._obtained is not None and sibling._obtained.account_id is not None:
                 users[name] = sibling._obtained.account_id

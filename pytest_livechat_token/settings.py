@@ -293,6 +293,12 @@ def account_name(raw: str, source: str = "an account name") -> str:
     return raw
 
 
+def for_account(account: str) -> str:
+    """`` for 'supervisor'`` in a message about an account; nothing for ``default``, the only
+    one of most users."""
+    return "" if account == DEFAULT_ACCOUNT else f" for {account!r}"
+
+
 def token_env_of(account: str) -> str:
     """The variable that holds the token of ``account``: ``LIVECHAT_BEARER_TOKEN_SUPERVISOR``
     (upper-cased, ``-`` as ``_``)."""
