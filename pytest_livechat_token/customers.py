@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from . import redact
-from .bearer import CustomerToken, seconds_left
+from .bearer import BearerToken, CustomerToken, seconds_left
 from .cache import CustomerEntry
 from .errors import (
     AccountsUnreachable,
@@ -120,7 +120,9 @@ class CustomerSource:
                 return self._use(name, entry)
             return self._fetch(name, agent_token, entry)
 
-    def _fetch(self, name: str, agent_token: str, entry: CustomerEntry | None) -> CustomerToken:
+    def _fetch(
+        self, name: str, agent_token: BearerToken, entry: CustomerEntry | None
+    ) -> CustomerToken:
         from .accounts import customer_token  # noqa: PLC0415 - imports httpx when called
 
         agent = self.agent
@@ -152,7 +154,7 @@ class CustomerSource:
             answer.entity_id,
             answer.expires_at(requested_at),
             requested_at,
-            answer.organization_id or agent_token_org(agent_token),
+            answer.organization_id or agent_token.organization_id,
         )
         redact.remember(fetched.access_token)
         try:
@@ -199,9 +201,3 @@ class CustomerSource:
             "tokens need: add it to the app's scopes (Developer Console > your app > "
             f"Authorization), then log in again ({self.agent.wording.flag('login')})"
         )
-
-
-def agent_token_org(agent_token: object) -> str | None:
-    """The agent token's organization, when the customer answer did not name one."""
-    organization_id = getattr(agent_token, "organization_id", None)
-    return organization_id if isinstance(organization_id, str) else None
