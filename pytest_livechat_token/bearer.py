@@ -33,7 +33,10 @@ def mask(token: str) -> str:
 
 
 class _Token(str):
-    """A LiveChat token as a ``str``: what both kinds have."""
+    """A LiveChat token as a ``str``: what both kinds have. ``_KNOWN`` names the attributes
+    that a copy (pickle, xdist, ``copy``) carries along."""
+
+    _KNOWN: tuple[str, ...] = ()
 
     @property
     def region(self) -> str | None:
@@ -44,6 +47,14 @@ class _Token(str):
     def authorization(self) -> str:
         """The value of an ``Authorization`` header: ``Bearer <token>``."""
         return f"Bearer {self}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        known = {name: getattr(self, name) for name in self._KNOWN}
+        return (_rebuild, (type(self), str(self), known))
+
+
+def _rebuild(cls: type[_Token], value: str, known: dict[str, Any]) -> _Token:
+    return cls(value, **known)
 
 
 class BearerToken(_Token):
@@ -60,6 +71,7 @@ class BearerToken(_Token):
     account: str
     account_id: str | None
     organization_id: str | None
+    _KNOWN = ("expires_at", "scope", "account", "account_id", "organization_id")
 
     def __new__(
         cls,
@@ -86,17 +98,6 @@ class BearerToken(_Token):
             f"account_id={self.account_id!r}, expires_at={expires!r})"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        known = {name: getattr(self, name) for name in _KNOWN}
-        return (_rebuild, (str(self), known))
-
-
-_KNOWN = ("expires_at", "scope", "account", "account_id", "organization_id")
-
-
-def _rebuild(value: str, known: dict[str, Any]) -> BearerToken:
-    return BearerToken(value, **known)
-
 
 class CustomerToken(_Token):
     """A LiveChat customer access token (Customer Chat API), made with the agent token grant:
@@ -107,6 +108,7 @@ class CustomerToken(_Token):
     entity_id: str
     organization_id: str | None
     expires_at: datetime | None
+    _KNOWN = ("entity_id", "organization_id", "expires_at", "name")
 
     def __new__(
         cls,
@@ -130,17 +132,6 @@ class CustomerToken(_Token):
             f"CustomerToken({mask(self)!r}, name={self.name!r}, entity_id={self.entity_id!r}, "
             f"expires_at={expires!r})"
         )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        known = {name: getattr(self, name) for name in _CUSTOMER_KNOWN}
-        return (_rebuild_customer, (str(self), known))
-
-
-_CUSTOMER_KNOWN = ("entity_id", "organization_id", "expires_at", "name")
-
-
-def _rebuild_customer(value: str, known: dict[str, Any]) -> CustomerToken:
-    return CustomerToken(value, **known)
 
 
 def utcnow() -> datetime:

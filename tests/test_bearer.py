@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pytest_livechat_token import BearerToken
+from pytest_livechat_token import BearerToken, CustomerToken
 from pytest_livechat_token.bearer import (
     describe_duration,
     expires_at_from,
@@ -65,6 +65,24 @@ def test_pickle_keeps_what_is_known() -> None:
     again = pickle.loads(pickle.dumps(token))  # noqa: S301 - our own data
     assert again == token
     assert (again.expires_at, again.scope) == (NOW, "chats--all:ro")
+    named = BearerToken(SECRET, account="viewer", account_id="acc-2", organization_id="org-1")
+    copied = pickle.loads(pickle.dumps(named))  # noqa: S301
+    assert type(copied) is BearerToken
+    assert (copied.account, copied.account_id, copied.organization_id) == (
+        "viewer",
+        "acc-2",
+        "org-1",
+    )
+    customer = CustomerToken(SECRET, entity_id="e-1", organization_id="org-1", expires_at=NOW)
+    back = pickle.loads(pickle.dumps(customer))  # noqa: S301
+    assert type(back) is CustomerToken
+    assert (back, back.entity_id, back.organization_id, back.expires_at, back.name) == (
+        SECRET,
+        "e-1",
+        "org-1",
+        NOW,
+        "default",
+    )
 
 
 def test_expiry_arithmetic() -> None:
