@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .bearer import MAX_LIFETIME, expires_at_from, is_token_shaped
+from .bearer import MAX_LIFETIME, expires_at_from, is_short_id, is_token_shaped
 from .errors import AccountsUnreachable, GrantRefused, MissingScope, TokenRejected, printable
 
 TIMEOUT = 10.0
 MAX_ANSWER = 64 * 1024
 MAX_RETRY_AFTER = 3600.0
+DEFAULT_LIFETIME = 28800
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class TokenResponse:
 
     def expires_at(self, now: datetime) -> datetime:
         """When the access token expires (LiveChat's 8 hours when the answer does not say)."""
-        return expires_at_from(self.expires_in if self.expires_in is not None else 28800, now)
+        return _expiry(self.expires_in, now)
 
 
 def token_info(accounts_url: str, token: str) -> TokenInfo:
@@ -113,7 +114,7 @@ class CustomerTokenResponse:
 
     def expires_at(self, now: datetime) -> datetime:
         """When the token expires (the documented 28800 s when the answer does not say)."""
-        return expires_at_from(self.expires_in if self.expires_in is not None else 28800, now)
+        return _expiry(self.expires_in, now)
 
 
 def customer_token(
@@ -134,10 +135,8 @@ def customer_token(
     if entity_id is not None:
         body["entity_id"] = entity_id
     answer = _call("POST", accounts_url, "/v2/customer/token", bearer=agent_token, json_body=body)
-    if 400 <= answer.status < 500 and answer.status != 429:
-        reason = answer.error_name()
-        named = f": {reason}" if reason else ""
-        refused = f"the accounts server refused it (HTTP {answer.status}{named})"
+    if (refusal := answer.refusal()) is not None:
+        reason, refused = refusal
         if answer.status == 403 or reason in ("invalid_scope", "insufficient_scope"):
             raise MissingScope(refused)
         raise GrantRefused(refused)
@@ -159,10 +158,8 @@ def _token_request(accounts_url: str, form: dict[str, str]) -> TokenResponse:
     so: ``invalid_grant``, or 401/403. A 429 (``temporarily_unavailable``), a 5xx or another
     refusal is ``AccountsUnreachable``, with ``retry_after`` when the server gave one."""
     answer = _call("POST", accounts_url, "/v2/token", form=form)
-    if 400 <= answer.status < 500 and answer.status != 429:
-        reason = answer.error_name()
-        named = f": {reason}" if reason else ""
-        refused = f"the accounts server refused it (HTTP {answer.status}{named})"
+    if (refusal := answer.refusal()) is not None:
+        reason, refused = refusal
         if reason == "invalid_grant" or answer.status in (401, 403):
             raise GrantRefused(refused)
         raise AccountsUnreachable(refused)
@@ -205,6 +202,15 @@ class _Answer:
         if not isinstance(data, dict):
             raise AccountsUnreachable(f"{self.url} did not answer with a JSON object")
         return data
+
+    def refusal(self) -> tuple[str | None, str] | None:
+        """For a 4xx answer but 429 (the request itself refused): its error name and a line
+        that says so; None for any other answer."""
+        if not 400 <= self.status < 500 or self.status == 429:
+            return None
+        name = self.error_name()
+        named = f": {name}" if name else ""
+        return name, f"the accounts server refused it (HTTP {self.status}{named})"
 
     def error_name(self) -> str | None:
         """The OAuth error name of a refusal (``error``, or the older ``oauth_exception``),
@@ -304,9 +310,12 @@ def _text(data: dict[str, Any], key: str) -> str | None:
 def _ident(data: dict[str, Any], key: str) -> str | None:
     """An id (``account_id``, ``organization_id``): short and printable, else unknown."""
     value = data.get(key)
-    if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():
-        return value
-    return None
+    return value if is_short_id(value) else None
+
+
+def _expiry(expires_in: int | None, now: datetime) -> datetime:
+    """When a token issued at ``now`` expires: LiveChat's 8 hours when the answer says nothing."""
+    return expires_at_from(expires_in if expires_in is not None else DEFAULT_LIFETIME, now)
 
 
 def _seconds(data: dict[str, Any]) -> int | None:

@@ -18,6 +18,12 @@ def is_token_shaped(text: str) -> bool:
     return re.fullmatch(_TOKEN_SHAPE, text) is not None  # compiled at first use, then cached
 
 
+def is_short_id(value: object) -> bool:
+    """Whether ``value`` can be an id LiveChat gives (account, organization, customer entity):
+    a printable string of 1 to 128 characters."""
+    return isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
+
+
 def region_of(token: str) -> str | None:
     """The region prefix of a LiveChat token (``dal`` of ``dal:...``), or None."""
     prefix, sep, _ = token.partition(":")

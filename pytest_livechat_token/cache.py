@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from .bearer import BearerToken, CustomerToken, is_token_shaped
+from .bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
 from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
 from .settings import DEFAULT_ACCOUNT, is_account_name
 
@@ -89,7 +89,7 @@ class CacheEntry:
         if refresh is not None and (not isinstance(refresh, str) or not is_token_shaped(refresh)):
             raise TypeError("refresh_token must be a token")
         ids = [raw.get("account_id"), raw.get("organization_id")]
-        if not all(value is None or _is_id(value) for value in ids):
+        if not all(value is None or is_short_id(value) for value in ids):
             raise TypeError("account_id and organization_id must be short printable strings")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
         return cls(token, expires_at, obtained_at, token_type, scope, refresh, *ids)
@@ -145,7 +145,9 @@ class CustomerEntry(NamedTuple):
         )
         if not isinstance(token, str) or not is_token_shaped(token):
             raise TypeError("access_token must be a token")
-        if not _is_id(entity_id) or not (organization_id is None or _is_id(organization_id)):
+        if not is_short_id(entity_id) or not (
+            organization_id is None or is_short_id(organization_id)
+        ):
             raise TypeError("entity_id and organization_id must be short printable strings")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
         return cls(token, entity_id, expires_at, obtained_at, organization_id)
@@ -158,10 +160,6 @@ class CustomerEntry(NamedTuple):
             expires_at=self.expires_at,
             name=name,
         )
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
 
 
 def _aware(raw: object) -> datetime:
