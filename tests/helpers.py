@@ -7,11 +7,14 @@ import re
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pexpect
 import pytest
+
+if TYPE_CHECKING:
+    from .accounts_server import AccountsServer
 
 USER_TEST = """
 import hashlib, os
@@ -64,6 +67,29 @@ def cache_token(
         organization_id="org-1" if account_id else None,
     )
     TokenCache(cache_file).put(accounts_url, "client-1", entry, account)
+
+
+def cache_pair(
+    cache_file: Path,
+    accounts: AccountsServer,
+    *,
+    account: str = "supervisor",
+    account_id: str = "acc-2",
+    seconds: float = 28800,
+) -> dict[str, Any]:
+    """A new access and refresh token pair of the user ``account_id`` at the test server,
+    cached for ``account`` with ``seconds`` left; returns the pair."""
+    pair = accounts.pair(account_id=account_id)
+    cache_token(
+        cache_file,
+        accounts.url,
+        pair["access_token"],
+        seconds,
+        account=account,
+        account_id=account_id,
+        refresh_token=pair["refresh_token"],
+    )
+    return pair
 
 
 def expect_token(monkeypatch: pytest.MonkeyPatch, token: str) -> None:

@@ -19,7 +19,7 @@ from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import cache_token, paste_redirect, read_login_url
+from .helpers import cache_pair, cache_token, paste_redirect, read_login_url
 
 
 def cli(*args: str, accounts_url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -333,16 +333,8 @@ def test_login_with_an_environment_token_says_so(accounts: AccountsServer) -> No
 def test_status_lists_every_account_with_its_user(
     accounts: AccountsServer, cache_file: Path
 ) -> None:
-    pair = accounts.pair(account_id="acc-2")
     cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
-    cache_token(
-        cache_file,
-        accounts.url,
-        pair["access_token"],
-        account="supervisor",
-        account_id="acc-2",
-        refresh_token=pair["refresh_token"],
-    )
+    pair = cache_pair(cache_file, accounts)
     result = cli("status", accounts_url=accounts.url)
     assert result.returncode == 0
     rows = [line.split() for line in result.stdout.splitlines()[1:3]]

@@ -20,7 +20,7 @@ from pytest_livechat_token.obtain import HandOff, TokenSource
 from pytest_livechat_token.settings import Settings
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import cache_token
+from .helpers import cache_pair, cache_token
 from .scripted import ScriptedTerminal, Step
 
 URL_WITH_STATE = re.compile(r"\S+state=\S+")
@@ -182,16 +182,7 @@ def test_code_grant_learns_each_user(
 def test_renewal_keeps_the_accounts_user(accounts: AccountsServer, path: Path) -> None:
     """A renewal is of the same user: its account id stays, also when the answer omits it."""
     accounts.ids_in_token_answer = False
-    pair = accounts.pair(account_id="acc-2")
-    cache_token(
-        path,
-        accounts.url,
-        pair["access_token"],
-        seconds=-60,
-        account="supervisor",
-        account_id="acc-2",
-        refresh_token=pair["refresh_token"],
-    )
+    pair = cache_pair(path, accounts, seconds=-60)
     renewed = source(accounts, path, None).named("supervisor").token()
     assert renewed != pair["access_token"]
     assert (renewed.account, renewed.account_id) == ("supervisor", "acc-2")
@@ -260,15 +251,7 @@ def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
 ) -> None:
     """Each account has its own login lock: while 'default' is being logged in (its lock held),
     another account's renewal goes ahead."""
-    pair = accounts.pair(account_id="acc-2")
-    cache_token(
-        path,
-        accounts.url,
-        pair["access_token"],
-        seconds=-60,
-        account="supervisor",
-        refresh_token=pair["refresh_token"],
-    )
+    pair = cache_pair(path, accounts, seconds=-60)
     cache = TokenCache(path)
     with cache.login_lock(1, lambda: pytest.fail("free")):
         renewed = source(accounts, path, None).named("supervisor").token()

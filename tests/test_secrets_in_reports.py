@@ -21,7 +21,7 @@ from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer
-from .helpers import cache_token
+from .helpers import cache_pair
 
 LEAKY_SUITE = """
 import logging
@@ -197,15 +197,7 @@ def test_named_accounts_are_masked_in_every_report(
 ) -> None:
     """The leaky suite as another account (a cached pair), and a test that prints a third
     account's token from ``LIVECHAT_BEARER_TOKEN_VIEWER``."""
-    pair = accounts.pair(account_id="acc-2")
-    cache_token(
-        cache_file,
-        accounts.url,
-        pair["access_token"],
-        account="supervisor",
-        account_id="acc-2",
-        refresh_token=pair["refresh_token"],
-    )
+    pair = cache_pair(cache_file, accounts)
     viewer = "fra:" + "ViewerSecretValue0123456789abcdef"
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN_VIEWER", viewer)
     pytester.makeconftest(
