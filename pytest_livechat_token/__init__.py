@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from .bearer import BearerToken, CustomerToken
-from .errors import CacheWarning, RenewalWarning
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bearer import BearerToken, CustomerToken
+    from .errors import CacheWarning, RenewalWarning
 
 __all__ = ["BearerToken", "CacheWarning", "CustomerToken", "RenewalWarning", "__version__"]
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "BearerToken": "bearer",
+    "CustomerToken": "bearer",
+    "CacheWarning": "errors",
+    "RenewalWarning": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The exported names, imported when first asked for (PEP 562): pytest imports this
+    package at every start-up, and most runs never touch a token class."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415
+
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -72,9 +72,7 @@ class Grant:
     """What an authorization answer carried. ``access_token`` is decoded (``dal:...``)."""
 
     access_token: str = field(repr=False)
-    token_type: str = "Bearer"
     expires_in: int | None = None
-    state: str | None = None
     scope: str | None = None
 
 
@@ -254,9 +252,7 @@ def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
         )
     return Grant(
         access_token=token,
-        token_type="Bearer",
         expires_in=_expires_in(params.get("expires_in")),
-        state=state,
         scope=params.get("scope") or None,
     )
 

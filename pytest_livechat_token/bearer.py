@@ -166,6 +166,12 @@ def is_usable(expires_at: datetime | None, min_ttl: float, now: datetime) -> boo
     return expires_at is not None and seconds_left(expires_at, now) >= min_ttl
 
 
+def still_valid(expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a token this process holds may still be used: not expired, or of an unknown
+    expiry (a token obtained in this run that is kept for this run only)."""
+    return expires_at is None or seconds_left(expires_at, now) > 0
+
+
 def describe_duration(seconds: float) -> str:
     """``7 h 59 min``, ``3 min``, ``40 s``: how long, for people."""
     seconds = max(0, int(seconds))

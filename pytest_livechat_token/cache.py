@@ -1,58 +1,53 @@
-"""The on-disk token cache: one private JSON file, file-locked, written atomically.
+"""The token cache's format: one JSON document of token entries and customers, in a
+``PrivateFile``, changed only by one read-modify-write under the write lock (``locks``).
 
-Every read-modify-write holds the lock; a plain read takes none on POSIX (see
-``TokenCache._reading``). Nothing in the file or its directory is trusted unless it is ours:
-``TokenCache.problem`` says why a cache is not used, and ``_read_bytes`` opens the file without
-following links or blocking, and checks what it opened.
+Format version 2 keys entries by accounts URL, client id and account name; version 1 (no
+account name) is read as the ``default`` account and rewritten as version 2 by the next write.
+A file of a newer format is neither used nor overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import stat
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from .bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
-from .errors import CacheLockTimeout, CacheWarning, LiveChatTokenError, printable, warn
+from .errors import CacheUnusable, CacheWarning, printable, reason, warn
+from .locks import LOCK_TIMEOUT, Locks
+from .private_file import MAX_SIZE, PrivateFile
 from .settings import DEFAULT_ACCOUNT, is_account_name
 
 FORMAT_VERSION = 2
-"""Version 2 keys entries by accounts URL, client id and account name; version 1 (no account
-name) is read as the ``default`` account and rewritten as version 2 by the next write."""
 Key = tuple[str, str, str]
+"""(accounts URL, client id, account or customer name)."""
 _Entry = TypeVar("_Entry")
-"""(accounts URL, client id, account name)."""
-LOCK_TIMEOUT = 10.0
-MAX_SIZE = 1024 * 1024
-_PRIVATE_FILE = 0o600
-_PRIVATE_DIR = 0o700
 
 
-class CacheUnusable(LiveChatTokenError):
-    """The cache is not ours (owner, mode, kind of file): nothing is read from it or written."""
-
-
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """One cached token, for one accounts server, client id and account name; ``account_id``
-    and ``organization_id`` are what the accounts server said of its user."""
+    and ``organization_id`` are what the accounts server said of its user. Its repr hides
+    both tokens."""
 
-    access_token: str = field(repr=False)
+    access_token: str
     expires_at: datetime
     obtained_at: datetime
     token_type: str = "Bearer"
     scope: str | None = None
-    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = None
     account_id: str | None = None
     organization_id: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"CacheEntry(expires_at={self.expires_at.isoformat()!r}, scope={self.scope!r}, "
+            f"refresh_token={'yes' if self.refresh_token else 'no'}, "
+            f"account_id={self.account_id!r})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -64,14 +59,15 @@ class CacheEntry:
         }
         if self.refresh_token is not None:
             document["refresh_token"] = self.refresh_token
-        for key in ("account_id", "organization_id"):
-            if (value := getattr(self, key)) is not None:
-                document[key] = value
+        if self.account_id is not None:
+            document["account_id"] = self.account_id
+        if self.organization_id is not None:
+            document["organization_id"] = self.organization_id
         return document
 
     @classmethod
     def from_json(cls, raw: object) -> CacheEntry:
-        """Raises ValueError (or TypeError) for anything that is not a well-formed entry."""
+        """Raises ValueError, TypeError or KeyError for anything but a well-formed entry."""
         if not isinstance(raw, dict):
             raise TypeError("entry is not an object")
         token, token_type, scope = (
@@ -88,11 +84,13 @@ class CacheEntry:
         refresh = raw.get("refresh_token")
         if refresh is not None and (not isinstance(refresh, str) or not is_token_shaped(refresh)):
             raise TypeError("refresh_token must be a token")
-        ids = [raw.get("account_id"), raw.get("organization_id")]
-        if not all(value is None or is_short_id(value) for value in ids):
+        account_id, organization_id = raw.get("account_id"), raw.get("organization_id")
+        if not all(value is None or is_short_id(value) for value in (account_id, organization_id)):
             raise TypeError("account_id and organization_id must be short printable strings")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
-        return cls(token, expires_at, obtained_at, token_type, scope, refresh, *ids)
+        return cls(
+            token, expires_at, obtained_at, token_type, scope, refresh, account_id, organization_id
+        )
 
     def bearer(self, account: str = DEFAULT_ACCOUNT) -> BearerToken:
         return BearerToken(
@@ -107,8 +105,9 @@ class CacheEntry:
 
 class CustomerEntry(NamedTuple):
     """One cached customer identity: its ``entity_id`` (kept, so that later runs are the same
-    customer) and its latest access token. (A ``NamedTuple``: made at every run's header,
-    a tenth of a frozen dataclass's cost; its repr hides the token as ``CacheEntry``'s does.)"""
+    customer) and its latest access token. Its repr hides the token, as ``CacheEntry``'s does.
+    (Both are ``NamedTuple``s: made at every run's header, a tenth of a frozen dataclass's
+    cost.)"""
 
     access_token: str
     entity_id: str
@@ -162,6 +161,21 @@ class CustomerEntry(NamedTuple):
         )
 
 
+class _Sections(NamedTuple):
+    """What a read-modify-write changes: the good entries of both sections."""
+
+    entries: dict[Key, CacheEntry]
+    customers: dict[Key, CustomerEntry]
+
+    def by_name(self) -> list[tuple[str, dict[Key, Any]]]:
+        return [("entries", self.entries), ("customers", self.customers)]
+
+
+_Result = TypeVar("_Result")
+_ALWAYS = object()
+"""``_update``'s default ``unless``: no result stops the write."""
+
+
 def _aware(raw: object) -> datetime:
     if not isinstance(raw, str):
         raise TypeError("a time must be an ISO 8601 string")
@@ -203,55 +217,19 @@ def _empty() -> dict[str, Any]:
 
 
 class TokenCache:
-    """Tokens by (accounts URL, client id, account name) in one file, beside its two locks."""
+    """Tokens by (accounts URL, client id, account name), and customers by (accounts URL,
+    client id, customer name), in one ``PrivateFile``; ``locks`` are the locks beside it."""
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        lock_timeout: float = LOCK_TIMEOUT,
-        warn: Callable[[str], None] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self.login_lock_path = path.with_name(path.name + ".login.lock")
-        self.lock_timeout = lock_timeout
-        self._warn = warn or _warn
-        self._warn_once = _Once(self._warn)  # for what is wrong with the place, said once
-
-    # -- public operations ---------------------------------------------------------------------
+        self._file = PrivateFile(path)
+        self._warn_once = _Once(_warn)  # for what is wrong with the place, said once
+        self.locks = Locks(path, self._warn_once, lock_timeout=lock_timeout)
 
     def get(
         self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
     ) -> CacheEntry | None:
-        with self._reading():
-            return self._entries_of(self._load()).get((accounts_url, client_id, account))
-
-    def put(
-        self, accounts_url: str, client_id: str, entry: CacheEntry, account: str = DEFAULT_ACCOUNT
-    ) -> None:
-        """Store ``entry``; the other good entries stay (a version 1 file's become the
-        ``default`` account's), damaged ones are dropped.
-
-        Raises ``OSError``, ``CacheUnusable`` (also for a file of a newer format, which is
-        left untouched) or ``CacheLockTimeout`` when it cannot.
-        """
-        with self._locked():
-            document = self._load(for_writing=True)
-            entries = self._entries_of(document)
-            entries[(accounts_url, client_id, account)] = entry
-            self._write(entries, self._customers_of(document))
-
-    def remove(
-        self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
-    ) -> CacheEntry | None:
-        with self._locked():
-            document = self._load(for_writing=True)
-            entries = self._entries_of(document)
-            found = entries.pop((accounts_url, client_id, account), None)
-            if found is not None:
-                self._write(entries, self._customers_of(document))
-            return found
+        return self.entries().get((accounts_url, client_id, account))
 
     def entries(self) -> dict[Key, CacheEntry]:
         with self._reading():
@@ -265,152 +243,57 @@ class TokenCache:
     def get_customer(self, accounts_url: str, client_id: str, name: str) -> CustomerEntry | None:
         return self.customers().get((accounts_url, client_id, name))
 
+    def put(
+        self, accounts_url: str, client_id: str, entry: CacheEntry, account: str = DEFAULT_ACCOUNT
+    ) -> None:
+        """Store ``entry``; the other good entries stay (a version 1 file's become the
+        ``default`` account's), damaged ones are dropped.
+
+        Raises ``OSError``, ``CacheUnusable`` (also for a file of a newer format, which is
+        left untouched) or ``CacheLockTimeout`` when it cannot.
+        """
+        self._update(
+            lambda sections: sections.entries.update({(accounts_url, client_id, account): entry})
+        )
+
     def put_customer(
         self, accounts_url: str, client_id: str, name: str, entry: CustomerEntry
     ) -> None:
         """Store a customer; everything else in the file stays (as ``put``)."""
-        with self._locked():
-            document = self._load(for_writing=True)
-            customers = self._customers_of(document)
-            customers[(accounts_url, client_id, name)] = entry
-            self._write(self._entries_of(document), customers)
-
-    def customer_lock(
-        self, name: str, timeout: float, on_wait: Callable[[], None]
-    ) -> contextlib.AbstractContextManager[bool]:
-        """Held while a token of the customer ``name`` is fetched: one fetch for all processes."""
-        return self._process_lock(
-            self.path.with_name(f"{self.path.name}.customer-{name}.lock"),
-            timeout,
-            on_wait,
-            f"Another process has been fetching a LiveChat customer token for {timeout:.0f} s",
+        self._update(
+            lambda sections: sections.customers.update({(accounts_url, client_id, name): entry})
         )
+
+    def remove(
+        self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
+    ) -> CacheEntry | None:
+        """Remove an account's entry and return it; None (and no write) when there was none."""
+        key = (accounts_url, client_id, account)
+        return self._update(lambda sections: sections.entries.pop(key, None), unless=None)
 
     def problem(self) -> str | None:
-        """Why the cache directory is not ours to use, or None when it is.
+        """Why the cache directory is not ours to use, or None (``PrivateFile.problem``)."""
+        return self._file.problem()
 
-        Like OpenSSH's StrictModes: the directory must be owned by us (or root) and writable
-        by nobody else. A directory that does not exist yet is fine: we create it 0700.
-        """
-        directory = self.path.parent
-        try:
-            info = directory.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            return f"its directory {directory} cannot be read ({error.strerror})"
-        if not stat.S_ISDIR(info.st_mode):
-            return f"{directory} is not a directory"
-        if os.name == "posix" and info.st_uid not in (os.geteuid(), 0):
-            return f"its directory {directory} is owned by another user (uid {info.st_uid})"
-        if os.name == "posix" and info.st_mode & 0o022:
-            return (
-                f"its directory {directory} is writable by others "
-                f"(mode {stat.S_IMODE(info.st_mode):o}): use a private one"
-            )
-        return None
-
-    def login_lock_of(self, account: str = DEFAULT_ACCOUNT) -> Path:
-        """The lock held while a token of ``account`` is obtained (renewed or logged in)."""
-        if account == DEFAULT_ACCOUNT:
-            return self.login_lock_path
-        return self.path.with_name(f"{self.path.name}.login-{account}.lock")
-
-    def login_lock(
-        self, timeout: float, on_wait: Callable[[], None], account: str = DEFAULT_ACCOUNT
-    ) -> contextlib.AbstractContextManager[bool]:
-        """Held while a token of ``account`` is obtained, so that one process renews it or asks
-        the person for it, and the others wait for its result.
-
-        Yields whether another process held it first (``on_wait`` was then called once); the
-        wait ends after ``timeout``. The operating system releases the lock of a process that
-        dies. Where the lock cannot be made (a cache that is not ours, a read-only directory),
-        it says so once and the login goes on without it.
-        """
-        return self._process_lock(
-            self.login_lock_of(account),
-            timeout,
-            on_wait,
-            f"Another process has been logging in to LiveChat for {timeout:.0f} s",
-        )
-
-    def terminal_lock(
-        self, timeout: float, on_wait: Callable[[], None]
-    ) -> contextlib.AbstractContextManager[bool]:
-        """Held while the person is asked, whatever the account: logins of several accounts
-        come one after the other. Always taken inside an account's ``login_lock``."""
-        return self._process_lock(
-            self.path.with_name(self.path.name + ".terminal.lock"),
-            timeout,
-            on_wait,
-            f"Another process has been asking for a LiveChat login for {timeout:.0f} s",
-        )
-
-    @contextlib.contextmanager
-    def _process_lock(
-        self, path: Path, timeout: float, on_wait: Callable[[], None], too_long: str
-    ) -> Iterator[bool]:
-        import filelock  # noqa: PLC0415 - kept off pytest's start-up path
-
-        lock = filelock.FileLock(str(path), mode=_PRIVATE_FILE)
-        try:
-            self._check()
-            self._make_dir()
-            acquired: bool | None = _acquire(lock, 0)
-        except (OSError, CacheUnusable) as error:
-            self._warn_once(
-                f"cannot take the login lock {printable(str(path))} "
-                f"({_reason(error)}); logging in without it."
-            )
-            acquired = None
-        if acquired is None:
-            yield False
-            return
-        if not acquired:
-            on_wait()
-            if not _acquire(lock, timeout):
-                raise CacheLockTimeout(
-                    f"{too_long} (it holds {printable(str(path))}). Finish or stop that "
-                    "login, then run again."
-                )
-        try:
-            yield not acquired
-        finally:
-            lock.release()
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _check(self) -> None:
-        if (problem := self.problem()) is not None:
-            raise CacheUnusable(problem)
-
-    def _make_dir(self) -> None:
-        self.path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    def _update(
+        self, change: Callable[[_Sections], _Result], *, unless: object = _ALWAYS
+    ) -> _Result:
+        """The one read-modify-write: under the write lock, read both sections, let ``change``
+        edit them in place, and write them back unless it returned ``unless``."""
+        with self.locks.writing():
+            document = self._load(for_writing=True)
+            sections = _Sections(self._entries_of(document), self._customers_of(document))
+            result = change(sections)
+            if result is not unless:
+                self._write(sections)
+            return result
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         """A read alone needs no lock on POSIX: every write replaces the file whole, by rename,
         so a reader sees the old file or the new one, never a part. (It also keeps filelock
         off the path of a warm-cache run.) Windows cannot rename over an open file: lock there.
         """
-        return self._locked() if os.name == "nt" else contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        import filelock  # noqa: PLC0415 - kept off pytest's start-up path
-
-        self._check()
-        self._make_dir()
-        lock = filelock.FileLock(str(self.lock_path), mode=_PRIVATE_FILE)
-        if not _acquire(lock, self.lock_timeout):
-            raise CacheLockTimeout(
-                f"The LiveChat token cache stayed locked for {self.lock_timeout:.0f} s "
-                f"({printable(str(self.lock_path))}). If no other pytest or livechat-token is "
-                "running, check that nothing else holds that file."
-            )
-        try:
-            yield
-        finally:
-            lock.release()
+        return self.locks.writing() if os.name == "nt" else contextlib.nullcontext()
 
     def _load(self, *, for_writing: bool = False) -> dict[str, Any]:
         """The cache document, as version 2; a missing, foreign, damaged or unreadable file
@@ -421,20 +304,20 @@ class TokenCache:
             self._warn_once(f"the token cache {shown} is not used: {problem}.")
             return _empty()
         try:
-            data = self._read_bytes()
+            data = self._file.read()
         except FileNotFoundError:
             return _empty()
         except (OSError, CacheUnusable) as error:
-            self._warn_once(f"the token cache {shown} is not used: {_reason(error)}.")
+            self._warn_once(f"the token cache {shown} is not used: {reason(error)}.")
             return _empty()
         try:
             document = _document(data)
         except json.JSONDecodeError:
-            reason = "not valid JSON"
+            damage = "not valid JSON"
         except RecursionError:
-            reason = "nested too deeply"
+            damage = "nested too deeply"
         except ValueError as error:  # also UnicodeDecodeError
-            reason = printable(str(error), 80)
+            damage = printable(str(error), 80)
         else:
             if isinstance(document, dict):
                 return document
@@ -446,43 +329,11 @@ class TokenCache:
                 raise CacheUnusable(newer)
             self._warn_once(f"the token cache {shown} is not used: {newer}.")
             return _empty()
-        self._warn(
-            f"the token cache {shown} is damaged ({reason}); it counts as empty "
+        _warn(
+            f"the token cache {shown} is damaged ({damage}); it counts as empty "
             "and the next login replaces it."
         )
         return _empty()
-
-    def _read_bytes(self) -> bytes:
-        """The file's bytes, at most ``MAX_SIZE`` + 1 of them: opened without following a
-        link or waiting for a writer (a FIFO), and only when it is a regular file of ours;
-        a file that others can read is made private again."""
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            descriptor = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0))
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise CacheUnusable("it is a symbolic link") from None
-            raise
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode):
-                raise CacheUnusable("it is not a regular file")
-            if os.name == "posix":
-                if info.st_uid != os.geteuid():
-                    raise CacheUnusable(f"it is owned by another user (uid {info.st_uid})")
-                if info.st_mode & 0o022:
-                    raise CacheUnusable(
-                        f"it is writable by others (mode {stat.S_IMODE(info.st_mode):o})"
-                    )
-                if info.st_mode & 0o077:
-                    with contextlib.suppress(OSError):
-                        os.fchmod(descriptor, _PRIVATE_FILE)
-            data = bytearray()
-            while len(data) <= MAX_SIZE and (chunk := os.read(descriptor, 65536)):
-                data += chunk
-            return bytes(data)
-        finally:
-            os.close(descriptor)
 
     def _entries_of(self, document: dict[str, Any]) -> dict[Key, CacheEntry]:
         return self._parsed(document["entries"], CacheEntry.from_json)
@@ -511,61 +362,22 @@ class TokenCache:
                     except (KeyError, TypeError, ValueError, OverflowError):
                         damaged += 1
         if damaged:
-            self._warn(
+            _warn(
                 f"{damaged} damaged entry(ies) in {printable(str(self.path))} count as not cached."
             )
         return found
 
-    def _write(self, entries: dict[Key, CacheEntry], customers: dict[Key, CustomerEntry]) -> None:
-        """Replace the file atomically: a private temp file beside it, fsync, rename."""
+    def _write(self, sections: _Sections) -> None:
         document = _empty()
-        sections: list[tuple[str, dict[Key, Any]]] = [
-            ("entries", entries),
-            ("customers", customers),
-        ]
-        for section, found in sections:
-            for (accounts_url, client_id, name), entry in sorted(found.items()):
+        for section, found in sections.by_name():
+            for (accounts_url, client_id, name), entry in sorted(found.items(), key=_by_key):
                 clients = document[section].setdefault(accounts_url, {})
                 clients.setdefault(client_id, {})[name] = entry.to_json()
-        self._remove_leftovers()
-        descriptor, temp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                json.dump(document, stream, indent=2)
-                stream.write("\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        _fsync_dir(self.path.parent)
-
-    def _remove_leftovers(self) -> None:
-        """Temp files of a writer that was killed mid-write (we hold the lock: none is live)."""
-        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        self._file.replace(json.dumps(document, indent=2).encode() + b"\n")
 
 
-def _acquire(lock: Any, timeout: float) -> bool:
-    """Take a ``filelock`` lock within ``timeout`` seconds; False when it stayed taken."""
-    import filelock  # noqa: PLC0415
-
-    try:
-        lock.acquire(timeout=timeout)
-    except filelock.Timeout:
-        return False
-    return True
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, OSError):
-        return error.strerror or type(error).__name__
-    return str(error)
+def _by_key(item: tuple[Key, object]) -> Key:
+    return item[0]
 
 
 class _Once:
@@ -581,23 +393,13 @@ class _Once:
             self._say(message)
 
 
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 def _warn(message: str) -> None:
     warn(CacheWarning(message), stacklevel=6)
 
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "MAX_SIZE",
     "CacheEntry",
     "CacheUnusable",
     "CacheWarning",

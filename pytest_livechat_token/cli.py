@@ -23,8 +23,11 @@ from .errors import (
     LoginCancelled,
     TokenRejected,
     printable,
+    reason,
 )
+from .lookup import describe, find
 from .obtain import TokenSource
+from .run import Run
 from .settings import (
     DEFAULT_ACCOUNT,
     OPTIONS,
@@ -127,13 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser
         settings = resolve(cli, os.environ, {}, home=Path.home(), flags=_FLAGS)
-        source = TokenSource(
+        run = Run(
             settings,
             os.environ,
             interactive=True,
             wording=WORDING,
             notify=lambda message: print(f"livechat-token: {message}", file=sys.stderr),
         )
+        source = run.account()
         env_tokens(os.environ)  # a malformed LIVECHAT_BEARER_TOKEN(_<NAME>) is a usage error
         command = {
             "login": _login,
@@ -165,7 +169,7 @@ def _one_line(message: Warning | str, *args: object, **kwargs: object) -> str:
 
 
 def _login(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if source.env_token() is not None:
+    if find(source.run, source.account).where == "environment":
         print(
             f"{source.token_env} is set, so its token is used and no login is needed: unset it "
             "to log in.",
@@ -188,7 +192,7 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
     if token is None:
         print(
             f"livechat-token: no valid token cached{for_account(source.account)} for client "
-            f"{printable(source.client_id)} at {source.settings.accounts_url}. Run: "
+            f"{printable(source.run.client_id)} at {source.run.settings.accounts_url}. Run: "
             f"livechat-token login{_account_flag(source.account)}",
             file=err,
         )
@@ -198,9 +202,10 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
 
 
 def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    entries, customers = source.cache.entries(), source.cache.customers()
+    run = source.run
+    entries, customers = run.cache.entries(), run.cache.customers()
     if not entries and not customers:
-        print(f"No tokens cached in {source.cache.path}.", file=out)
+        print(f"No tokens cached in {run.cache.path}.", file=out)
         return OK
     now = utcnow()
     rows = [
@@ -233,12 +238,17 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         )
     _table(rows, out)
     _customers(customers, out)
-    print(f"({printable(str(source.cache.path))})", file=out)
-    if source.settings.client_id is not None:
-        for name in sorted({source.account, *source.accounts(entries)}):
-            said = _said(source.named(name), entries)
+    print(f"({printable(str(run.cache.path))})", file=out)
+    if run.settings.client_id is not None:
+        for name in sorted({source.account, *run.accounts(entries)}):
+            said = describe(
+                find(run, name, entries),
+                now,
+                token_env=run.token_env(name),
+                missing=f"no valid token cached: livechat-token login{_account_flag(name)}",
+            )
             print(
-                f"client {printable(shorten(source.client_id))}, account {name!r}: {said}",
+                f"client {printable(shorten(run.client_id))}, account {name!r}: {said}",
                 file=out,
             )
     return OK
@@ -276,11 +286,10 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
 
 
 def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .customers import CustomerSource  # noqa: PLC0415
     from .errors import MissingScope  # noqa: PLC0415
 
     try:
-        token = CustomerSource(source).token(account_name(arguments.name, "--name"))
+        token = source.run.customers.token(account_name(arguments.name, "--name"))
     except MissingScope as missing:
         print(f"livechat-token: {missing}.", file=err)
         return FAILED
@@ -288,23 +297,11 @@ def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, e
     return OK
 
 
-def _said(source: TokenSource, entries: Mapping[Key, CacheEntry]) -> str:
-    """What ``TokenSource.status`` says, in a few words (as the pytest report header does)."""
-    status = source.status(entries)
-    if status.source == "environment":
-        return f"the token in {source.token_env} is used"
-    if status.source == "cache" and status.expires_at is not None:
-        left = describe_duration(seconds_left(status.expires_at, utcnow()))
-        return f"token cached, {left} left" + (", then renewed" if status.refresh_token else "")
-    if status.source == "renewal":
-        return "the cached token is renewed silently when next needed"
-    return f"no valid token cached: livechat-token login{_account_flag(source.account)}"
-
-
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    accounts_url, client_id = source.settings.accounts_url, source.client_id
-    entries = source.cache.entries()
-    names = source.accounts(entries) if arguments.all else [source.account]
+    run = source.run
+    accounts_url, client_id = run.settings.accounts_url, run.client_id
+    entries = run.cache.entries()
+    names = run.accounts(entries) if arguments.all else [source.account]
     found = [(name, entries.get((accounts_url, client_id, name))) for name in names]
     if not any(entry for _, entry in found):
         whose = "" if arguments.all else for_account(source.account)
@@ -317,12 +314,12 @@ def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
     code = OK
     for name, entry in found:
         if entry is not None:
-            code = max(code, _logout_one(source, name, entry, err))
+            code = max(code, _logout_one(run, name, entry, err))
     return code
 
 
-def _logout_one(source: TokenSource, name: str, entry: CacheEntry, err: TextIO) -> int:
-    accounts_url, client_id = source.settings.accounts_url, source.client_id
+def _logout_one(run: Run, name: str, entry: CacheEntry, err: TextIO) -> int:
+    accounts_url, client_id = run.settings.accounts_url, run.client_id
     outcomes = [_revoke(accounts_url, "access token", entry.access_token)]
     if entry.refresh_token is not None:
         # Revoking an access token revokes its refresh token too, but when the access token
@@ -330,12 +327,11 @@ def _logout_one(source: TokenSource, name: str, entry: CacheEntry, err: TextIO) 
         outcomes.append(_revoke(accounts_url, "refresh token", entry.refresh_token))
     said = "; ".join(text for text, _ in outcomes)
     try:
-        source.cache.remove(accounts_url, client_id, name)
+        run.cache.remove(accounts_url, client_id, name)
     except (OSError, LiveChatTokenError) as error:
-        reason = error.strerror if isinstance(error, OSError) else str(error)
         print(
             f"livechat-token: could not remove the token{for_account(name)} from "
-            f"{printable(str(source.cache.path))} ({reason}); {said}.",
+            f"{printable(str(run.cache.path))} ({reason(error)}); {said}.",
             file=err,
         )
         return FAILED
@@ -349,7 +345,7 @@ def _account_flag(account: str) -> str:
 
 
 def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:
-    from .accounts import revoke  # noqa: PLC0415 - httpx comes with the first call
+    from .oauth import revoke  # noqa: PLC0415 - httpx comes with the first call
 
     try:
         revoke(accounts_url, token)

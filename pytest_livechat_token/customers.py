@@ -6,26 +6,27 @@ than min-ttl left, by one process at a time."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from . import redact
-from .bearer import BearerToken, CustomerToken, seconds_left
-from .cache import CustomerEntry
+from .bearer import BearerToken, CustomerToken, still_valid
+from .cache import CustomerEntry, Key
 from .errors import (
     AccountsUnreachable,
     CacheWarning,
     GrantRefused,
     LiveChatTokenError,
     MissingScope,
+    NotConfigured,
     printable,
+    reason,
     warn,
 )
-from .obtain import from_hand_off
 from .settings import account_name
 
 if TYPE_CHECKING:
-    from .obtain import TokenSource
+    from .run import Run
 
 log = logging.getLogger("pytest_livechat_token")
 SCOPE = "customers:own"
@@ -35,63 +36,48 @@ class CustomerRefused(LiveChatTokenError):
     """The accounts server would not make a customer token."""
 
 
-class HandedCustomer(TypedDict, total=False):
-    """One customer's token in the xdist hand-off."""
-
-    token: str
-    entity_id: str
-    organization_id: str | None
-    expires_at: str | None
-
-
-def handed_customer(token: CustomerToken) -> HandedCustomer:
-    return {
-        "token": str(token),
-        "entity_id": token.entity_id,
-        "organization_id": token.organization_id,
-        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-    }
-
-
 class CustomerSource:
-    """The customers of one process, made with the token of ``agent`` (the default account)."""
+    """The customers of one run, made with the token of the default account."""
 
-    def __init__(self, agent: TokenSource, handed: dict[str, HandedCustomer] | None = None) -> None:
-        self.agent = agent
-        self.handed = handed or {}
+    def __init__(self, run: Run) -> None:
+        self.run = run
         self._fetched: dict[str, CustomerToken] = {}
         self._failed: dict[str, LiveChatTokenError] = {}  # asked once a run, like a login
 
     def __repr__(self) -> str:
-        return f"CustomerSource({self.agent!r})"
+        return f"CustomerSource({self.run!r})"
 
-    def cached(self, name: str) -> CustomerToken | None:
+    def cached(
+        self, name: str, customers: Mapping[Key, CustomerEntry] | None = None
+    ) -> CustomerToken | None:
         """A usable customer token without fetching one: this process's, the controller's, or
-        the cache's."""
-        account_name(name)
-        if self.agent.settings.client_id is None:
-            from .obtain import NotConfigured  # noqa: PLC0415
-
+        the cache's (of ``customers`` when the caller has read them already)."""
+        run = self.run
+        if run.settings.client_id is None:
             raise NotConfigured(
                 "customer tokens need the LiveChat app's client id: "
-                f"{self.agent.wording.flag('client_id')}"
+                f"{run.wording.flag('client_id')}"
             )
         known = self._fetched.get(name)
-        if known is not None and self._valid(known.expires_at):
+        if known is not None and still_valid(known.expires_at, run.now()):
             return known
-        if (handed := self._handed(name)) is not None:
-            return handed
-        agent = self.agent
-        entry = agent.cache.get_customer(agent.settings.accounts_url, agent.client_id, name)
-        if entry is not None and agent.fresh(entry):
+        if run.handed is not None:
+            from .handoff import customer_of  # noqa: PLC0415 - only workers are handed anything
+
+            if (handed := customer_of(run.handed, name, run.now())) is not None:
+                return handed
+        key = (run.settings.accounts_url, run.client_id, name)
+        entry = (run.cache.customers() if customers is None else customers).get(key)
+        if entry is not None and run.fresh(entry):
             return self._use(name, entry)
         return None
 
     def token(self, name: str) -> CustomerToken:
         """The customer ``name``'s token: cached, or fetched (a new customer the first time,
         a new token for its entity id later). Raises ``MissingScope`` when the agent token
-        lacks ``customers:own``, ``CustomerRefused`` for another refusal."""
-        if (found := self.cached(name)) is not None:
+        lacks ``customers:own``, ``CustomerRefused`` for another refusal, ``ConfigError`` for
+        a name that breaks the rule (it names a lock file)."""
+        if (found := self.cached(account_name(name, "a customer name"))) is not None:
             return found
         if (failed := self._failed.get(name)) is not None:
             raise failed
@@ -102,43 +88,43 @@ class CustomerSource:
             raise
 
     def _obtain(self, name: str) -> CustomerToken:
-        agent = self.agent
-        agent_token = agent.token()  # the agent's own login, if one is needed
+        run = self.run
+        agent_token = run.account().token()  # the agent's own login, if one is needed
         if agent_token.scope is not None:
             from .scopes import missing_scopes  # noqa: PLC0415
 
             if missing_scopes([SCOPE], agent_token.scope):
                 raise MissingScope(self._missing_scope(agent_token.account))
-        url, client_id = agent.settings.accounts_url, agent.client_id
+        url, client_id = run.settings.accounts_url, run.client_id
 
         def on_wait() -> None:
-            agent.notice(f"Waiting for another process to fetch the LiveChat customer {name!r}…")
+            run.notices.say(f"Waiting for another process to fetch the LiveChat customer {name!r}…")
 
-        with agent.cache.customer_lock(name, agent.settings.prompt_timeout, on_wait):
-            entry = agent.cache.get_customer(url, client_id, name)  # another may have fetched
-            if entry is not None and agent.fresh(entry):
+        with run.locks.customer(name, run.settings.prompt_timeout, on_wait):
+            entry = run.cache.get_customer(url, client_id, name)  # another may have fetched
+            if entry is not None and run.fresh(entry):
                 return self._use(name, entry)
             return self._fetch(name, agent_token, entry)
 
     def _fetch(
         self, name: str, agent_token: BearerToken, entry: CustomerEntry | None
     ) -> CustomerToken:
-        from .accounts import customer_token  # noqa: PLC0415 - imports httpx when called
+        from .oauth import customer_token  # noqa: PLC0415 - imports httpx when called
 
-        agent = self.agent
-        url, client_id = agent.settings.accounts_url, agent.client_id
+        run = self.run
+        url, client_id = run.settings.accounts_url, run.client_id
         entity_id = entry.entity_id if entry is not None else None
         log.debug(
             "%sfetching a token for the customer %r (%s)",
-            agent.tag,
+            run.notices.tag,
             name,
             "a new one" if entity_id is None else "its entity id",
         )
-        requested_at = agent.now()
+        requested_at = run.now()
         try:
             answer = customer_token(url, agent_token, client_id, entity_id)
         except MissingScope:
-            raise MissingScope(self._missing_scope(agent.account)) from None
+            raise MissingScope(self._missing_scope(agent_token.account)) from None
         except (GrantRefused, AccountsUnreachable) as refused:
             which = "a new customer" if entity_id is None else f"customer {entity_id}"
             raise CustomerRefused(
@@ -158,14 +144,13 @@ class CustomerSource:
         )
         redact.remember(fetched.access_token)
         try:
-            agent.cache.put_customer(url, client_id, name, fetched)
+            run.cache.put_customer(url, client_id, name, fetched)
         except (OSError, LiveChatTokenError) as error:
-            reason = error.strerror if isinstance(error, OSError) else str(error)
             warn(
                 CacheWarning(
                     f"could not store the LiveChat customer {name!r} in "
-                    f"{printable(str(agent.settings.token_cache))} ({reason}); it is used for "
-                    "this run only, and the next run makes a new customer."
+                    f"{printable(str(run.settings.token_cache))} ({reason(error)}); it is used "
+                    "for this run only, and the next run makes a new customer."
                 )
             )
         return self._use(name, fetched)
@@ -176,28 +161,9 @@ class CustomerSource:
         self._fetched[name] = token
         return token
 
-    def _handed(self, name: str) -> CustomerToken | None:
-        found = from_hand_off(self.handed.get(name), self.agent.now())
-        if found is None:
-            return None
-        token, expires_at, text = found
-        entity_id = text("entity_id")
-        if expires_at is None or entity_id is None:
-            return None
-        return CustomerToken(
-            token,
-            entity_id=entity_id,
-            organization_id=text("organization_id"),
-            expires_at=expires_at,
-            name=name,
-        )
-
-    def _valid(self, expires_at: datetime | None) -> bool:
-        return expires_at is not None and seconds_left(expires_at, self.agent.now()) > 0
-
     def _missing_scope(self, account: str) -> str:
         return (
             f"the LiveChat agent token of {account!r} lacks the {SCOPE} scope, which customer "
             "tokens need: add it to the app's scopes (Developer Console > your app > "
-            f"Authorization), then log in again ({self.agent.wording.flag('login')})"
+            f"Authorization), then log in again ({self.run.wording.flag('login')})"
         )

@@ -27,6 +27,14 @@ class CacheLockTimeout(LiveChatTokenError):
     """The cache lock stayed taken for longer than we wait."""
 
 
+class CacheUnusable(LiveChatTokenError):
+    """The cache is not ours (owner, mode, kind of file): nothing is read from it or written."""
+
+
+class NotConfigured(ConfigError):
+    """No client id and no token: tests that need a token are skipped."""
+
+
 class NoTerminal(LiveChatTokenError):
     """A login is needed but nobody can be asked."""
 
@@ -75,6 +83,14 @@ def _shown(char: str) -> str:
         return char
     code = ord(char)
     return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def reason(error: BaseException) -> str:
+    """Why an operation failed, in a few words: an ``OSError``'s text (its class name when it has
+    none), else the error's own message (ours hold no token)."""
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error)
 
 
 def warn(warning: Warning, stacklevel: int = 3) -> None:

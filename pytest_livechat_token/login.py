@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .accounts import exchange_code, token_info
 from .authorize import (
     MAX_TRIES,
     Grant,
@@ -28,6 +27,7 @@ from .errors import (
     TokenRejected,
 )
 from .loopback import LoopbackReceiver, loopback_target
+from .oauth import exchange_code, token_info
 from .settings import DEFAULT_ACCOUNT, Settings, Wording, shorten
 from .terminal import Terminal
 

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 
 from .bearer import is_token_shaped, mask, region_of
 from .errors import ConfigError
-
-PAT_ENV = "LIVECHAT_PAT"
+from .settings import PAT_ENV
 
 
 class PersonalAccessToken:

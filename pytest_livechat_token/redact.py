@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from .bearer import mask, region_of
-
 _MIN_SECRET = 8
 _MIN_PIECE = 8  # a cut-off part of a secret this long or longer is masked too
 _RUN = r"[A-Za-z0-9._~+/=:%-]{8,}"  # {_MIN_PIECE,}; compiled at first use (start-up cost)
@@ -22,6 +20,8 @@ _longest_first: list[str] = []  # the forms, longest first: sorted when one is a
 
 def remember(*secrets: str | None) -> None:
     """Mask these from now on: as they are, URL-encoded, and without their region prefix."""
+    from .bearer import mask, region_of  # noqa: PLC0415 - not needed before the first secret
+
     for secret in secrets:
         if not secret or len(secret) < _MIN_SECRET or secret in _secrets:
             continue

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from .accounts import refresh_grant
 from .cache import CacheEntry
 from .errors import AccountsUnreachable
+from .oauth import refresh_grant
 
 MAX_WAIT = 15.0
 """The longest ``Retry-After`` a renewal waits out (once) before it gives up for now."""

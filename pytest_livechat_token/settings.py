@@ -8,7 +8,6 @@ from pathlib import Path, PurePath
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from .bearer import is_token_shaped
 from .errors import ConfigError, printable
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.livechat.com"
@@ -17,6 +16,7 @@ DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
+PAT_ENV = "LIVECHAT_PAT"
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
 """What an account name is: lower-case letters, digits, ``_`` and ``-``, 1 to 32 of them."""
@@ -155,14 +155,6 @@ class Settings(NamedTuple):
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
-
-    def handed_to_workers(self) -> dict[str, Any]:
-        """What a controller hands its xdist workers: all but the cache path, which is per host."""
-        return {name: getattr(self, name) for name in self._fields if name != "token_cache"}
-
-    def with_handed(self, handed: Mapping[str, Any]) -> Settings:
-        names = set(self._fields) - {"token_cache"}
-        return self._replace(**{k: v for k, v in handed.items() if k in names})
 
 
 def shorten(client_id: str) -> str:
@@ -343,6 +335,8 @@ def _env_value(environ: Mapping[str, str], name: str) -> str | None:
         value = unquote(value)
     if not value:
         return None
+    from .bearer import is_token_shaped  # noqa: PLC0415 - only when a variable is set
+
     if not is_token_shaped(value):
         raise ConfigError(
             f"{name} does not hold a LiveChat token: it has {len(value)} characters, some "

@@ -18,6 +18,17 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(autouse=True)
+def _no_known_secrets() -> Iterator[None]:
+    """Each test starts and ends knowing no secret: what one test remembered masks nothing in
+    the next."""
+    from pytest_livechat_token import redact  # noqa: PLC0415
+
+    redact.forget_all()
+    yield
+    redact.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the user's settings or real cache, opens a browser, or thinks it is a worker."""
     for name in list(os.environ):

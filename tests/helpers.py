@@ -6,6 +6,8 @@ import hashlib
 import re
 import socket
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +16,10 @@ import pexpect
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_livechat_token.handoff import HandOff
+    from pytest_livechat_token.run import Run
+    from pytest_livechat_token.terminal import Terminal
+
     from .accounts_server import AccountsServer
 
 USER_TEST = """
@@ -153,3 +159,39 @@ def paste_redirect(child: Any, token: str) -> None:
     _, state = read_login_url(child)
     child.expect("Paste the address")
     child.sendline("https://localhost/" + redirect_fragment(token, state))
+
+
+def make_run(
+    accounts_url: str,
+    path: Path,
+    terminal: Terminal | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    handed: HandOff | None = None,
+    now: Callable[[], datetime] | None = None,
+    notify: Callable[[str], None] | None = None,
+    **settings: Any,
+) -> Run:
+    """The one in-process run of the core for tests: client-1 at ``accounts_url``, the cache at
+    ``path``, no browser, a 5 s prompt; ``terminal`` is the person (None: nobody to ask)."""
+    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
+    from pytest_livechat_token.run import Run  # noqa: PLC0415
+    from pytest_livechat_token.settings import Settings  # noqa: PLC0415
+
+    values: dict[str, Any] = {
+        "client_id": "client-1",
+        "accounts_url": accounts_url,
+        "token_cache": path,
+        "open_browser": False,
+        "prompt_timeout": 5,
+        **settings,
+    }
+    return Run(
+        Settings(**values),
+        environ or {},
+        interactive=terminal is not None,
+        open_terminal=lambda: terminal,
+        handed=handed,
+        now=now or utcnow,
+        notify=notify,
+    )

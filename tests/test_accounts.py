@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pytest_livechat_token.accounts import token_info
 from pytest_livechat_token.errors import AccountsUnreachable, TokenRejected
+from pytest_livechat_token.oauth import token_info
 
 from .accounts_server import AccountsServer
 from .helpers import free_port
@@ -117,8 +117,8 @@ def test_the_test_server_revokes_as_documented(accounts: AccountsServer) -> None
 def test_a_refusal_is_named_only_by_a_plain_error_name(
     accounts: AccountsServer, body: bytes, named: str | None
 ) -> None:
-    from pytest_livechat_token.accounts import refresh_grant  # noqa: PLC0415
     from pytest_livechat_token.errors import GrantRefused  # noqa: PLC0415
+    from pytest_livechat_token.oauth import refresh_grant  # noqa: PLC0415
 
     accounts.fixed[("POST", "/v2/token")] = (401, body, {})
     with pytest.raises(GrantRefused) as refused:

@@ -156,8 +156,8 @@ def test_private_files(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
     assert cache.path.stat().st_mode & 0o777 == 0o600
     assert cache.path.parent.stat().st_mode & 0o777 == 0o700
-    assert cache.lock_path.parent == cache.path.parent
-    assert cache.lock_path.stat().st_mode & 0o077 == 0
+    assert cache.locks.write_path.parent == cache.path.parent
+    assert cache.locks.write_path.stat().st_mode & 0o077 == 0
 
 
 def test_looser_file_is_made_private(cache: TokenCache) -> None:
@@ -170,7 +170,7 @@ def test_looser_file_is_made_private(cache: TokenCache) -> None:
 def test_lock_file_is_never_deleted(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
     cache.get(URL, "c1")
-    assert cache.lock_path.exists()
+    assert cache.locks.write_path.exists()
 
 
 def test_entry_repr_hides_the_token() -> None:
@@ -278,10 +278,10 @@ def test_leftovers_of_a_killed_writer_are_removed(cache: TokenCache) -> None:
 
 def test_lock_wait_is_bounded_and_names_the_lock_file(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
-    with held_by_another_process(cache.lock_path):
+    with held_by_another_process(cache.locks.write_path):
         with pytest.raises(CacheLockTimeout) as info:
             cache.put(URL, "c2", entry())
-        assert str(cache.lock_path) in str(info.value)
+        assert str(cache.locks.write_path) in str(info.value)
         # A plain read needs no lock: the file is only ever replaced whole.
         assert cache.get(URL, "c1") == entry()
     assert cache.get(URL, "c2") is None
@@ -295,19 +295,19 @@ def test_a_read_creates_nothing(cache: TokenCache) -> None:
 def test_login_lock_waits_once_then_times_out(cache: TokenCache) -> None:
     waits: list[bool] = []
     cache.path.parent.mkdir(parents=True)
-    with held_by_another_process(cache.login_lock_path), pytest.raises(CacheLockTimeout) as info:  # noqa: SIM117
-        with cache.login_lock(0.3, lambda: waits.append(True)):
+    with held_by_another_process(cache.locks.login_path()), pytest.raises(CacheLockTimeout) as info:  # noqa: SIM117
+        with cache.locks.login(0.3, lambda: waits.append(True)):
             pytest.fail("the lock is held elsewhere")
     assert waits == [True]
-    assert str(cache.login_lock_path) in str(info.value)
+    assert str(cache.locks.login_path()) in str(info.value)
 
 
 def test_login_lock_of_a_killed_process_is_free(cache: TokenCache) -> None:
     cache.path.parent.mkdir(parents=True)
-    with held_by_another_process(cache.login_lock_path) as holder:
+    with held_by_another_process(cache.locks.login_path()) as holder:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
         waits: list[bool] = []
-        with cache.login_lock(5, lambda: waits.append(True)):
+        with cache.locks.login(5, lambda: waits.append(True)):
             pass
     assert waits == []

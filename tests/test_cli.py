@@ -344,7 +344,8 @@ def test_status_lists_every_account_with_its_user(
     ]
     assert result.stdout.splitlines()[-2:] == [
         "client client-1, account 'default': token cached, 7 h 59 min left",
-        "client client-1, account 'supervisor': token cached, 7 h 59 min left, then renewed",
+        "client client-1, account 'supervisor': token cached, 7 h 59 min left, then renewed "
+        "silently",
     ]
     assert pair["refresh_token"] not in result.stdout
 

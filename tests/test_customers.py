@@ -7,41 +7,29 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_livechat_token import redact
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CustomerEntry, TokenCache
 from pytest_livechat_token.customers import CustomerRefused, CustomerSource
 from pytest_livechat_token.errors import ConfigError, MissingScope
-from pytest_livechat_token.obtain import TokenSource
 from pytest_livechat_token.pat import from_environ
-from pytest_livechat_token.settings import Settings
 
 from .accounts_server import AccountsServer
-from .helpers import cache_token
+from .helpers import cache_token, make_run
 
 AGENT_SCOPE = "chats--all:rw,customers:own"
 
 
-@pytest.fixture(autouse=True)
-def _no_known_secrets() -> Iterator[None]:
-    redact.forget_all()
-    yield
-    redact.forget_all()
-
-
-def agent(
-    accounts: AccountsServer, path: Path, environ: dict[str, str] | None = None
-) -> TokenSource:
-    settings = Settings(
-        token_cache=path, client_id="client-1", accounts_url=accounts.url, prompt_timeout=5
-    )
-    return TokenSource(settings, environ or {}, interactive=False)
+def customers(
+    accounts: AccountsServer, path: Path, environ: dict[str, str] | None = None, **kwargs: Any
+) -> CustomerSource:
+    """The customers of a run with nobody to ask."""
+    return make_run(accounts.url, path, environ=environ, **kwargs).customers
 
 
 def cached_agent(accounts: AccountsServer, path: Path, scope: str = AGENT_SCOPE) -> str:
@@ -61,7 +49,7 @@ def fetches(accounts: AccountsServer) -> int:
 
 def test_a_new_customer_is_made_once_and_reused(accounts: AccountsServer, path: Path) -> None:
     cached_agent(accounts, path)
-    customer = CustomerSource(agent(accounts, path)).token("default")
+    customer = customers(accounts, path).token("default")
     assert customer.entity_id in accounts.customer_ids
     assert accounts.customer_tokens[customer] == customer.entity_id
     assert (customer.name, customer.organization_id, customer.region) == ("default", "org-1", "dal")
@@ -69,11 +57,11 @@ def test_a_new_customer_is_made_once_and_reused(accounts: AccountsServer, path: 
     assert str(customer) not in repr(customer)
     assert fetches(accounts) == 1
     # Another run: the same customer and token from the cache, no request.
-    again = CustomerSource(agent(accounts, path)).token("default")
+    again = customers(accounts, path).token("default")
     assert (again, again.entity_id) == (customer, customer.entity_id)
     assert fetches(accounts) == 1
     # Another name is another customer.
-    other = CustomerSource(agent(accounts, path)).token("returning")
+    other = customers(accounts, path).token("returning")
     assert other.entity_id != customer.entity_id
     assert len(accounts.customer_ids) == 2
 
@@ -82,7 +70,7 @@ def test_an_expiring_customer_gets_a_new_token_for_the_same_entity(
     accounts: AccountsServer, path: Path
 ) -> None:
     cached_agent(accounts, path)
-    first = CustomerSource(agent(accounts, path)).token("default")
+    first = customers(accounts, path).token("default")
     entry = TokenCache(path).get_customer(accounts.url, "client-1", "default")
     assert entry is not None
     now = utcnow()
@@ -90,7 +78,7 @@ def test_an_expiring_customer_gets_a_new_token_for_the_same_entity(
         entry.access_token, entry.entity_id, now + timedelta(seconds=300), now, "org-1"
     )
     TokenCache(path).put_customer(accounts.url, "client-1", "default", stale)
-    renewed = CustomerSource(agent(accounts, path)).token("default")
+    renewed = customers(accounts, path).token("default")
     assert renewed != first
     assert renewed.entity_id == first.entity_id
     assert len(accounts.customer_ids) == 1
@@ -104,7 +92,7 @@ def test_a_known_scope_without_customers_own_asks_nothing(
     accounts: AccountsServer, path: Path
 ) -> None:
     cached_agent(accounts, path, scope="chats--all:rw")
-    source = CustomerSource(agent(accounts, path))
+    source = customers(accounts, path)
     with pytest.raises(MissingScope, match="lacks the customers:own scope") as raised:
         source.token("default")
     assert "Developer Console" in str(raised.value)
@@ -118,7 +106,7 @@ def test_the_servers_refusal_of_the_scope_is_a_missing_scope(
 ) -> None:
     """An environment token's scopes are unknown: the server's 403 says it."""
     token = accounts.issue(scope="chats--all:rw")
-    source = CustomerSource(agent(accounts, path, {"LIVECHAT_BEARER_TOKEN": token}))
+    source = customers(accounts, path, {"LIVECHAT_BEARER_TOKEN": token})
     for _ in range(3):
         with pytest.raises(MissingScope, match="customers:own"):
             source.token("default")
@@ -132,7 +120,7 @@ def test_another_refusal_is_one_line_without_a_token(accounts: AccountsServer, p
     gone = CustomerEntry("dal:cust-gone-token-value", "gone-entity", now, now, "org-1")
     TokenCache(path).put_customer(accounts.url, "client-1", "default", gone)
     with pytest.raises(CustomerRefused) as raised:
-        CustomerSource(agent(accounts, path)).token("default")
+        customers(accounts, path).token("default")
     message = str(raised.value)
     assert "\n" not in message
     assert "customer gone-entity" in message
@@ -151,7 +139,7 @@ def test_a_handed_customer_is_used_as_is(accounts: AccountsServer, path: Path) -
         },
         "damaged": {"token": "x y", "entity_id": "e-2", "expires_at": expires},
     }
-    source = CustomerSource(agent(accounts, path), handed)  # type: ignore[arg-type]
+    source = customers(accounts, path, handed={"customers": handed})
     token = source.token("default")
     assert (token, token.entity_id) == ("dal:cust-handed-token", "e-1")
     assert source.cached("damaged") is None
@@ -159,24 +147,23 @@ def test_a_handed_customer_is_used_as_is(accounts: AccountsServer, path: Path) -
 
 
 def test_customers_need_a_client_id(accounts: AccountsServer, path: Path) -> None:
-    settings = Settings(token_cache=path, accounts_url=accounts.url)
-    source = TokenSource(
-        settings, {"LIVECHAT_BEARER_TOKEN": "dal:env-token-1234"}, interactive=False
+    source = customers(
+        accounts, path, {"LIVECHAT_BEARER_TOKEN": "dal:env-token-1234"}, client_id=None
     )
     with pytest.raises(ConfigError, match="customer tokens need the LiveChat app's client id"):
-        CustomerSource(source).token("default")
+        source.token("default")
 
 
 def test_a_customer_name_follows_the_account_rule(accounts: AccountsServer, path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[a-z0-9\]"):
-        CustomerSource(agent(accounts, path)).token("Not OK")
+        customers(accounts, path).token("Not OK")
 
 
 def test_customers_and_accounts_share_the_file_and_keep_each_other(
     accounts: AccountsServer, path: Path
 ) -> None:
     cached_agent(accounts, path)
-    CustomerSource(agent(accounts, path)).token("default")
+    customers(accounts, path).token("default")
     cache_token(path, accounts.url, accounts.issue(), account="viewer")  # a write of an account
     document = json.loads(path.read_text())
     assert set(document["customers"][accounts.url]["client-1"]) == {"default"}
@@ -369,7 +356,7 @@ def _answer(entity_id: str, organization_id: str | None) -> tuple[int, bytes, di
 
 def test_an_answer_for_another_customer_is_refused(accounts: AccountsServer, path: Path) -> None:
     cached_agent(accounts, path)
-    first = CustomerSource(agent(accounts, path)).token("default")
+    first = customers(accounts, path).token("default")
     entry = TokenCache(path).get_customer(accounts.url, "client-1", "default")
     assert entry is not None
     TokenCache(path).put_customer(
@@ -377,7 +364,7 @@ def test_an_answer_for_another_customer_is_refused(accounts: AccountsServer, pat
     )
     accounts.fixed[("POST", "/v2/customer/token")] = _answer("someone-else", "org-1")
     with pytest.raises(CustomerRefused, match="another customer than 'default'"):
-        CustomerSource(agent(accounts, path)).token("default")
+        customers(accounts, path).token("default")
     kept = TokenCache(path).get_customer(accounts.url, "client-1", "default")
     assert kept is not None
     assert kept.entity_id == first.entity_id, "nothing cached over it"
@@ -388,7 +375,7 @@ def test_an_answer_without_an_organization_takes_the_agents(
 ) -> None:
     cached_agent(accounts, path)  # cached with organization org-1
     accounts.fixed[("POST", "/v2/customer/token")] = _answer("e-9", None)
-    customer = CustomerSource(agent(accounts, path)).token("default")
+    customer = customers(accounts, path).token("default")
     assert (customer.entity_id, customer.organization_id) == ("e-9", "org-1")
 
 
@@ -401,9 +388,9 @@ def test_a_customer_that_cannot_be_stored_is_used_and_said(
     shared.chmod(0o777)
     path = shared / "tokens.json"
     token = accounts.issue(scope=AGENT_SCOPE)
-    source = agent(accounts, path, {"LIVECHAT_BEARER_TOKEN": token})
+    source = customers(accounts, path, {"LIVECHAT_BEARER_TOKEN": token})
     with pytest.warns(UserWarning, match="not used|could not store|cannot take") as warned:
-        customer = CustomerSource(source).token("default")
+        customer = source.token("default")
     assert customer in accounts.customer_tokens
     said = " ".join(str(warning.message) for warning in warned)
     assert "could not store the LiveChat customer 'default'" in said
@@ -427,8 +414,8 @@ def test_a_customer_that_cannot_be_stored_is_used_and_said(
 )
 def test_a_damaged_customer_entry_is_not_used(path: Path, raw: object) -> None:
     path.parent.mkdir(mode=0o700)
-    customers = {"https://a.test": {"c1": {"default": raw}}}
-    path.write_text(json.dumps({"version": 2, "entries": {}, "customers": customers}))
+    section = {"https://a.test": {"c1": {"default": raw}}}
+    path.write_text(json.dumps({"version": 2, "entries": {}, "customers": section}))
     path.chmod(0o600)
     with pytest.warns(UserWarning, match="1 damaged entry"):
         assert TokenCache(path).customers() == {}
@@ -448,7 +435,7 @@ def test_reprs_hide_the_customer_token(accounts: AccountsServer, path: Path) -> 
     assert "secret" not in repr(entry)
     assert "e-1" in repr(entry)
     assert "secret" not in repr(entry.token("buyer"))
-    assert repr(CustomerSource(agent(accounts, path))).startswith("CustomerSource(TokenSource(")
+    assert repr(customers(accounts, path)).startswith("CustomerSource(Run(")
 
 
 def test_a_customer_without_an_organization_fails_the_customer_api(
@@ -467,7 +454,7 @@ def test_workers_on_another_disk_get_the_cached_customer(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path, tmp_path: Path
 ) -> None:
     cached_agent(accounts, cache_file)
-    CustomerSource(agent(accounts, cache_file)).token("default")
+    customers(accounts, cache_file).token("default")
     for module in range(2):
         pytester.makepyfile(
             **{

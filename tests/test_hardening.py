@@ -14,19 +14,18 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from pytest_livechat_token import RenewalWarning, redact
-from pytest_livechat_token import accounts as accounts_module
-from pytest_livechat_token.accounts import token_info
+from pytest_livechat_token import oauth as accounts_module
 from pytest_livechat_token.authorize import explain_error, parse_paste
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
@@ -38,45 +37,26 @@ from pytest_livechat_token.errors import (
     NoTerminal,
 )
 from pytest_livechat_token.loopback import LoopbackReceiver, LoopbackTarget
+from pytest_livechat_token.oauth import token_info
 from pytest_livechat_token.obtain import TokenSource
 from pytest_livechat_token.renewal import renew
+from pytest_livechat_token.run import Run
 from pytest_livechat_token.settings import Settings
 from pytest_livechat_token.terminal import alarm_paused, shown
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import free_port
+from .helpers import free_port, make_run
 from .scripted import ScriptedTerminal, Step, opener
 
 
-@pytest.fixture(autouse=True)
-def _no_known_secrets() -> Iterator[None]:
-    redact.forget_all()
-    yield
-    redact.forget_all()
-
-
-def settings_for(accounts: AccountsServer, cache: Path, **changes: object) -> Settings:
-    values: dict[str, object] = {
-        "client_id": "client-1",
-        "accounts_url": accounts.url,
-        "token_cache": cache,
-        "open_browser": False,
-        **changes,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
-
-
 def source_for(
-    settings: Settings, terminal: ScriptedTerminal | None, **kwargs: object
+    accounts: AccountsServer,
+    path: Path,
+    terminal: ScriptedTerminal | None,
+    **kwargs: Any,
 ) -> TokenSource:
-    open_terminal, _ = opener(terminal)
-    return TokenSource(
-        settings,
-        {},
-        interactive=terminal is not None,
-        open_terminal=open_terminal,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    """The default account's source of a run (``helpers.make_run``)."""
+    return make_run(accounts.url, path, terminal, **kwargs).account()
 
 
 def paste_for(terminal: ScriptedTerminal, token: str) -> str:
@@ -95,7 +75,9 @@ def scripted_login(accounts: AccountsServer, token: str) -> ScriptedTerminal:
     return terminal
 
 
-ENV_ONLY = Settings(token_cache=Path("never-read.json"))  # an environment token needs no cache
+def env_only(environ: dict[str, str]) -> TokenSource:
+    """A source with only the environment to take a token from (no client id, no cache)."""
+    return Run(Settings(token_cache=Path("never-read.json")), environ, interactive=False).account()
 
 
 # -- tokens are checked wherever they come from ------------------------------------------------
@@ -105,7 +87,7 @@ ENV_ONLY = Settings(token_cache=Path("never-read.json"))  # an environment token
     "value", ["dal:abc\ndef-ghi-jkl", "dal:abc def-ghi", "dal:ab\x1b[2Jcdefgh"]
 )
 def test_malformed_env_token_is_refused_without_echo(value: str) -> None:
-    source = TokenSource(ENV_ONLY, {"LIVECHAT_BEARER_TOKEN": value}, interactive=False)
+    source = env_only({"LIVECHAT_BEARER_TOKEN": value})
     with pytest.raises(
         ConfigError, match="LIVECHAT_BEARER_TOKEN does not hold a LiveChat token"
     ) as raised:
@@ -124,7 +106,7 @@ def test_malformed_env_token_is_refused_without_echo(value: str) -> None:
     ],
 )
 def test_env_token_is_read_as_a_paste_is(value: str) -> None:
-    token = TokenSource(ENV_ONLY, {"LIVECHAT_BEARER_TOKEN": value}, interactive=False).token()
+    token = env_only({"LIVECHAT_BEARER_TOKEN": value}).token()
     assert token == "dal:abcdefgh-1234"
     assert token.region == "dal"
     assert redact.scrub("x dal:abcdefgh-1234 y") == "x dal:… y"
@@ -198,7 +180,7 @@ def test_a_login_whose_cache_cannot_be_written_still_serves_the_run(
     cache.mkdir(parents=True)  # a directory where the file should be: every write fails
     token = accounts.issue()
     terminal = scripted_login(accounts, token)
-    source = source_for(settings_for(accounts, cache), terminal)
+    source = source_for(accounts, cache, terminal)
     with pytest.warns(CacheWarning) as warned:
         tokens = [source.token(), source.token()]
     assert tokens == [token, token], "the token stays in memory for the rest of the run"
@@ -238,7 +220,7 @@ def test_a_renewal_whose_cache_cannot_be_written_says_the_next_run_logs_in(
     path = tmp_path / "cache" / "tokens.json"
     rotated_pair(accounts, TokenCache(path))
     block_writes(path)
-    source = source_for(settings_for(accounts, path, grant="code"), None)
+    source = source_for(accounts, path, None, grant="code")
     with pytest.warns(CacheWarning, match="the next run will need a login"):
         token = source.token()
     assert accounts.refresh_calls == 1
@@ -277,7 +259,7 @@ def test_a_full_disk_loses_no_login(accounts: AccountsServer, full_disk: Path) -
             except OSError:
                 written = 0
     token = accounts.issue()
-    source = source_for(settings_for(accounts, cache), scripted_login(accounts, token))
+    source = source_for(accounts, cache, scripted_login(accounts, token))
     with pytest.warns(CacheWarning, match="No space left on device"):
         assert source.token() == token
 
@@ -493,9 +475,7 @@ def test_answers_of_other_logins_use_no_try_and_say_nothing(
 
     terminal = ScriptedTerminal([browser_sends("forged") for _ in range(5)] + [browser_sends("ok")])
     ref.append(terminal)
-    source = source_for(
-        settings_for(accounts, tmp_path / "c" / "t.json", redirect_uri=redirect), terminal
-    )
+    source = source_for(accounts, tmp_path / "c" / "t.json", terminal, redirect_uri=redirect)
     assert source.token() == token
     assert terminal.prompts == 6
     assert "tries left" not in terminal.text
@@ -510,12 +490,12 @@ def test_a_cancelled_login_is_not_asked_again_in_the_run(
 ) -> None:
     terminal = ScriptedTerminal([KeyboardInterrupt(), "never asked"])
     open_terminal, opened = opener(terminal)
-    source = TokenSource(
-        settings_for(accounts, tmp_path / "c" / "t.json"),
+    source = Run(
+        Settings(tmp_path / "c" / "t.json", "client-1", accounts_url=accounts.url),
         {},
         interactive=True,
         open_terminal=open_terminal,
-    )
+    ).account()
     with pytest.raises(LoginCancelled, match="cancelled"):
         source.token()
     with pytest.raises(LoginFailed, match="cancelled"):
@@ -528,12 +508,12 @@ def test_time_at_the_prompt_does_not_count_against_an_alarm() -> None:
     fired: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda number, frame: fired.append(number))
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        signal.setitimer(signal.ITIMER_REAL, 600)
         with alarm_paused():
-            time.sleep(1.0)  # longer than the alarm had left: it would have fired
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "no alarm while asked"
         assert fired == []
         left, _ = signal.getitimer(signal.ITIMER_REAL)
-        assert 0 < left <= 0.5, "the alarm runs again with the time it had left"
+        assert 0 < left <= 600, "the alarm runs again with the time it had left"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -551,9 +531,7 @@ def test_a_controller_waiting_for_another_login_says_so(
     )
     notices: list[str] = []
     source = source_for(
-        settings_for(accounts, path, grant="code", prompt_timeout=1.0),
-        None,
-        notify=notices.append,
+        accounts, path, None, grant="code", prompt_timeout=1.0, notify=notices.append
     )
     with subprocess.Popen(
         [sys.executable, "-c", code, str(path.with_name("tokens.json.login.lock"))],
@@ -594,7 +572,7 @@ def test_a_rate_limited_renewal_keeps_the_refresh_token(
     path = tmp_path / "cache" / "tokens.json"
     refresh = rotated_pair(accounts, TokenCache(path), lifetime=300)  # stale, not expired
     accounts.rate_limited, accounts.retry_after = 5, retry_after
-    source = source_for(settings_for(accounts, path, grant="code"), None)
+    source = source_for(accounts, path, None, grant="code")
     with pytest.warns(
         RenewalWarning, match="HTTP 429: temporarily_unavailable.*the cached pair is kept"
     ):
@@ -610,7 +588,7 @@ def test_a_refused_refresh_token_is_dropped(accounts: AccountsServer, tmp_path: 
     path = tmp_path / "cache" / "tokens.json"
     rotated_pair(accounts, TokenCache(path))
     accounts.refresh_tokens.clear()  # the server forgot it: invalid_grant
-    source = source_for(settings_for(accounts, path, grant="code"), None)
+    source = source_for(accounts, path, None, grant="code")
     with (
         pytest.warns(RenewalWarning, match="HTTP 401: invalid_grant"),
         pytest.raises(NoTerminal),
@@ -627,8 +605,7 @@ def test_tokens_shorter_than_min_ttl_are_renewed_once_a_run(
     accounts.access_expires_in = 300  # shorter than the default min-ttl of 600 s
     path = tmp_path / "cache" / "tokens.json"
     rotated_pair(accounts, TokenCache(path))
-    settings = settings_for(accounts, path, grant="code")
-    workers = [source_for(settings, None) for _ in range(4)]  # all started before the renewal
+    workers = [source_for(accounts, path, None, grant="code") for _ in range(4)]
     tokens = {str(worker.token()) for worker in workers for _ in range(3)}
     assert accounts.refresh_calls == 1
     assert len(tokens) == 1
@@ -673,7 +650,7 @@ def test_the_decisions_are_logged_at_debug_without_a_secret(
 ) -> None:
     path = tmp_path / "cache" / "tokens.json"
     refresh = rotated_pair(accounts, TokenCache(path))
-    source = source_for(settings_for(accounts, path, grant="code"), None)
+    source = source_for(accounts, path, None, grant="code")
     with caplog.at_level("DEBUG", logger="pytest_livechat_token"):
         token = source.token()
         source.token()
@@ -723,7 +700,7 @@ def test_report_masking_reaches_every_shape() -> None:
     from dataclasses import dataclass  # noqa: PLC0415
     from types import SimpleNamespace  # noqa: PLC0415
 
-    from pytest_livechat_token.reports import scrub_report  # noqa: PLC0415
+    from pytest_livechat_token.masking import scrub_report  # noqa: PLC0415
 
     secret = "dal:ReportSecret0123456789abcdef"
     redact.remember(secret)

@@ -117,12 +117,12 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime, timezone  # noqa: PLC0415
 
     from pytest_livechat_token import BearerToken  # noqa: PLC0415
-    from pytest_livechat_token.accounts import TokenResponse  # noqa: PLC0415
     from pytest_livechat_token.authorize import Grant  # noqa: PLC0415
     from pytest_livechat_token.cache import CacheEntry  # noqa: PLC0415
     from pytest_livechat_token.login import LoginResult  # noqa: PLC0415
     from pytest_livechat_token.loopback import Answer  # noqa: PLC0415
-    from pytest_livechat_token.obtain import TokenSource  # noqa: PLC0415
+    from pytest_livechat_token.oauth import TokenResponse  # noqa: PLC0415
+    from pytest_livechat_token.run import Run  # noqa: PLC0415
     from pytest_livechat_token.settings import Settings  # noqa: PLC0415
 
     secret, refresh = "dal:SECRETSECRETSECRET", "dal:REFRESHREFRESH"
@@ -131,12 +131,12 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     import os  # noqa: PLC0415
 
     shown = [
-        TokenSource(
+        Run(
             Settings(token_cache=Path("t.json"), client_id="c"),
             os.environ,
             interactive=False,
             handed={"accounts": {"default": {"token": secret}}},
-        ),
+        ).account(),
         Grant(secret),
         CacheEntry(secret, now, now, refresh_token=refresh),
         TokenResponse(secret, refresh, 1, None),

@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from pytest_livechat_token import redact
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import ConfigError, LoginFailed, NoTerminal
-from pytest_livechat_token.obtain import HandOff, TokenSource
-from pytest_livechat_token.settings import Settings
+from pytest_livechat_token.handoff import HandOff
+from pytest_livechat_token.obtain import TokenSource
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import cache_pair, cache_token
+from .helpers import cache_pair, cache_token, make_run
 from .scripted import ScriptedTerminal, Step
 
 URL_WITH_STATE = re.compile(r"\S+state=\S+")
-
-
-@pytest.fixture(autouse=True)
-def _no_known_secrets() -> Iterator[None]:
-    redact.forget_all()
-    yield
-    redact.forget_all()
 
 
 def source(
@@ -43,22 +34,11 @@ def source(
     grant: str = "implicit",
     account: str = "default",
 ) -> TokenSource:
-    settings = Settings(
-        token_cache=path,
-        client_id="client-1",
-        accounts_url=accounts.url,
-        grant=grant,  # type: ignore[arg-type]
-        account=account,
-        open_browser=False,
-        prompt_timeout=5,
+    """The default account's source of a run where ``terminal`` is the person."""
+    run = make_run(
+        accounts.url, path, terminal, environ=environ, handed=handed, grant=grant, account=account
     )
-    return TokenSource(
-        settings,
-        environ or {},
-        interactive=terminal is not None,
-        open_terminal=lambda: terminal,
-        handed=handed,
-    )
+    return run.account()
 
 
 def pastes(terminal: ScriptedTerminal, token: str) -> Step:
@@ -96,7 +76,7 @@ def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Pat
     default = source(accounts, path, person)
     assert default.token() == first
     shown_first = person.text
-    supervisor = default.named("supervisor").token()
+    supervisor = default.run.account("supervisor").token()
     assert supervisor == second
     assert (default.token().account, default.token().account_id) == ("default", "acc-1")
     assert (supervisor.account, supervisor.account_id) == ("supervisor", "acc-2")
@@ -119,8 +99,8 @@ def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Pat
     # Another process: both from the cache, nobody asked.
     later = source(accounts, path, ScriptedTerminal([]))
     assert later.token() == first
-    assert later.named("supervisor").token() == second
-    assert later.named("supervisor").token().account_id == "acc-2"
+    assert later.run.account("supervisor").token() == second
+    assert later.run.account("supervisor").token().account_id == "acc-2"
 
 
 def test_the_same_user_for_two_names_is_refused_and_asked_again(
@@ -131,7 +111,7 @@ def test_the_same_user_for_two_names_is_refused_and_asked_again(
     other = accounts.issue(account_id="acc-2")
     person = ScriptedTerminal([])
     person.steps = [pastes(person, again), pastes(person, other)]
-    token = source(accounts, path, person).named("supervisor").token()
+    token = source(accounts, path, person).run.account("supervisor").token()
     assert token == other
     assert person.prompts == 2
     assert (
@@ -148,7 +128,7 @@ def test_the_same_user_three_times_ends_the_login(accounts: AccountsServer, path
     cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
     person = ScriptedTerminal([])
     person.steps = [pastes(person, accounts.issue(account_id="acc-1")) for _ in range(3)]
-    viewer = source(accounts, path, person).named("viewer")
+    viewer = source(accounts, path, person).run.account("viewer")
     with pytest.raises(LoginFailed, match="after 3 unusable answers"):
         viewer.token()
     with pytest.raises(LoginFailed):  # not asked again in this process
@@ -169,7 +149,7 @@ def test_code_grant_learns_each_user(
     default = source(accounts, path, person, grant="code")
     assert default.token().account_id == "acc-1"
     accounts.user = "acc-2"  # the person logs in as someone else in a private window
-    supervisor = default.named("supervisor").token()
+    supervisor = default.run.account("supervisor").token()
     assert supervisor.account_id == "acc-2"
     assert supervisor.organization_id == "org-1"
     assert accounts.count("GET", "/v2/info") == (0 if ids_in_answer else 2)
@@ -183,7 +163,7 @@ def test_renewal_keeps_the_accounts_user(accounts: AccountsServer, path: Path) -
     """A renewal is of the same user: its account id stays, also when the answer omits it."""
     accounts.ids_in_token_answer = False
     pair = cache_pair(path, accounts, seconds=-60)
-    renewed = source(accounts, path, None).named("supervisor").token()
+    renewed = source(accounts, path, None).run.account("supervisor").token()
     assert renewed != pair["access_token"]
     assert (renewed.account, renewed.account_id) == ("supervisor", "acc-2")
     entry = TokenCache(path).get(accounts.url, "client-1", "supervisor")
@@ -199,11 +179,11 @@ def test_env_tokens_by_name(accounts: AccountsServer, path: Path) -> None:
     }
     default = source(accounts, path, None, environ=environ)
     assert default.token() == "dal:default-env-token"
-    read_only = default.named("read-only").token()
+    read_only = default.run.account("read-only").token()
     assert read_only == "fra:read-only-env-token"
     assert (read_only.account, read_only.account_id) == ("read-only", None)
     with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_SUPERVISOR"):
-        default.named("supervisor").token()
+        default.run.account("supervisor").token()
     assert accounts.requests == []
 
 
@@ -217,7 +197,7 @@ def test_the_default_account_takes_the_plain_env_token(
     assert viewer.token() == "dal:viewer-env-token"
     assert viewer.token().account == "viewer"
     with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_DEFAULT"):
-        viewer.named("default").token()
+        viewer.run.account("default").token()
 
 
 def test_each_handed_account_is_its_own(accounts: AccountsServer, path: Path) -> None:
@@ -231,10 +211,10 @@ def test_each_handed_account_is_its_own(accounts: AccountsServer, path: Path) ->
     }
     worker = source(accounts, path, None, handed=handed)
     assert worker.token() == first
-    assert worker.named("supervisor").token() == second
-    assert worker.named("supervisor").token().account_id == "acc-2"
+    assert worker.run.account("supervisor").token() == second
+    assert worker.run.account("supervisor").token().account_id == "acc-2"
     with pytest.raises(NoTerminal, match="for 'viewer'"):
-        worker.named("viewer").token()
+        worker.run.account("viewer").token()
     assert accounts.requests == []
 
 
@@ -243,7 +223,7 @@ def test_a_name_that_breaks_the_rule_is_refused(
     accounts: AccountsServer, path: Path, name: str
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape("[a-z0-9][a-z0-9_-]{0,31}")):
-        source(accounts, path, None).named(name)
+        source(accounts, path, None).run.account(name)
 
 
 def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
@@ -253,8 +233,8 @@ def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
     another account's renewal goes ahead."""
     pair = cache_pair(path, accounts, seconds=-60)
     cache = TokenCache(path)
-    with cache.login_lock(1, lambda: pytest.fail("free")):
-        renewed = source(accounts, path, None).named("supervisor").token()
+    with cache.locks.login(1, lambda: pytest.fail("free")):
+        renewed = source(accounts, path, None).run.account("supervisor").token()
     assert renewed != pair["access_token"]
 
 

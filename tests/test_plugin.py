@@ -9,7 +9,7 @@ import pytest
 
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.plugin import SETTINGS
+from pytest_livechat_token.session import SETTINGS
 from pytest_livechat_token.settings import OPTIONS, Option
 
 from .accounts_server import AccountsServer
@@ -317,10 +317,10 @@ def test_the_login_says_what_to_do_under_a_thread_timeout(
     pytester: pytest.Pytester, args: list[str], noted: bool
 ) -> None:
     from pytest_livechat_token.login import instructions  # noqa: PLC0415
-    from pytest_livechat_token.plugin import _source  # noqa: PLC0415
+    from pytest_livechat_token.session import run_of  # noqa: PLC0415
 
     config = pytester.parseconfigure(*args)
-    note = _source(config).wording.login_note
+    note = run_of(config).wording.login_note
     assert bool(note) == noted
     shown = instructions("https://a.test/?x", "https://x.test", opened=False, who=None, note=note)
     assert ("run `livechat-token login`" in shown) == noted

@@ -151,8 +151,8 @@ def test_an_unexpected_error_on_the_token_path_is_one_line(
         """
         from pytest_livechat_token.obtain import TokenSource
 
-        def explode(self):
-            bearer = self.env_token()
+        def explode(self, entries=None):
+            bearer = self.run.environ["LIVECHAT_BEARER_TOKEN"]
             headers = {"Authorization": f"Bearer {bearer}"}
             raise OverflowError(f"date value out of range near {headers}")
 

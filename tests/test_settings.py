@@ -185,10 +185,13 @@ def test_bad_values_say_which_setting(
 
 
 def test_what_workers_are_handed() -> None:
+    from pytest_livechat_token.handoff import payload, settings_from  # noqa: PLC0415
+    from pytest_livechat_token.run import Run  # noqa: PLC0415
+
     controller = settings({"client_id": "c", "min_ttl": "5", "token_cache": "/controller/t.json"})
-    handed = controller.handed_to_workers()
-    assert "token_cache" not in handed
-    worker = settings({"token_cache": "/worker/t.json"}).with_handed(handed)
+    handed = payload(Run(controller, {}, interactive=False))
+    assert "token_cache" not in handed["settings"]
+    worker = settings_from(settings({"token_cache": "/worker/t.json"}), handed)
     assert worker.client_id == "c"
     assert worker.min_ttl == 5
     assert worker.token_cache == Path("/worker/t.json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -15,22 +15,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pytest_livechat_token import RenewalWarning, redact
+from pytest_livechat_token import RenewalWarning
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import LiveChatTokenError, LoginFailed, NoTerminal
-from pytest_livechat_token.obtain import HandOff, TokenSource
-from pytest_livechat_token.settings import Settings
+from pytest_livechat_token.handoff import HandOff
+from pytest_livechat_token.obtain import TokenSource
 
 from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import make_run
 from .scripted import ScriptedTerminal, Step
-
-
-@pytest.fixture(autouse=True)
-def _no_known_secrets() -> Iterator[None]:
-    redact.forget_all()
-    yield
-    redact.forget_all()
 
 
 @dataclass
@@ -60,23 +54,16 @@ class World:
         return entry.access_token
 
     def source(self) -> TokenSource:
-        settings = Settings(
-            token_cache=self.path,
-            client_id="client-1",
-            accounts_url=self.accounts.url,
-            grant=self.grant,  # type: ignore[arg-type]
-            open_browser=False,
-            prompt_timeout=5,
-        )
         self.terminal = ScriptedTerminal(list(self.steps)) if self.steps is not None else None
-        terminal = self.terminal
-        return TokenSource(
-            settings,
-            self.environ,
-            interactive=terminal is not None,
-            open_terminal=lambda: terminal,
+        run = make_run(
+            self.accounts.url,
+            self.path,
+            self.terminal,
+            environ=self.environ,
             handed=self.handed,
+            grant=self.grant,
         )
+        return run.account()
 
     def pastes(self, token: str) -> Step:
         """The person pastes the redirect of the login shown, carrying ``token``."""

@@ -209,7 +209,7 @@ def lookup(smoke: bool) -> dict[str, Any]:
             cache.put(URL, f"client-{client}", CacheEntry(TOKEN, now + timedelta(hours=8), now))
 
         def locked() -> None:
-            with cache._locked():  # the bench reaches in: lock + read + parse
+            with cache.locks.writing():  # the bench reaches in: lock + read + parse
                 cache._entries_of(cache._load())
 
         def plain() -> None:

@@ -1,4 +1,5 @@
-"""Talking to the LiveChat accounts server. httpx is imported here, and only when a call is made.
+"""Talking to the LiveChat accounts server (its OAuth endpoints: `/v2/info`, `/v2/token`,
+`/v2/customer/token`). httpx is imported here, and only when a call is made.
 
 Each call has one deadline for the whole exchange (a server that trickles its answer cannot
 stretch it), reads at most ``MAX_ANSWER`` bytes, and takes nothing from the answer unchecked.

@@ -1,0 +1,164 @@
+"""One run of a front end (a pytest process, a ``livechat-token`` command): everything the core
+shares between accounts and customers. ``Run.account(name)`` is the ``TokenSource`` of one
+account and ``Run.customers`` the ``CustomerSource``; both read the run, never each other.
+
+Its repr shows the settings only: the environment and the hand-off may hold tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .bearer import BearerToken, is_usable, seconds_left, utcnow
+from .cache import CacheEntry, CustomerEntry, Key, TokenCache
+from .errors import LoginFailed, NotConfigured, RenewalWarning, warn
+from .obtain import TokenSource
+from .settings import TOKEN_ENV, Settings, Wording, account_name, token_env_of
+
+if TYPE_CHECKING:
+    from .customers import CustomerSource
+    from .handoff import HandOff
+    from .terminal import Terminal
+
+
+class Notices:
+    """Where the core's messages go. ``say``: on the terminal open for a login, else where the
+    front end shows notices (``notify``; None: not shown). ``tell``: something the person
+    should know, on the terminal, else a ``RenewalWarning``. A worker's messages start with
+    its name (``tag``)."""
+
+    __slots__ = ("_notify", "tag")
+
+    def __init__(self, who: str | None, notify: Callable[[str], None] | None) -> None:
+        self.tag = f"[{who}] " if who else ""
+        self._notify = notify
+
+    def say(self, message: str, terminal: Terminal | None = None) -> None:
+        if terminal is not None:
+            terminal.say(f"\n{self.tag}{message}\n")
+        elif self._notify is not None:
+            self._notify(f"{self.tag}{message}")
+
+    def tell(self, message: str, terminal: Terminal | None = None) -> None:
+        if terminal is not None:
+            terminal.say(f"  ! {message}\n")
+        else:
+            warn(RenewalWarning(message))
+
+
+class Run:
+    """The settings, the environment, whether a person can be asked (``interactive``), the
+    worker's name (``who``), the controller's hand-off, the front end's words and notices, the
+    cache and its locks, the clock, and what each account obtained or failed in this run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        *,
+        interactive: bool,
+        who: str | None = None,
+        handed: HandOff | None = None,
+        open_terminal: Callable[[], Terminal | None] | None = None,
+        now: Callable[[], datetime] = utcnow,
+        wording: Wording | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.environ = environ
+        self.interactive = interactive
+        self.who = who
+        self.handed = handed
+        self._open_terminal = open_terminal  # None: the controlling terminal
+        self.now = now
+        self.wording = wording or Wording()
+        self.notices = Notices(who, notify)
+        self.cache = TokenCache(settings.token_cache)
+        self.locks = self.cache.locks
+        self.started_at = now()
+        self.obtained: dict[str, BearerToken] = {}
+        """The token each account obtained by a login or renewal of this process."""
+        self.failed: dict[str, LoginFailed] = {}
+        """A login of this process that ended badly, by account: not asked again."""
+        self._sources: dict[str, TokenSource] = {}
+        self._customers: CustomerSource | None = None
+
+    def __repr__(self) -> str:
+        return f"Run({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
+
+    def account(self, name: str | None = None) -> TokenSource:
+        """The source of the account ``name`` (the default account when None); a
+        ``ConfigError`` for a name that breaks the rule."""
+        name = self.settings.account if name is None else name
+        if (source := self._sources.get(name)) is None:
+            source = TokenSource(self, account_name(name))
+            self._sources[name] = source
+        return source
+
+    @property
+    def customers(self) -> CustomerSource:
+        """The customers of this run, made with the default account's token."""
+        if self._customers is None:
+            from .customers import CustomerSource  # noqa: PLC0415 - only customer tests need it
+
+            self._customers = CustomerSource(self)
+        return self._customers
+
+    @property
+    def client_id(self) -> str:
+        """The client id; ``NotConfigured`` when there is none."""
+        if self.settings.client_id is None:
+            raise NotConfigured(
+                f"no LiveChat client id configured: {self.wording.flag('client_id')}, "
+                f"or set {TOKEN_ENV} to a token"
+            )
+        return self.settings.client_id
+
+    def token_env(self, account: str) -> str:
+        """The variable that can hold ``account``'s token."""
+        return TOKEN_ENV if account == self.settings.account else token_env_of(account)
+
+    def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
+        """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained
+        since this run started (a server may issue tokens that live less than ``min_ttl``:
+        one run never renews twice) and not yet expired."""
+        now = self.now()
+        if is_usable(entry.expires_at, self.settings.min_ttl, now):
+            return True
+        return entry.obtained_at >= self.started_at and seconds_left(entry.expires_at, now) > 0
+
+    def terminal(self) -> Terminal | None:
+        """The terminal to ask the person on, when there is one."""
+        if self._open_terminal is not None:
+            return self._open_terminal()
+        from .terminal import open_terminal  # noqa: PLC0415 - only a login needs it
+
+        return open_terminal()
+
+    def client_entries(
+        self, entries: Mapping[Key, CacheEntry] | None = None
+    ) -> dict[str, CacheEntry]:
+        """This client's cached entries (of ``entries``, else of the cache), by account name."""
+        url, client = self.settings.accounts_url, self.client_id
+        found = self.cache.entries() if entries is None else entries
+        return {key[2]: entry for key, entry in found.items() if key[:2] == (url, client)}
+
+    def accounts(self, entries: Mapping[Key, CacheEntry] | None = None) -> list[str]:
+        """The names of the accounts cached for this client, in order."""
+        return sorted(self.client_entries(entries))
+
+    def customer_names(self, customers: Mapping[Key, CustomerEntry]) -> list[str]:
+        """The names of this client's customers in ``customers``, in order."""
+        ours = (self.settings.accounts_url, self.client_id)
+        return sorted(name for url, client, name in customers if (url, client) == ours)
+
+    def users(self) -> dict[str, str | None]:
+        """The account id of each account of this client that is cached or was obtained in
+        this run (None where unknown), by name."""
+        users = {name: entry.account_id for name, entry in self.client_entries().items()}
+        for name, token in self.obtained.items():
+            if token.account_id is not None:
+                users[name] = token.account_id
+        return dict(sorted(users.items()))
