@@ -161,11 +161,14 @@ class CustomerEntry(NamedTuple):
         )
 
 
-class _Sections(NamedTuple):
+class _Sections:
     """What a read-modify-write changes: the good entries of both sections."""
 
-    entries: dict[Key, CacheEntry]
-    customers: dict[Key, CustomerEntry]
+    __slots__ = ("customers", "entries")
+
+    def __init__(self, entries: dict[Key, CacheEntry], customers: dict[Key, CustomerEntry]) -> None:
+        self.entries = entries
+        self.customers = customers
 
     def by_name(self) -> list[tuple[str, dict[Key, Any]]]:
         return [("entries", self.entries), ("customers", self.customers)]

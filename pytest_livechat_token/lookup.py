@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
 from .bearer import BearerToken, describe_duration, seconds_left, still_valid
 from .settings import env_token
@@ -26,14 +26,22 @@ if TYPE_CHECKING:
 Where = Literal["environment", "unconfigured", "controller", "process", "cache", "renewal", "login"]
 
 
-class Found(NamedTuple):
+class Found:
     """Where an account's token comes from now. ``token`` is set when it can be used as it is
     (not yet remembered as a secret: the header does not need it); ``entry`` is the cache's
-    entry when one was read."""
+    entry when one was read. (A plain class: made at every run's header.)"""
 
-    where: Where
-    token: BearerToken | None = None
-    entry: CacheEntry | None = None
+    __slots__ = ("entry", "token", "where")
+
+    def __init__(
+        self, where: Where, token: BearerToken | None = None, entry: CacheEntry | None = None
+    ) -> None:
+        self.where = where
+        self.token = token
+        self.entry = entry
+
+    def __repr__(self) -> str:
+        return f"Found({self.where!r}, {self.token!r})"
 
     @property
     def expires_at(self) -> datetime | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,14 +27,23 @@ TOKENS = pytest.StashKey["dict[str, BearerToken]"]()
 """The token of each account obtained in this process, by name (``livechat_bearer_for``)."""
 
 
-class Process(NamedTuple):
-    """What this process knows of itself: whether a person can be asked, and what the xdist
-    controller handed it (None in the controller or without xdist). Immutable."""
+class Process:
+    """What this process knows of itself: whether a person can be asked, what the xdist
+    controller handed it (None in the controller or without xdist), and the Personal Access
+    Token of ``LIVECHAT_PAT`` for ``livechat_api``. Set once at configure, never changed (a
+    plain class: it is made at every start-up, a ``NamedTuple`` costs ten times as much)."""
 
-    interactive: bool
-    handed: HandOff | None
-    pat: PersonalAccessToken | None = None
-    """The Personal Access Token of ``LIVECHAT_PAT``, for ``livechat_api``."""
+    __slots__ = ("handed", "interactive", "pat")
+
+    def __init__(
+        self,
+        interactive: bool,
+        handed: HandOff | None,
+        pat: PersonalAccessToken | None = None,
+    ) -> None:
+        self.interactive = interactive
+        self.handed = handed
+        self.pat = pat
 
 
 def wording(config: pytest.Config, *, at_configure: bool = False) -> Wording:

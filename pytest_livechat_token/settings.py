@@ -25,15 +25,17 @@ GRANTS: tuple[Grant, ...] = ("implicit", "code")
 MAX_SECONDS = 86400.0
 
 
-class Option(NamedTuple):
-    """One setting: its flag, environment variable and ini key (where it has them)."""
+class Option:
+    """One setting: its flag, environment variable and ini key (where it has them). (A plain
+    class: the table is made at every start-up.)"""
 
-    name: str
-    flag: str
-    env: str | None
-    ini: str
-    help: str
-    metavar: str
+    __slots__ = ("env", "flag", "help", "ini", "metavar", "name")
+
+    def __init__(  # noqa: PLR0917 - a row of the table below
+        self, name: str, flag: str, env: str | None, ini: str, help: str, metavar: str
+    ) -> None:
+        self.name, self.flag, self.env, self.ini = name, flag, env, ini
+        self.help, self.metavar = help, metavar
 
 
 OPTIONS = (
