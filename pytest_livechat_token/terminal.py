@@ -158,33 +158,33 @@ class _Console:  # pragma: no cover - Windows only; not exercised on the machine
 
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         # ``wake`` is not watched here: on Windows the browser's answer is pasted.
-        if sys.platform != "win32":
-            raise EOFError
-        import msvcrt  # noqa: PLC0415
+        if sys.platform == "win32":
+            import msvcrt  # noqa: PLC0415
 
-        self.say(prompt)
-        typed: list[str] = []
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-                if not msvcrt.kbhit():
-                    time.sleep(0.05)
-                    continue
-                char = msvcrt.getwch()
-                if char in "\r\n":
-                    return "".join(typed)
-                if char == "\x03":
-                    raise KeyboardInterrupt
-                if char == "\x1a":
-                    raise EOFError
-                if char == "\b":
-                    del typed[-1:]
-                else:
-                    typed.append(char)
-        finally:
-            self.say("\n")
+            self.say(prompt)
+            typed: list[str] = []
+            deadline = time.monotonic() + timeout
+            try:
+                while True:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError
+                    if not msvcrt.kbhit():
+                        time.sleep(0.05)
+                        continue
+                    char = msvcrt.getwch()
+                    if char in "\r\n":
+                        return "".join(typed)
+                    if char == "\x03":
+                        raise KeyboardInterrupt
+                    if char == "\x1a":
+                        raise EOFError
+                    if char == "\b":
+                        del typed[-1:]
+                    else:
+                        typed.append(char)
+            finally:
+                self.say("\n")
+        raise EOFError
 
     def close(self) -> None:
         self._out.close()

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpcore  # noqa: F401
 import pytest
 
-from .accounts_server import AccountsServer
-from .helpers import USER_TEST, Spawner
+from .support.accounts_server import AccountsServer
+from .support.helpers import USER_TEST, Spawner
 
 pytest_plugins = ["pytester"]
 

@@ -292,10 +292,18 @@ def stress(smoke: bool) -> dict[str, Any]:
 
 
 def fuzz(smoke: bool) -> dict[str, Any]:
-    """The hypothesis suite (tests/test_fuzz.py) at 10,000 examples a property."""
+    """The hypothesis suite (tests/unit/test_fuzz.py) at 10,000 examples a property."""
     examples = "25" if smoke else "10000"  # the suite runs the same properties at 300
     env = {**os.environ, "LIVECHAT_FUZZ_EXAMPLES": examples}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/unit/test_fuzz.py",
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
     print(f"fuzz, {examples} examples a property: {summary}")

@@ -18,8 +18,8 @@ import pytest
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import cache_pair, cache_token, paste_redirect, read_login_url
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import cache_pair, cache_token, paste_redirect, read_login_url
 
 
 def cli(*args: str, accounts_url: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,10 @@ from pytest_livechat_token.authorize import (
     new_state,
     parse_paste,
 )
-from pytest_livechat_token.errors import PasteRejected
+from pytest_livechat_token.errors import (
+    PasteRejected,
+)
+from pytest_livechat_token.terminal import shown
 
 TOKEN = "dal:Abc-123_xyzQWERTYuiop"
 ENCODED = "dal%3AAbc-123_xyzQWERTYuiop"
@@ -201,3 +204,24 @@ def test_error_explanations_fit_both_grants_and_name_the_front_ends_flags() -> N
         wording=Wording({"redirect_uri": "--redirect-uri"}),
     )
     assert "set --redirect-uri to one" in cli
+
+
+def test_unicode_digits_in_a_pasted_expiry_are_no_expiry() -> None:
+    grant = parse_paste(
+        "https://localhost/#access_token=dal%3Aabcdefgh1234&expires_in=%C2%B2&state=s",
+        expected_state="s",
+    )
+    assert grant.expires_in is None
+    huge = parse_paste(
+        "#access_token=dal:abcdefgh1234&expires_in=1000000000000", expected_state=None
+    )
+    assert huge.expires_in is None
+
+
+def test_control_characters_of_an_error_page_are_escaped() -> None:
+    params = {"oauth_exception": "\x1b]52;c;ZWNobyBoaQ==\x07", "exception_details": "\x1b[2J"}
+    text = explain_error(params, client_id="c", redirect_uri="https://localhost")
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\\x1b]52;c;" in text
+    assert shown("ok\n\x1b[2Jcleared\x9b\n") == "ok\n\\x1b[2Jcleared\\x9b\n"

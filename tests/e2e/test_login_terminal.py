@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pexpect
 import pytest
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, expect_token, paste_redirect, read_login_url
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import Spawner, expect_token, paste_redirect, read_login_url
 
 
 def test_paste_redirect_then_cached_run(

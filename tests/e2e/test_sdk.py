@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .accounts_server import AccountsServer
+from ..support.accounts_server import AccountsServer
 
 pytest.importorskip("livechat", reason="lc-sdk-python is in the test extras")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,11 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pytest_livechat_token.errors import AccountsUnreachable, TokenRejected
+from pytest_livechat_token import oauth as accounts_module
+from pytest_livechat_token.errors import (
+    AccountsUnreachable,
+    TokenRejected,
+)
 from pytest_livechat_token.oauth import token_info
 
-from .accounts_server import AccountsServer
-from .helpers import free_port
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import free_port
 
 
 def test_info_of_a_good_token(accounts: AccountsServer) -> None:
@@ -164,3 +169,37 @@ def test_plain_pkce_is_checked_by_the_test_server(accounts: AccountsServer) -> N
     accounts.codes[code].used = False
     form["code_verifier"] = "plain-verifier-value"
     assert httpx.post(f"{accounts.url}/v2/token", data=form).status_code == 200
+
+
+def info_answer(**fields: object) -> tuple[int, bytes, dict[str, str]]:
+    body = {"client_id": "client-1", "scope": "chats--all:ro", "expires_in": 28800, **fields}
+    return 200, json.dumps(body).encode(), {}
+
+
+def test_an_absurd_lifetime_from_info_counts_as_unknown(accounts: AccountsServer) -> None:
+    accounts.fixed[("GET", "/v2/info")] = info_answer(expires_in=10**12)
+    assert token_info(accounts.url, "dal:abcdefgh1234").expires_in is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"a":' * 50_000, b'{"client_id": "' + b"x" * 70_000 + b'"}', b"\xff\xfe"],
+    ids=["nested-list", "nested-object", "too-large", "not-utf8"],
+)
+def test_a_hostile_info_answer_is_one_line(accounts: AccountsServer, body: bytes) -> None:
+    accounts.fixed[("GET", "/v2/info")] = (200, body, {})
+    with pytest.raises(AccountsUnreachable) as raised:
+        token_info(accounts.url, "dal:abcdefgh1234")
+    assert "\n" not in str(raised.value)
+    assert raised.value.__cause__ is None
+
+
+def test_a_trickling_server_meets_one_deadline(
+    accounts: AccountsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every byte comes within httpx's read timeout; the whole answer never within the deadline.
+    monkeypatch.setattr(accounts_module, "TIMEOUT", 1.0)
+    accounts.trickle[("GET", "/v2/info")] = 0.25
+    accounts.fixed[("GET", "/v2/info")] = info_answer(padding="x" * 40)
+    with pytest.raises(AccountsUnreachable, match="gave no whole answer within 1 s"):
+        token_info(accounts.url, "dal:abcdefgh1234")

@@ -20,8 +20,8 @@ import pytest
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
-from .accounts_server import AccountsServer
-from .helpers import cache_pair
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import cache_pair
 
 LEAKY_SUITE = """
 import logging

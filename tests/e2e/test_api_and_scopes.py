@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from .accounts_server import AccountsServer
-from .helpers import cache_token
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import cache_token
 
 
 def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:

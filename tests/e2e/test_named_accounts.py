@@ -17,9 +17,9 @@ from pytest_livechat_token.errors import ConfigError, LoginFailed, NoTerminal
 from pytest_livechat_token.handoff import HandOff
 from pytest_livechat_token.obtain import TokenSource
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import cache_pair, cache_token, make_run
-from .scripted import ScriptedTerminal, Step
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import cache_pair, cache_token, make_run
+from ..support.scripted import ScriptedTerminal, Step
 
 URL_WITH_STATE = re.compile(r"\S+state=\S+")
 

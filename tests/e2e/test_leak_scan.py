@@ -17,8 +17,8 @@ import httpx
 import pexpect
 import pytest
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, read_login_url
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import Spawner, read_login_url
 
 FAILING_SUITE = """
 import pytest

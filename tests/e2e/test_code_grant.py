@@ -24,8 +24,8 @@ from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import PasteRejected
 
-from .accounts_server import AccountsServer
-from .helpers import Spawner, read_login_url
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import Spawner, read_login_url
 
 CODE = "--livechat-grant=code"
 

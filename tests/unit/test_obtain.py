@@ -3,10 +3,11 @@ accounts server, a real cache on disk and a scripted person."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,14 +18,22 @@ import pytest
 
 from pytest_livechat_token import RenewalWarning
 from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.errors import LiveChatTokenError, LoginFailed, NoTerminal
+from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
+from pytest_livechat_token.errors import (
+    LiveChatTokenError,
+    LoginCancelled,
+    LoginFailed,
+    NoTerminal,
+)
 from pytest_livechat_token.handoff import HandOff
 from pytest_livechat_token.obtain import TokenSource
+from pytest_livechat_token.run import Run
+from pytest_livechat_token.settings import Settings
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import make_run
-from .scripted import ScriptedTerminal, Step
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import make_run
+from ..support.inprocess import block_writes, logout, rotated_pair, scripted_login, source_for
+from ..support.scripted import ScriptedTerminal, Step, opener
 
 
 @dataclass
@@ -325,3 +334,154 @@ def test_another_process_logging_in_is_waited_for_not_asked_again(world: World) 
             assert "Waiting for the LiveChat login in progress" in world.terminal.text
         finally:
             holder.kill()
+
+
+def test_a_login_whose_cache_cannot_be_written_still_serves_the_run(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache" / "tokens.json"
+    cache.mkdir(parents=True)  # a directory where the file should be: every write fails
+    token = accounts.issue()
+    terminal = scripted_login(accounts, token)
+    source = source_for(accounts, cache, terminal)
+    with pytest.warns(CacheWarning) as warned:
+        tokens = [source.token(), source.token()]
+    assert tokens == [token, token], "the token stays in memory for the rest of the run"
+    messages = [str(w.message) for w in warned]
+    assert any(
+        "could not store the LiveChat token in" in m and str(cache) in m and "run only" in m
+        for m in messages
+    ), messages
+    assert terminal.prompts == 1
+
+
+def test_a_renewal_whose_cache_cannot_be_written_says_the_next_run_logs_in(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    block_writes(path)
+    source = source_for(accounts, path, None, grant="code")
+    with pytest.warns(CacheWarning, match="the next run will need a login"):
+        token = source.token()
+    assert accounts.refresh_calls == 1
+    assert token in accounts.tokens
+    assert token not in path.read_text()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs, where root can mount one."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_loses_no_login(accounts: AccountsServer, full_disk: Path) -> None:
+    cache = full_disk / "cache" / "tokens.json"
+    cache.parent.mkdir(mode=0o700)
+    with (full_disk / "filler").open("wb", buffering=0) as filler:
+        written = 1
+        while written:
+            try:
+                written = filler.write(b"\0" * 4096)
+            except OSError:
+                written = 0
+    token = accounts.issue()
+    source = source_for(accounts, cache, scripted_login(accounts, token))
+    with pytest.warns(CacheWarning, match="No space left on device"):
+        assert source.token() == token
+
+
+def test_logout_of_a_cache_that_cannot_be_written_is_one_line(
+    accounts: AccountsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    TokenCache(path).put(accounts.url, "client-1", CacheEntry(accounts.issue(), utcnow(), utcnow()))
+    block_writes(path)
+    code, err = logout(accounts, path, capsys)
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "could not remove the token from" in err
+    assert "the access token was revoked at LiveChat" in err
+
+
+def test_a_cancelled_login_is_not_asked_again_in_the_run(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    terminal = ScriptedTerminal([KeyboardInterrupt(), "never asked"])
+    open_terminal, opened = opener(terminal)
+    source = Run(
+        Settings(tmp_path / "c" / "t.json", "client-1", accounts_url=accounts.url),
+        {},
+        interactive=True,
+        open_terminal=open_terminal,
+    ).account()
+    with pytest.raises(LoginCancelled, match="cancelled"):
+        source.token()
+    with pytest.raises(LoginFailed, match="cancelled"):
+        source.token()
+    assert len(opened) == 1
+    assert terminal.prompts == 1
+
+
+def test_a_controller_waiting_for_another_login_says_so(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    code = (
+        "import sys, time, filelock\n"
+        "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+        "print('held', flush=True); time.sleep(60)\n"
+    )
+    notices: list[str] = []
+    source = source_for(
+        accounts, path, None, grant="code", prompt_timeout=1.0, notify=notices.append
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(path.with_name("tokens.json.login.lock"))],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            assert source.renewed() is None
+        finally:
+            holder.kill()
+    assert notices == ["Waiting for the LiveChat login in progress in another process (up to 1 s)…"]
+
+
+def test_the_decisions_are_logged_at_debug_without_a_secret(
+    accounts: AccountsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    refresh = rotated_pair(accounts, TokenCache(path))
+    source = source_for(accounts, path, None, grant="code")
+    with caplog.at_level("DEBUG", logger="pytest_livechat_token"):
+        token = source.token()
+        source.token()
+    said = [
+        record.getMessage() for record in caplog.records if record.name == "pytest_livechat_token"
+    ]
+    assert said == [
+        "no usable token cached (a refresh token)",
+        f"taking the login lock {path.with_name('tokens.json.login.lock')}",
+        "renewing the token with its refresh token",
+        "token obtained earlier in this process",
+    ]
+    for secret in (token, refresh, token.partition(":")[2]):
+        assert all(secret not in message for message in said)

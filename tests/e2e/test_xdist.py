@@ -10,8 +10,8 @@ import pytest
 
 from pytest_livechat_token.cache import TokenCache
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, cache_token, expect_token, paste_redirect, read_login_url
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import Spawner, cache_token, expect_token, paste_redirect, read_login_url
 
 MANY_TESTS = """
 import hashlib, os, pytest

@@ -19,8 +19,8 @@ from pytest_livechat_token.customers import CustomerRefused, CustomerSource
 from pytest_livechat_token.errors import ConfigError, MissingScope
 from pytest_livechat_token.pat import from_environ
 
-from .accounts_server import AccountsServer
-from .helpers import cache_token, make_run
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import cache_token, make_run
 
 AGENT_SCOPE = "chats--all:rw,customers:own"
 

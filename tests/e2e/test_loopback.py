@@ -15,8 +15,8 @@ import pytest
 
 from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
 
-from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import Spawner, expect_token, free_port, read_login_url
+from ..support.accounts_server import AccountsServer, redirect_fragment
+from ..support.helpers import Spawner, expect_token, free_port, read_login_url
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it

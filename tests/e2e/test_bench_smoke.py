@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .bench import run
+from ..bench import run
+
+pytestmark = pytest.mark.bench
 
 
 @pytest.mark.parametrize("name", ["startup", "warm", "xdist", "names"])

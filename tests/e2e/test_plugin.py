@@ -12,8 +12,8 @@ from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.session import SETTINGS
 from pytest_livechat_token.settings import OPTIONS, Option
 
-from .accounts_server import AccountsServer
-from .helpers import USER_TEST, cache_token, expect_token
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import USER_TEST, cache_token, expect_token
 
 NO_BROWSER = "--livechat-no-browser"
 

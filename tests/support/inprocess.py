@@ -1,0 +1,84 @@
+"""In-process helpers of the core's tests: a source of a run, a scripted login, a cached
+rotated pair, a cache that cannot be written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token.obtain import TokenSource
+from pytest_livechat_token.run import Run
+from pytest_livechat_token.settings import Settings
+
+from .accounts_server import AccountsServer, redirect_fragment
+from .helpers import make_run
+from .scripted import ScriptedTerminal
+
+
+def source_for(
+    accounts: AccountsServer,
+    path: Path,
+    terminal: ScriptedTerminal | None,
+    **kwargs: Any,
+) -> TokenSource:
+    """The default account's source of a run (``helpers.make_run``)."""
+    return make_run(accounts.url, path, terminal, **kwargs).account()
+
+
+def paste_for(terminal: ScriptedTerminal, token: str) -> str:
+    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+    url = next(line for line in terminal.text.split() if "state=" in line)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    return "https://localhost/" + redirect_fragment(token, state)
+
+
+def scripted_login(accounts: AccountsServer, token: str) -> ScriptedTerminal:
+    """A terminal whose person pastes the right redirect for ``token`` at the first prompt."""
+    ref: list[ScriptedTerminal] = []
+    terminal = ScriptedTerminal([lambda wake: paste_for(ref[0], token)])
+    ref.append(terminal)
+    return terminal
+
+
+def env_only(environ: dict[str, str]) -> TokenSource:
+    """A source with only the environment to take a token from (no client id, no cache)."""
+    return Run(Settings(token_cache=Path("never-read.json")), environ, interactive=False).account()
+
+
+def rotated_pair(accounts: AccountsServer, cache: TokenCache, *, lifetime: float = -60) -> str:
+    """An expired access token and its live refresh token, cached; returns the refresh token."""
+    pair = accounts.pair()
+    now = utcnow()
+    entry = CacheEntry(
+        pair["access_token"],
+        now + timedelta(seconds=lifetime),
+        now - timedelta(hours=8),
+        scope=pair["scope"],
+        refresh_token=pair["refresh_token"],
+    )
+    cache.put(accounts.url, "client-1", entry)
+    return str(pair["refresh_token"])
+
+
+def block_writes(path: Path) -> None:
+    """Make the write lock a directory: reads (lock-free) work, every write fails (EISDIR)."""
+    lock = path.with_name("tokens.json.lock")
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+
+
+def logout(
+    accounts: AccountsServer, path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """``livechat-token logout`` in-process, for client-1 at the test server; (code, stderr)."""
+    from pytest_livechat_token.cli import main  # noqa: PLC0415
+
+    argv = ["--client-id=client-1", f"--accounts-url={accounts.url}", f"--token-cache={path}"]
+    code = main(["logout", *argv])
+    return code, capsys.readouterr().err

@@ -1,0 +1,99 @@
+"""``renewal.renew`` and the accounts server's contract for renewals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_livechat_token import RenewalWarning
+from pytest_livechat_token.bearer import utcnow
+from pytest_livechat_token.cache import TokenCache
+from pytest_livechat_token.errors import (
+    NoTerminal,
+)
+from pytest_livechat_token.renewal import renew
+
+from ..support.accounts_server import AccountsServer
+from ..support.inprocess import (
+    logout,
+    rotated_pair,
+    source_for,
+)
+
+
+def test_a_rate_limited_renewal_waits_as_asked_once(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    cache = TokenCache(tmp_path / "cache" / "tokens.json")
+    rotated_pair(accounts, cache)
+    entry = cache.get(accounts.url, "client-1")
+    assert entry is not None
+    accounts.rate_limited, accounts.retry_after = 1, "7"
+    waited: list[float] = []
+    renewed = renew(accounts.url, "client-1", entry, now=utcnow, sleep=waited.append)
+    assert waited == [7.0]
+    assert renewed.access_token in accounts.tokens
+    assert accounts.count("POST", "/v2/token") == 2
+
+
+@pytest.mark.parametrize("retry_after", [None, "3600"])
+def test_a_rate_limited_renewal_keeps_the_refresh_token(
+    accounts: AccountsServer, tmp_path: Path, retry_after: str | None
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    refresh = rotated_pair(accounts, TokenCache(path), lifetime=300)  # stale, not expired
+    accounts.rate_limited, accounts.retry_after = 5, retry_after
+    source = source_for(accounts, path, None, grant="code")
+    with pytest.warns(
+        RenewalWarning, match="HTTP 429: temporarily_unavailable.*the cached pair is kept"
+    ):
+        token = source.token()
+    assert accounts.count("POST", "/v2/token") == 1
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token == refresh
+    assert token == entry.access_token
+
+
+def test_a_refused_refresh_token_is_dropped(accounts: AccountsServer, tmp_path: Path) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    accounts.refresh_tokens.clear()  # the server forgot it: invalid_grant
+    source = source_for(accounts, path, None, grant="code")
+    with (
+        pytest.warns(RenewalWarning, match="HTTP 401: invalid_grant"),
+        pytest.raises(NoTerminal),
+    ):
+        source.token()
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token is None
+
+
+def test_tokens_shorter_than_min_ttl_are_renewed_once_a_run(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    accounts.access_expires_in = 300  # shorter than the default min-ttl of 600 s
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    workers = [source_for(accounts, path, None, grant="code") for _ in range(4)]
+    tokens = {str(worker.token()) for worker in workers for _ in range(3)}
+    assert accounts.refresh_calls == 1
+    assert len(tokens) == 1
+
+
+def test_logout_revokes_a_refresh_token_whose_access_token_is_gone(
+    accounts: AccountsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    refresh = rotated_pair(accounts, TokenCache(path))
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    accounts.tokens[entry.access_token].revoked = True
+    code, err = logout(accounts, path, capsys)
+    assert code == 0
+    assert "the access token was no longer valid at LiveChat" in err
+    assert "the refresh token was revoked at LiveChat" in err
+    assert refresh not in accounts.refresh_tokens
+    assert accounts.count("DELETE", "/v2/token") == 2
