@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
+from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_group_writable_directory_is_not_used(cache: TokenCache) -> None:
     os.chmod(cache.path.parent, 0o777)  # noqa: S103 - the very thing under test
     with pytest.warns(CacheWarning, match="is writable by others \\(mode 777\\)"):
         assert cache.get("u", "c") is None
-    with pytest.raises(Exception, match="writable by others"):
+    with pytest.raises(CacheUnusable, match="writable by others"):
         cache.put("u", "c", good_entry())
 
 
