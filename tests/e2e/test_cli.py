@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,28 @@ from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import cache_pair, cache_token, paste_redirect, read_login_url
+from ..support.helpers import (
+    CLOCK,
+    cache_pair,
+    cache_token,
+    freeze_clock,
+    paste_redirect,
+    read_login_url,
+)
 
 
-def cli(*args: str, accounts_url: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, accounts_url: str | None = None, frozen: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """livechat-token with nothing on stdin; ``frozen``: with the clock of ``freeze_clock``."""
     settings = ["--client-id=client-1", "--no-browser"]
     if accounts_url:
         settings.append(f"--accounts-url={accounts_url}")
-    command = [sys.executable, "-m", "pytest_livechat_token", *args]
+    start = ["-m", "pytest_livechat_token"]
+    if frozen:
+        main = "import sys\nfrom pytest_livechat_token.cli import main\nsys.exit(main())\n"
+        start = ["-c", CLOCK + main]
+    command = [sys.executable, *start, *args]
     if args and not args[-1].startswith("-h"):
         command += settings
     return subprocess.run(
@@ -111,7 +125,11 @@ def test_token_login_in_a_terminal(
 
 
 def test_login_then_already_logged_in(
-    accounts: AccountsServer, tmp_path: Path, cache_file: Path, spawn_cli: Callable[..., Any]
+    accounts: AccountsServer,
+    tmp_path: Path,
+    cache_file: Path,
+    spawn_cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = accounts.issue()
     child = spawn_cli("login")
@@ -120,10 +138,12 @@ def test_login_then_already_logged_in(
     child.close()
     assert child.exitstatus == 0
     assert token not in (tmp_path / "cli.out").read_text()
-    assert json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
-    again = cli("login", accounts_url=accounts.url)
+    stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
+    expires_at = datetime.fromisoformat(stored["expires_at"])
+    freeze_clock(monkeypatch, at=expires_at - timedelta(hours=8))
+    again = cli("login", accounts_url=accounts.url, frozen=True)
     assert again.returncode == 0
-    assert "Already logged in (7 h 59 min left); --force logs in again." in again.stderr
+    assert "Already logged in (8 h 0 min left); --force logs in again." in again.stderr
 
 
 def test_login_force_logs_in_again(
@@ -142,11 +162,14 @@ def test_login_force_logs_in_again(
     )
 
 
-def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> None:
+def test_status_table_is_masked(
+    accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = accounts.issue(), accounts.issue(region="fra")
-    cache_token(cache_file, accounts.url, first)
-    cache_token(cache_file, "http://other.test", second, seconds=-5)
-    result = cli("status", accounts_url=accounts.url)
+    now = freeze_clock(monkeypatch)
+    cache_token(cache_file, accounts.url, first, now=now)
+    cache_token(cache_file, "http://other.test", second, seconds=-5, now=now)
+    result = cli("status", accounts_url=accounts.url, frozen=True)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
@@ -168,11 +191,11 @@ def test_status_table_is_masked(accounts: AccountsServer, cache_file: Path) -> N
     ]
     assert accounts.url in lines[1]
     assert "dal:…" + first[-4:] in lines[1]
-    assert "7 h 59 min" in lines[1]
+    assert "8 h 0 min" in lines[1]
     assert "http://other.test" in lines[2]
     assert "expired" in lines[2]
     assert lines[3] == f"({cache_file})"
-    assert lines[4] == "client client-1, account 'default': token cached, 7 h 59 min left"
+    assert lines[4] == "client client-1, account 'default': token cached, 8 h 0 min left"
     assert first not in result.stdout
     assert second not in result.stdout
 
@@ -331,11 +354,12 @@ def test_login_with_an_environment_token_says_so(accounts: AccountsServer) -> No
 
 
 def test_status_lists_every_account_with_its_user(
-    accounts: AccountsServer, cache_file: Path
+    accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
-    pair = cache_pair(cache_file, accounts)
-    result = cli("status", accounts_url=accounts.url)
+    now = freeze_clock(monkeypatch)
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1", now=now)
+    pair = cache_pair(cache_file, accounts, now=now)
+    result = cli("status", accounts_url=accounts.url, frozen=True)
     assert result.returncode == 0
     rows = [line.split() for line in result.stdout.splitlines()[1:3]]
     assert [(row[2], row[3], row[-2]) for row in rows] == [
@@ -343,8 +367,8 @@ def test_status_lists_every_account_with_its_user(
         ("supervisor", "acc-2", "yes"),
     ]
     assert result.stdout.splitlines()[-2:] == [
-        "client client-1, account 'default': token cached, 7 h 59 min left",
-        "client client-1, account 'supervisor': token cached, 7 h 59 min left, then renewed "
+        "client client-1, account 'default': token cached, 8 h 0 min left",
+        "client client-1, account 'supervisor': token cached, 8 h 0 min left, then renewed "
         "silently",
     ]
     assert pair["refresh_token"] not in result.stdout

@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,7 +25,7 @@ from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import PasteRejected
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import Spawner, read_login_url
+from ..support.helpers import Spawner, freeze_clock, read_login_url
 
 CODE = "--livechat-grant=code"
 
@@ -118,7 +118,11 @@ def cache_pair(cache_file: Path, accounts: AccountsServer, *, seconds: float) ->
 
 
 def test_login_once_then_renew_silently(
-    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, cache_file: Path
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     accounts.access_expires_in = 60  # shorter than --livechat-min-ttl: "expired" at once
     child = terminal.spawn(CODE)
@@ -147,11 +151,17 @@ def test_login_once_then_renew_silently(
     renewed = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert renewed["refresh_token"] != stored["refresh_token"]
     assert renewed["refresh_token"] not in again.stdout.str()
+    renewed_at = datetime.fromisoformat(renewed["expires_at"]) - timedelta(hours=8)
+    freeze_clock(monkeypatch, project.path, at=renewed_at)
     header = project.runpytest_subprocess(
-        "--co", "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+        "--co",
+        "-p",
+        "frozen_clock",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
     )
     header.stdout.fnmatch_lines(
-        ["livechat: client client-1, token cached, 7 h 59 min left, then renewed silently"]
+        ["livechat: client client-1, token cached, 8 h 0 min left, then renewed silently"]
     )
 
 

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, expect_token, paste_redirect, read_login_url
+from ..support.helpers import Spawner, expect_token, freeze_clock, paste_redirect, read_login_url
 
 
 def test_paste_redirect_then_cached_run(
@@ -22,14 +22,15 @@ def test_paste_redirect_then_cached_run(
 ) -> None:
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
-    child = terminal.spawn()
+    freeze_clock(monkeypatch, project.path)
+    child = terminal.spawn("-p", "frozen_clock")
     url, state = read_login_url(child)
     assert "response_type=token" in url
     assert "client_id=client-1" in url
     assert "redirect_uri=https%3A%2F%2Flocalhost" in url
     child.expect("Paste the address")
     child.sendline("https://localhost/" + redirect_fragment(token, state))
-    child.expect("Logged in to LiveChat: token valid for 7 h 59 min")
+    child.expect("Logged in to LiveChat: token valid for 8 h 0 min")
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
     assert accounts.count("GET", "/v2/info") == 1

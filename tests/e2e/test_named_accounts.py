@@ -18,7 +18,7 @@ from pytest_livechat_token.handoff import HandOff
 from pytest_livechat_token.obtain import TokenSource
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import cache_pair, cache_token, make_run
+from ..support.helpers import cache_pair, cache_token, freeze_clock, make_run
 from ..support.scripted import ScriptedTerminal, Step
 
 URL_WITH_STATE = re.compile(r"\S+state=\S+")
@@ -336,13 +336,17 @@ def test_a_bad_name_fails_the_test_with_the_rule(
 
 
 def test_the_whole_suite_runs_as_another_account(
-    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``--livechat-account=viewer``: ``livechat_bearer`` is the viewer's token; the header names
     the account."""
+    now = freeze_clock(monkeypatch, pytester.path)
     viewer = accounts.issue(account_id="acc-3")
-    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
-    cache_token(cache_file, accounts.url, viewer, account="viewer", account_id="acc-3")
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1", now=now)
+    cache_token(cache_file, accounts.url, viewer, account="viewer", account_id="acc-3", now=now)
     pytester.makepyfile(
         test_viewer="def test_viewer(livechat_bearer):\n"
         "    assert (livechat_bearer.account, livechat_bearer.account_id) == ('viewer', 'acc-3')\n"
@@ -350,6 +354,8 @@ def test_the_whole_suite_runs_as_another_account(
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
+        "-p",
+        "frozen_clock",
         "--livechat-client-id=client-1",
         f"--livechat-accounts-url={accounts.url}",
         "--livechat-account=viewer",
@@ -357,33 +363,42 @@ def test_the_whole_suite_runs_as_another_account(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "livechat: client client-1, account 'viewer', token cached, 7 h 59 min left",
-            "livechat: client client-1, account 'default', token cached, 7 h 59 min left",
+            "livechat: client client-1, account 'viewer', token cached, 8 h 0 min left",
+            "livechat: client client-1, account 'default', token cached, 8 h 0 min left",
         ]
     )
     assert accounts.requests == []
 
 
 def test_the_header_sums_up_more_than_three_accounts(
-    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    now = freeze_clock(monkeypatch, pytester.path)
     for name in ("default", "a1", "a2"):
-        cache_token(cache_file, accounts.url, accounts.issue(), account=name)
-    arguments = ["--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"]
+        cache_token(cache_file, accounts.url, accounts.issue(), account=name, now=now)
+    arguments = [
+        "-p",
+        "frozen_clock",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+    ]
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     three = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
     header = [line for line in three.stdout.lines if line.startswith("livechat:")]
     assert header == [
-        "livechat: client client-1, token cached, 7 h 59 min left",
-        "livechat: client client-1, account 'a1', token cached, 7 h 59 min left",
-        "livechat: client client-1, account 'a2', token cached, 7 h 59 min left",
+        "livechat: client client-1, token cached, 8 h 0 min left",
+        "livechat: client client-1, account 'a1', token cached, 8 h 0 min left",
+        "livechat: client client-1, account 'a2', token cached, 8 h 0 min left",
     ]
-    cache_token(cache_file, accounts.url, accounts.issue(), account="a3")
-    cache_token(cache_file, accounts.url, accounts.issue(), seconds=-5, account="a4")
+    cache_token(cache_file, accounts.url, accounts.issue(), account="a3", now=now)
+    cache_token(cache_file, accounts.url, accounts.issue(), seconds=-5, account="a4", now=now)
     five = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
     header = [line for line in five.stdout.lines if line.startswith("livechat:")]
     assert header == [
-        "livechat: client client-1, token cached, 7 h 59 min left",
+        "livechat: client client-1, token cached, 8 h 0 min left",
         "livechat: client client-1, 4 more accounts cached (a1, a2, a3, a4): 3 with a token "
         "for this run; livechat-token status lists them",
     ]

@@ -13,7 +13,7 @@ from pytest_livechat_token.session import SETTINGS
 from pytest_livechat_token.settings import OPTIONS, Option
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import USER_TEST, cache_token, expect_token
+from ..support.helpers import USER_TEST, cache_token, expect_token, freeze_clock
 
 NO_BROWSER = "--livechat-no-browser"
 
@@ -76,14 +76,17 @@ def test_warm_cache_needs_no_network_and_no_terminal(
     cache_file: Path,
 ) -> None:
     token = accounts.issue()
-    cache_token(cache_file, accounts.url, token)
+    cache_token(cache_file, accounts.url, token, now=freeze_clock(monkeypatch, pytester.path))
     expect_token(monkeypatch, token)
     pytester.makepyfile(test_user=USER_TEST)
     result = pytester.runpytest_subprocess(
-        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+        "-p",
+        "frozen_clock",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
     )
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["livechat: client client-1, token cached, 7 h 59 min left"])
+    result.stdout.fnmatch_lines(["livechat: client client-1, token cached, 8 h 0 min left"])
     assert accounts.requests == []
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,16 @@ def test_uses_token(livechat_bearer):
 URL_LINE = re.compile(rb"(http://127\.0\.0\.1:\d+/\?\S+)")
 
 
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that refuses connections for as long as the block runs: bound
+    by us and not listening, so no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port: int = held.getsockname()[1]
+        yield port
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
     with socket.socket() as probe:
@@ -55,14 +66,16 @@ def cache_token(
     account_id: str | None = None,
     refresh_token: str | None = None,
     scope: str = "chats--all:ro",
+    now: datetime | None = None,
 ) -> None:
-    """Put ``token`` in the cache for client-1 and ``account``, valid for ``seconds`` more."""
+    """Put ``token`` in the cache for client-1 and ``account``, valid for ``seconds`` more
+    (from ``now``, the real time by default)."""
     from datetime import timedelta  # noqa: PLC0415
 
     from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
     from pytest_livechat_token.cache import CacheEntry, TokenCache  # noqa: PLC0415
 
-    now = utcnow()
+    now = now or utcnow()
     entry = CacheEntry(
         token,
         now + timedelta(seconds=seconds),
@@ -75,6 +88,36 @@ def cache_token(
     TokenCache(cache_file).put(accounts_url, "client-1", entry, account)
 
 
+CLOCK = """
+import os
+from datetime import datetime
+
+import pytest_livechat_token.bearer
+
+_frozen = datetime.fromisoformat(os.environ["FROZEN_NOW"])
+pytest_livechat_token.bearer.utcnow = lambda: _frozen
+"""
+"""The plugin's clock stopped at ``FROZEN_NOW``: a pytest plugin (``-p frozen_clock``, written by
+``freeze_clock``), or the first lines of a ``python -c`` (``cli``). It must run before the core
+is imported, which binds ``utcnow``: a plugin given with ``-p`` does."""
+
+
+def freeze_clock(
+    monkeypatch: pytest.MonkeyPatch, directory: Path | None = None, at: datetime | None = None
+) -> datetime:
+    """Stop the plugin's clock at ``at`` (this moment by default) in the processes a test
+    starts: what they print of a token's time left is then exact (``8 h 0 min`` for a token
+    cached with 8 hours from the returned moment), however long they take to start. With
+    ``directory``, pytest runs started there take ``-p frozen_clock``."""
+    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
+
+    now = at or utcnow()
+    monkeypatch.setenv("FROZEN_NOW", now.isoformat())
+    if directory is not None:
+        (directory / "frozen_clock.py").write_text(CLOCK)
+    return now
+
+
 def cache_pair(
     cache_file: Path,
     accounts: AccountsServer,
@@ -82,6 +125,7 @@ def cache_pair(
     account: str = "supervisor",
     account_id: str = "acc-2",
     seconds: float = 28800,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """A new access and refresh token pair of the user ``account_id`` at the test server,
     cached for ``account`` with ``seconds`` left; returns the pair."""
@@ -94,6 +138,7 @@ def cache_pair(
         account=account,
         account_id=account_id,
         refresh_token=pair["refresh_token"],
+        now=now,
     )
     return pair
 
@@ -173,7 +218,7 @@ def make_run(
     **settings: Any,
 ) -> Run:
     """The one in-process run of the core for tests: client-1 at ``accounts_url``, the cache at
-    ``path``, no browser, a 5 s prompt; ``terminal`` is the person (None: nobody to ask)."""
+    ``path``, no browser, a 60 s prompt; ``terminal`` is the person (None: nobody to ask)."""
     from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
     from pytest_livechat_token.run import Run  # noqa: PLC0415
     from pytest_livechat_token.settings import Settings  # noqa: PLC0415
@@ -183,7 +228,7 @@ def make_run(
         "accounts_url": accounts_url,
         "token_cache": path,
         "open_browser": False,
-        "prompt_timeout": 5,
+        "prompt_timeout": 60,  # waits end on events; the time-out path has its own tests
         **settings,
     }
     return Run(

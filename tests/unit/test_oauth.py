@@ -20,7 +20,7 @@ from pytest_livechat_token.errors import (
 from pytest_livechat_token.oauth import token_info
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import free_port
+from ..support.helpers import refusing_port
 
 
 def test_info_of_a_good_token(accounts: AccountsServer) -> None:
@@ -39,9 +39,11 @@ def test_refused_token(accounts: AccountsServer) -> None:
 
 
 def test_unreachable_server() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(AccountsUnreachable, match=r"could not reach .*/v2/info \(ConnectError\)"):
-        token_info(url, "dal:any-token-value")
+    with (
+        refusing_port() as port,
+        pytest.raises(AccountsUnreachable, match=r"could not reach .*/v2/info \(ConnectError\)"),
+    ):
+        token_info(f"http://127.0.0.1:{port}", "dal:any-token-value")
 
 
 @pytest.fixture
