@@ -80,6 +80,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
     yield
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter and the cache exist
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -96,10 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
         pat = _pat()
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
-    from .masking import scrub_debug_log, scrub_log_records  # noqa: PLC0415
+    from .masking import install  # noqa: PLC0415
 
-    scrub_debug_log(config)
-    scrub_log_records(config)
+    install(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     handed = workerinput.get("livechat_token") if workerinput else None
     if handed:
@@ -185,7 +185,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         )
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after others added to the report
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -202,3 +202,35 @@ def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str]
     from .masking import compared  # noqa: PLC0415 - only for a failed comparison
 
     return compared(op, left, right)
+
+
+@pytest.hookimpl(tryfirst=True)  # before the summary keeps it or xdist sends it
+def pytest_warning_recorded(warning_message: Any) -> None:
+    if redact.known():
+        from .masking import scrub_warning  # noqa: PLC0415
+
+        scrub_warning(warning_message)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The report files are complete now: mask them (``masking.scrub_files``)."""
+    if redact.known():
+        from .masking import scrub_files  # noqa: PLC0415
+
+        scrub_files(config)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """A parameter that holds a known secret (``LIVECHAT_BEARER_TOKEN`` in a test's
+    parameters) gets a masked test id: the id is everywhere (the ``-v`` line, headings,
+    junitxml, ``.pytest_cache``, xdist's traffic), so it must never hold the secret."""
+    if isinstance(val, str) and redact.known() and redact.contains(val):
+        return redact.scrub(val)
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-recording's; nothing happens without it
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    from .cassettes import configure  # noqa: PLC0415 - only with pytest-recording
+
+    configure(vcr, config.stash[SETTINGS].accounts_url)

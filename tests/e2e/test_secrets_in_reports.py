@@ -1,10 +1,14 @@
-"""Whatever pytest reports or writes for a test holds no secret this process knows.
+"""Whatever pytest or a plugin beside it shows or writes for a test holds no secret this process
+knows.
 
 A suite that leaks its token in every way a user's test can (assertions on derived strings,
-f-strings, ``-l`` locals cut short by a repr, printed and logged output, user properties, a
-skip reason) runs with every verbose option, ``--junitxml`` and ``--debug``; every byte shown and
-every file written (the cache aside) is searched for the token, raw, URL-encoded and without its
-region.
+f-strings, ``-l`` locals cut short by a repr, printed and logged output, logged exceptions,
+caplog, user, suite and xml properties, skip and xfail reasons, warnings, a dying thread, a
+test id, a ``.pytest_cache`` value, pytest-html extras) runs with every verbose option,
+``--junitxml`` (xunit1), ``--html``, ``--log-file`` and ``--debug``, with and without xdist;
+every byte shown and every file written (the cache aside) is searched for the token, raw,
+URL-encoded and without its region. ``pytest.exit`` and a Ctrl-C under ``--full-trace`` run
+apart.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from ..support.helpers import cache_pair
 
 LEAKY_SUITE = """
 import logging
+import os
 import sys
+import threading
+import warnings
 
 import pytest
 
@@ -56,7 +63,55 @@ def test_property(livechat_bearer, record_property):
 
 def test_skip_reason(livechat_bearer):
     pytest.skip(f"skipping for {livechat_bearer}")
+
+@pytest.mark.parametrize("value", [os.environ.get("LIVECHAT_BEARER_TOKEN", "dal:none-in-env")])
+def test_id_holds_the_environment_token(value):
+    assert False
+
+def test_xfail_reason(livechat_bearer):
+    pytest.xfail(f"xfail for {livechat_bearer}")
+
+def test_warning(livechat_bearer):
+    warnings.warn(f"careful with {livechat_bearer}")
+
+def test_a_thread_dies(livechat_bearer):
+    def run():
+        raise RuntimeError(f"the thread saw {livechat_bearer}")
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+def test_logged_exception(livechat_bearer):
+    try:
+        raise ValueError(f"bad {livechat_bearer}")
+    except ValueError:
+        logging.getLogger("user").exception("it failed")
+    assert False
+
+def test_caplog_holds_no_token(livechat_bearer, caplog):
+    try:
+        raise ValueError(f"bad {livechat_bearer}")
+    except ValueError:
+        logging.getLogger("user").exception("caught %s", livechat_bearer)
+    assert str(livechat_bearer) not in caplog.text
+    assert str(livechat_bearer) not in caplog.records[-1].getMessage()
+
+def test_suite_property(livechat_bearer, record_testsuite_property):
+    record_testsuite_property("token", str(livechat_bearer))
+
+def test_xml_attribute(livechat_bearer, record_xml_attribute):
+    record_xml_attribute("token", str(livechat_bearer))
+
+def test_cache_value(livechat_bearer, request):
+    request.config.cache.set("leaky/token", {str(livechat_bearer): [str(livechat_bearer)]})
+
+def test_html_extras(livechat_bearer, extras):
+    import pytest_html
+    extras.append(pytest_html.extras.text(str(livechat_bearer), name="token"))
+    extras.append(pytest_html.extras.url(f"https://x.test/?t={livechat_bearer}"))
 """
+LEAKY_OUTCOMES = {"failed": 8, "skipped": 1, "xfailed": 1, "passed": 7}
+"""What ``LEAKY_SUITE`` ends with."""
 
 VERBOSE = (
     "-l",
@@ -65,6 +120,10 @@ VERBOSE = (
     "-rA",
     "--setup-show",
     "--junitxml=report.xml",
+    "-o",
+    "junit_family=xunit1",
+    "--html=report.html",
+    "--log-file=log.txt",
     "--debug=debug.log",
     "--log-level=DEBUG",
     "-o",
@@ -89,7 +148,7 @@ def assert_nowhere(pytester: pytest.Pytester, shown: str, secrets: set[str], cac
         if path.is_file() and not path.name.startswith(cache.name)
     ]
     names = {path.name for path in written}
-    assert {"report.xml", "debug.log"} <= names
+    assert {"report.xml", "report.html", "log.txt", "debug.log"} <= names
     for path in written:
         content = path.read_bytes()
         for secret in secrets:
@@ -108,7 +167,7 @@ def test_an_environment_token_is_masked_in_every_report(
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
     pytester.makepyfile(test_leaky=LEAKY_SUITE)
     result = pytester.runpytest_subprocess(*VERBOSE, *workers)
-    result.assert_outcomes(failed=6, skipped=1)
+    result.assert_outcomes(**LEAKY_OUTCOMES)
     shown = result.stdout.str() + result.stderr.str()
     assert mask(token) in shown, "the token is shown masked where the suite printed it"
     assert_nowhere(pytester, shown, forms(token), cache_file)
@@ -134,7 +193,7 @@ def test_a_cached_pair_is_masked_in_every_report(
     result = pytester.runpytest_subprocess(
         *VERBOSE, "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
     )
-    result.assert_outcomes(failed=6, skipped=1)
+    result.assert_outcomes(**LEAKY_OUTCOMES)
     shown = result.stdout.str() + result.stderr.str()
     stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert_nowhere(
@@ -214,7 +273,7 @@ def test_named_accounts_are_masked_in_every_report(
     result = pytester.runpytest_subprocess(
         *VERBOSE, "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
     )
-    result.assert_outcomes(failed=7, skipped=1)
+    result.assert_outcomes(**{**LEAKY_OUTCOMES, "failed": LEAKY_OUTCOMES["failed"] + 1})
     shown = result.stdout.str() + result.stderr.str()
     secrets = forms(pair["access_token"], pair["refresh_token"], viewer)
     assert_nowhere(pytester, shown, secrets, cache_file)
@@ -252,3 +311,36 @@ def test_a_personal_access_token_is_masked_in_every_report(
     shown = result.stdout.str() + result.stderr.str()
     secrets = forms(plain.split(":", 1)[1]) | {plain, basic, quote(plain, safe="")}
     assert_nowhere(pytester, shown, secrets, cache_file)
+
+
+@pytest.mark.parametrize(
+    ("body", "args"),
+    [
+        ('pytest.exit(f"stopping for {livechat_bearer}")', ["-rA"]),
+        ("check(str(livechat_bearer))", ["--full-trace", "-l"]),
+    ],
+    ids=["pytest-exit", "ctrl-c-full-trace"],
+)
+def test_an_interrupted_run_shows_no_token(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str, args: list[str]
+) -> None:
+    """``pytest.exit(reason)`` and a Ctrl-C, whose traceback ``--full-trace`` prints with
+    every frame's arguments: the ``!!!`` lines and the trace hold the token masked."""
+    token = "dal:" + "InterruptSecret0123456789abcdef"
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
+    pytester.makepyfile(
+        test_stop=(
+            "import pytest\n\n"
+            "def check(token):\n"
+            "    raise KeyboardInterrupt\n\n"
+            "def test_stop(livechat_bearer):\n"
+            f"    {body}\n"
+        )
+    )
+    result = pytester.runpytest_subprocess(*args, "--junitxml=report.xml")
+    shown = result.stdout.str() + result.stderr.str()
+    assert "!!!" in shown
+    assert mask(token) in shown
+    for form in forms(token):
+        assert form not in shown
+        assert form not in (pytester.path / "report.xml").read_text()

@@ -1,0 +1,98 @@
+"""VCR cassettes (pytest-recording and vcrpy), which people commit: the plugin's own traffic to
+the accounts server is never recorded and never answered from a cassette, and every known
+secret is masked in what a cassette stores, whatever the suite's own filters are.
+
+Loaded only by pytest-recording's ``pytest_recording_configure`` hook, so that a run without
+pytest-recording and vcrpy never imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import redact
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def configure(vcr: Any, accounts_url: str) -> None:
+    """Set up pytest-recording's ``VCR`` for one cassette: its persister masks what it saves,
+    and every cassette it makes lets the plugin's own requests (``accounts_url``'s ``/v2/``
+    endpoints) through, unrecorded."""
+    vcr.register_persister(MaskingPersister(vcr.persister))
+    merged = vcr.get_merged_config
+    ours = _address(accounts_url.rstrip("/") + "/v2/")
+
+    def config(**kwargs: Any) -> dict[str, Any]:
+        options: dict[str, Any] = merged(**kwargs)
+        before = options.get("before_record_request")
+
+        def not_ours(request: Any) -> Any:
+            address = _address(request.uri)
+            if address[:3] == ours[:3] and address[3].startswith(ours[3]):
+                return None  # ignored: passed through, never recorded, never played back
+            return before(request) if callable(before) else request
+
+        options["before_record_request"] = not_ours
+        return options
+
+    setattr(vcr, "get_merged_config", config)  # noqa: B010 - on this one VCR
+
+
+class MaskingPersister:
+    """Saves through ``inner`` (vcrpy's or pytest-recording's persister) a copy of the cassette
+    with every known secret masked: URLs, headers and bodies of requests and responses."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
+        return self._inner.load_cassette(cassette_path, serializer)
+
+    def save_cassette(
+        self, cassette_path: Any, cassette_dict: dict[str, Any], serializer: Any
+    ) -> None:
+        if redact.known():
+            cassette_dict = {
+                "requests": [_request(request) for request in cassette_dict["requests"]],
+                "responses": [_masked(response) for response in cassette_dict["responses"]],
+            }
+        self._inner.save_cassette(cassette_path, cassette_dict, serializer)
+
+
+def _request(request: Any) -> Any:
+    from vcr.request import Request  # noqa: PLC0415 - vcrpy is there: it called us
+
+    headers = {name: _masked(value) for name, value in request.headers.items()}
+    return Request(request.method, _masked(request.uri), _masked(request.body), headers)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every known secret masked: strings, UTF-8 bytes, and what lists, tuples
+    and dicts hold (a new copy; the cassette in memory is left as it is)."""
+    if isinstance(value, str):
+        return redact.scrub(value)
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value  # not text (an image, a compressed body): nothing of ours is in it
+        return redact.scrub(text).encode("utf-8")
+    if isinstance(value, dict):
+        return {_masked(key): _masked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(item) for item in value)
+    return value
+
+
+def _address(url: str) -> tuple[str, str, int | None, str]:
+    """Scheme, host, port and path of ``url``: the plugin's own calls are those to the accounts
+    server's ``/v2/`` endpoints (``oauth``), whatever else shares the host."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path
