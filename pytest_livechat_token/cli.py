@@ -314,11 +314,31 @@ def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
     code = OK
     for name, entry in found:
         if entry is not None:
-            code = max(code, _logout_one(run, name, entry, err))
+            code = max(code, _logout_one(run, name, err))
     return code
 
 
-def _logout_one(run: Run, name: str, entry: CacheEntry, err: TextIO) -> int:
+def _logout_one(run: Run, name: str, err: TextIO) -> int:
+    """Revoke and remove one account's pair under its login lock: a renewal in another process
+    finishes first, and what it stored is what is revoked (never a pair it already rotated)."""
+    timeout = run.settings.prompt_timeout
+
+    def on_wait() -> None:
+        run.notices.say(
+            f"Waiting for the LiveChat login or renewal{for_account(name)} in another process "
+            f"(up to {timeout:.0f} s)…"
+        )
+
+    with run.locks.login(timeout, on_wait, name):
+        accounts_url, client_id = run.settings.accounts_url, run.client_id
+        entry = run.cache.get(accounts_url, client_id, name)
+        if entry is None:
+            print(f"Logged out{for_account(name)} already (by another process).", file=err)
+            return OK
+        return _revoke_and_remove(run, name, entry, err)
+
+
+def _revoke_and_remove(run: Run, name: str, entry: CacheEntry, err: TextIO) -> int:
     accounts_url, client_id = run.settings.accounts_url, run.client_id
     outcomes = [_revoke(accounts_url, "access token", entry.access_token)]
     if entry.refresh_token is not None:

@@ -48,7 +48,9 @@ def renew(
             response.expires_at(requested_at),
             requested_at,
             scope=response.scope or entry.scope,
-            refresh_token=response.refresh_token,
+            # RFC 6749 section 6: an answer without a new refresh token leaves the old one
+            # good (a server-side app's do not rotate): keep it.
+            refresh_token=response.refresh_token or entry.refresh_token,
             account_id=response.account_id or entry.account_id,
             organization_id=response.organization_id or entry.organization_id,
         )

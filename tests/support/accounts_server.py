@@ -58,6 +58,9 @@ class AccountsServer:
     user: str = "acc-1"
     # Whether POST /v2/token answers name the user (account_id, organization_id), as LiveChat's do.
     ids_in_token_answer: bool = True
+    # Whether a refresh rotates the refresh token (a web app's do); when not (a server-side
+    # app's), the answer carries none and the old one keeps working (RFC 6749 section 6).
+    rotate: bool = True
     # Customers made by the agent token grant (entity ids), the customer tokens issued (token ->
     # entity id), how long they live; Personal Access Tokens it accepts (Base64 -> account id).
     customer_ids: set[str] = field(default_factory=set)
@@ -355,6 +358,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             grant_type = form.get("grant_type")
+            refresh = form.get("refresh_token", "")
             with accounts.lock:
                 if grant_type == "authorization_code":
                     code = accounts.codes.get(form.get("code", ""))
@@ -372,7 +376,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     user = code.account_id if code else ""
                 elif grant_type == "refresh_token":
                     accounts.refresh_calls += 1
-                    old_access = accounts.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                    if accounts.rotate:
+                        old_access = accounts.refresh_tokens.pop(refresh, None)
+                    else:
+                        old_access = accounts.refresh_tokens.get(refresh)
                     issued = accounts.tokens.get(old_access or "")
                     ok = issued is not None and issued.client_id == form.get("client_id")
                     client_id = issued.client_id if issued else ""
@@ -385,7 +392,12 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if not ok:
                 self._error(401, "invalid_grant", "Invalid or expired grant")
                 return
-            self._json(200, accounts.pair(client_id, user))
+            answer = accounts.pair(client_id, user)
+            if grant_type == "refresh_token" and not accounts.rotate:
+                with accounts.lock:
+                    del accounts.refresh_tokens[answer.pop("refresh_token")]
+                    accounts.refresh_tokens[refresh] = answer["access_token"]
+            self._json(200, answer)
 
         def do_DELETE(self) -> None:
             """Global Accounts API: DELETE /v2/token revokes the access or refresh token in the

@@ -3,6 +3,7 @@ accounts server, a real cache on disk and a scripted person."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -485,3 +486,24 @@ def test_the_decisions_are_logged_at_debug_without_a_secret(
     ]
     for secret in (token, refresh, token.partition(":")[2]):
         assert all(secret not in message for message in said)
+
+
+def test_a_login_never_overwrites_a_newer_release_s_cache(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    """The default cache path is shared by every project of the user: a file a newer release
+    wrote (format 3) is neither read nor written by this one, even after a login; the token
+    serves this run, and the warning says it was not stored."""
+    path = tmp_path / "cache" / "tokens.json"
+    path.parent.mkdir(mode=0o700)
+    newer = json.dumps({"version": 3, "accounts": {"whatever": "a newer release keeps"}})
+    path.write_text(newer)
+    path.chmod(0o600)
+    token = accounts.issue()
+    source = source_for(accounts, path, scripted_login(accounts, token))
+    with pytest.warns(CacheWarning) as warned:
+        assert source.token() == token
+    said = " ".join(str(warning.message) for warning in warned)
+    assert "newer pytest-livechat-token (cache format version 3)" in said
+    assert "could not store the LiveChat token" in said
+    assert path.read_text() == newer

@@ -97,3 +97,22 @@ def test_logout_revokes_a_refresh_token_whose_access_token_is_gone(
     assert "the refresh token was revoked at LiveChat" in err
     assert refresh not in accounts.refresh_tokens
     assert accounts.count("DELETE", "/v2/token") == 2
+
+
+def test_an_answer_without_a_refresh_token_keeps_the_old_one(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    """A server-side app's refresh tokens do not rotate: the answer carries none, and the old
+    one, which still works, is kept (RFC 6749 section 6) and renews again later."""
+    path = tmp_path / "cache" / "tokens.json"
+    refresh = rotated_pair(accounts, TokenCache(path))
+    accounts.rotate = False
+    first = source_for(accounts, path, None, grant="code").token()
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.access_token == first
+    assert entry.refresh_token == refresh
+    TokenCache(path).put(accounts.url, "client-1", entry._replace(expires_at=utcnow()))
+    second = source_for(accounts, path, None, grant="code").token()
+    assert second != first
+    assert accounts.refresh_calls == 2
