@@ -109,7 +109,8 @@ class CustomerSource:
     def _fetch(
         self, name: str, agent_token: BearerToken, entry: CustomerEntry | None
     ) -> CustomerToken:
-        from .oauth import customer_token  # noqa: PLC0415 - imports httpx when called
+        from .oauth import TIMEOUT, customer_token  # noqa: PLC0415 - imports httpx when called
+        from .shield import shielded  # noqa: PLC0415
 
         run = self.run
         url, client_id = run.settings.accounts_url, run.client_id
@@ -121,8 +122,38 @@ class CustomerSource:
             "a new one" if entity_id is None else "its entity id",
         )
         requested_at = run.now()
-        try:
+
+        def fetch_and_store() -> CustomerEntry:
+            """Once the server has made the token, it is stored, whatever interrupts the caller
+            meanwhile (``shield``): a new customer's entity id is not lost."""
             answer = customer_token(url, agent_token, client_id, entity_id)
+            if entity_id is not None and answer.entity_id != entity_id:
+                raise CustomerRefused(
+                    f"The accounts server answered for another customer than {name!r} "
+                    f"({printable(answer.entity_id, 64)}, not {entity_id}); nothing was cached."
+                )
+            fetched = CustomerEntry(
+                answer.access_token,
+                answer.entity_id,
+                answer.expires_at(requested_at),
+                requested_at,
+                answer.organization_id or agent_token.organization_id,
+            )
+            redact.remember(fetched.access_token)
+            try:
+                run.cache.put_customer(url, client_id, name, fetched)
+            except (OSError, LiveChatTokenError) as error:
+                warn(
+                    CacheWarning(
+                        f"could not store the LiveChat customer {name!r} in "
+                        f"{printable(str(run.settings.token_cache))} ({reason(error)}); it is "
+                        "used for this run only, and the next run makes a new customer."
+                    )
+                )
+            return fetched
+
+        try:
+            fetched = shielded(fetch_and_store, TIMEOUT + 5)
         except MissingScope:
             raise MissingScope(self._missing_scope(agent_token.account)) from None
         except (GrantRefused, AccountsUnreachable) as refused:
@@ -130,29 +161,6 @@ class CustomerSource:
             raise CustomerRefused(
                 f"Could not get a LiveChat customer token for {name!r} ({which}): {refused}."
             ) from None
-        if entity_id is not None and answer.entity_id != entity_id:
-            raise CustomerRefused(
-                f"The accounts server answered for another customer than {name!r} "
-                f"({printable(answer.entity_id, 64)}, not {entity_id}); nothing was cached."
-            )
-        fetched = CustomerEntry(
-            answer.access_token,
-            answer.entity_id,
-            answer.expires_at(requested_at),
-            requested_at,
-            answer.organization_id or agent_token.organization_id,
-        )
-        redact.remember(fetched.access_token)
-        try:
-            run.cache.put_customer(url, client_id, name, fetched)
-        except (OSError, LiveChatTokenError) as error:
-            warn(
-                CacheWarning(
-                    f"could not store the LiveChat customer {name!r} in "
-                    f"{printable(str(run.settings.token_cache))} ({reason(error)}); it is used "
-                    "for this run only, and the next run makes a new customer."
-                )
-            )
         return self._use(name, fetched)
 
     def _use(self, name: str, entry: CustomerEntry) -> CustomerToken:

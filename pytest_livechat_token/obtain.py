@@ -240,13 +240,17 @@ class TokenSource:
         None when the accounts server refuses the refresh token (it is then dropped, and the
         caller falls back to a login). Runs under the login lock: one renewal for all processes.
         """
-        from .renewal import renew  # noqa: PLC0415 - imports the accounts client
+        from .renewal import DEADLINE, renew  # noqa: PLC0415 - imports the accounts client
+        from .shield import shielded  # noqa: PLC0415
 
         run = self.run
         notices = run.notices
         redact.remember(entry.access_token, entry.refresh_token)
         log.debug("%srenewing the token with its refresh token", notices.tag)
-        try:
+
+        def renew_and_store() -> tuple[CacheEntry, bool]:
+            """Once the server has rotated the pair, the new one is stored, whatever
+            interrupts the caller meanwhile (``shield``)."""
             renewed = renew(
                 run.settings.accounts_url,
                 run.client_id,
@@ -258,6 +262,11 @@ class TokenSource:
                     terminal,
                 ),
             )
+            redact.remember(renewed.access_token, renewed.refresh_token)
+            return renewed, self._store(renewed, rotated=True)
+
+        try:
+            renewed, stored = shielded(renew_and_store, DEADLINE)
         except GrantRefused as refused:
             self._store(entry._replace(refresh_token=None), rotated=False)
             notices.tell(
@@ -283,9 +292,8 @@ class TokenSource:
                 f"Could not renew the expired LiveChat token ({unreachable}){later}. The cached "
                 "pair is kept: run again when the accounts server can be reached."
             ) from None
-        redact.remember(renewed.access_token, renewed.refresh_token)
         token = run.obtained[self.account] = renewed.bearer(self.account)
-        if self._store(renewed, rotated=True):
+        if stored:
             notices.say("Renewed the LiveChat token silently.", terminal)
         return token
 

@@ -9,10 +9,12 @@ from datetime import datetime
 
 from .cache import CacheEntry
 from .errors import AccountsUnreachable
-from .oauth import refresh_grant
+from .oauth import TIMEOUT, refresh_grant
 
 MAX_WAIT = 15.0
 """The longest ``Retry-After`` a renewal waits out (once) before it gives up for now."""
+DEADLINE = 2 * TIMEOUT + MAX_WAIT + 5
+"""The longest a renewal takes: two calls and the wait between them."""
 
 
 def renew(

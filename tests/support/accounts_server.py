@@ -52,6 +52,10 @@ class AccountsServer:
     # bytes of the answers to a (method, path); how many POST /v2/token calls get a 429 first.
     fixed: dict[tuple[str, str], tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
     trickle: dict[tuple[str, str], float] = field(default_factory=dict)
+    # An answer to a (method, path) held back until its event is set; ``arrived`` is set when
+    # such a request has come in (its answer is computed: a refresh has rotated the pair).
+    hold: dict[tuple[str, str], threading.Event] = field(default_factory=dict)
+    arrived: threading.Event = field(default_factory=threading.Event)
     rate_limited: int = 0
     retry_after: str | None = "1"
     # The LiveChat user the browser is logged in as: the one a login at "/" is for.
@@ -175,6 +179,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             self._json(status, {"error": error, "error_description": description}, headers)
 
         def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            held = accounts.hold.get((self.command, urlsplit(self.path).path))
+            if held is not None:
+                accounts.arrived.set()
+                held.wait(60)
             pause = accounts.trickle.get((self.command, urlsplit(self.path).path))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -507,3 +508,66 @@ def test_a_login_never_overwrites_a_newer_release_s_cache(
     assert "newer pytest-livechat-token (cache format version 3)" in said
     assert "could not store the LiveChat token" in said
     assert path.read_text() == newer
+
+
+@pytest.fixture
+def interrupted_when_asked(accounts: AccountsServer) -> Iterator[Callable[[str], None]]:
+    """``interrupt(path)``: once a POST to ``path`` has reached the server (which then holds its
+    answer), Ctrl-C arrives in this (the main) thread; then the answer is let go. Events, not
+    sleeps, order the steps."""
+    release = threading.Event()
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, ctrl_c)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt(path: str) -> None:
+        accounts.hold[("POST", path)] = release
+
+        def when_asked() -> None:
+            accounts.arrived.wait(30)
+            signal.pthread_kill(main, signal.SIGUSR1)
+            release.set()
+
+        threading.Thread(target=when_asked, daemon=True).start()
+
+    try:
+        yield interrupt
+    finally:
+        release.set()
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_renewal_cut_short_by_ctrl_c_is_stored_all_the_same(
+    accounts: AccountsServer, tmp_path: Path, interrupted_when_asked: Callable[[str], None]
+) -> None:
+    """Ctrl-C (or pytest-timeout's signal) after the server rotated the pair: the renewal ends
+    within its own deadline and stores the new pair before the interruption goes on, so the
+    next run renews silently instead of logging in."""
+    path = tmp_path / "cache" / "tokens.json"
+    old = rotated_pair(accounts, TokenCache(path))
+    interrupted_when_asked("/v2/token")
+    with pytest.raises(KeyboardInterrupt):
+        source_for(accounts, path, None, grant="code").token()
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token != old
+    assert entry.refresh_token in accounts.refresh_tokens, "the live refresh token is cached"
+    assert entry.access_token in accounts.tokens
+
+
+def test_a_new_customer_cut_short_by_ctrl_c_is_stored_all_the_same(
+    accounts: AccountsServer, tmp_path: Path, interrupted_when_asked: Callable[[str], None]
+) -> None:
+    path = tmp_path / "cache" / "tokens.json"
+    agent = accounts.issue(scope="chats--all:rw,customers:own")
+    interrupted_when_asked("/v2/customer/token")
+    run = make_run(accounts.url, path, environ={"LIVECHAT_BEARER_TOKEN": agent})
+    with pytest.raises(KeyboardInterrupt):
+        run.customers.token("buyer")
+    entry = TokenCache(path).get_customer(accounts.url, "client-1", "buyer")
+    assert entry is not None
+    assert entry.entity_id in accounts.customer_ids
