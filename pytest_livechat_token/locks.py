@@ -8,11 +8,16 @@
 - ``customer(name)``: ``tokens.json.customer-NAME.lock``, held while a customer is fetched.
 
 The operating system releases the locks of a process that dies. Lock files are never deleted.
+A wait for another process's lock is not a test's time: pytest-timeout's alarm is paused while
+it lasts, and it gives up only when the queue has not moved for the whole time-out (a process
+ahead of us storing what it obtained is a move).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,11 +40,15 @@ class Locks:
         warn_once: Callable[[str], None],
         *,
         lock_timeout: float = LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._file = PrivateFile(path)
         self.path = path
         self.lock_timeout = lock_timeout
         self._warn_once = warn_once
+        self._clock = clock
+        self._sleep = sleep
 
     def _beside(self, suffix: str) -> Path:
         return self.path.with_name(f"{self.path.name}.{suffix}.lock")
@@ -125,7 +134,7 @@ class Locks:
             return
         if not acquired:
             on_wait()
-            if not _acquire(lock, timeout):
+            if not self._wait(lock, timeout):
                 raise CacheLockTimeout(
                     f"{too_long} (it holds {printable(str(path))}). Finish or stop that "
                     "login, then run again."
@@ -134,6 +143,36 @@ class Locks:
             yield not acquired
         finally:
             lock.release()
+
+    def _wait(self, lock: Any, timeout: float) -> bool:
+        """Take ``lock`` when the process ahead lets it go; False once the queue has not moved
+        for ``timeout`` seconds. Paused: pytest-timeout's alarm (signal method) does not run."""
+        from .terminal import alarm_paused  # noqa: PLC0415 - only a wait needs it
+
+        seen = self._progress()
+        deadline = self._clock() + timeout
+        with alarm_paused():
+            while not _acquire(lock, 0):
+                now = self._clock()
+                if (mark := self._progress()) != seen:
+                    seen, deadline = mark, now + timeout
+                if now >= deadline:
+                    return False
+                self._sleep(min(_POLL, deadline - now))
+        return True
+
+    def _progress(self) -> tuple[int, int, int] | None:
+        """What changes when a process stores what it obtained: the cache file's identity,
+        time and size."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+_POLL = 0.05
+"""How often a wait looks again (as filelock does)."""
 
 
 def _file_lock(path: Path) -> Any:

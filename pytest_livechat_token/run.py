@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, CustomerEntry, Key, TokenCache
-from .errors import LoginFailed, NotConfigured, RenewalWarning, warn
+from .errors import ConfigError, LoginFailed, NotConfigured, RenewalWarning, warn
 from .obtain import TokenSource
 from .settings import TOKEN_ENV, Settings, Wording, account_name, token_env_of
 
@@ -93,7 +93,14 @@ class Run:
         ``ConfigError`` for a name that breaks the rule."""
         name = self.settings.account if name is None else name
         if (source := self._sources.get(name)) is None:
-            source = TokenSource(self, account_name(name))
+            variable = token_env_of(account_name(name))
+            for other in self._sources:
+                if other != name and token_env_of(other) == variable:
+                    raise ConfigError(
+                        f"the account names {other!r} and {name!r} would both read {variable}: "
+                        "two names, one token. Use one of the two names."
+                    )
+            source = TokenSource(self, name)
             self._sources[name] = source
         return source
 

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import re
 import socket
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -36,6 +37,25 @@ def test_uses_token(livechat_bearer):
 ``expect_token``, that very token)."""
 
 URL_LINE = re.compile(rb"(http://127\.0\.0\.1:\d+/\?\S+)")
+
+
+@contextlib.contextmanager
+def held_by_another_process(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A separate process that takes ``lock_path`` with filelock and keeps it until killed."""
+    code = (
+        "import sys, time, filelock\n"
+        "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+        "print('held', flush=True); time.sleep(60)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_path)], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            yield holder
+        finally:
+            holder.kill()
 
 
 @contextlib.contextmanager

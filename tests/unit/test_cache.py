@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +11,8 @@ import pytest
 
 from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 from pytest_livechat_token.errors import CacheLockTimeout
+
+from ..support.helpers import held_by_another_process
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 URL = "https://accounts.livechat.com"
@@ -28,25 +25,6 @@ def entry(token: str = "dal:first-token-value", hours: int = 8) -> CacheEntry:
 @pytest.fixture
 def cache(tmp_path: Path) -> TokenCache:
     return TokenCache(tmp_path / "cache" / "tokens.json", lock_timeout=0.5)
-
-
-@contextmanager
-def held_by_another_process(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
-    """A separate process that takes ``lock_path`` with filelock and keeps it."""
-    code = (
-        "import sys, time, filelock\n"
-        "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
-        "print('held', flush=True); time.sleep(60)\n"
-    )
-    with subprocess.Popen(
-        [sys.executable, "-c", code, str(lock_path)], stdout=subprocess.PIPE, text=True
-    ) as holder:
-        try:
-            assert holder.stdout is not None
-            assert holder.stdout.readline() == "held\n"
-            yield holder
-        finally:
-            holder.kill()
 
 
 def test_round_trip(cache: TokenCache) -> None:
@@ -290,24 +268,3 @@ def test_lock_wait_is_bounded_and_names_the_lock_file(cache: TokenCache) -> None
 def test_a_read_creates_nothing(cache: TokenCache) -> None:
     assert cache.get(URL, "c1") is None
     assert not cache.path.parent.exists()
-
-
-def test_login_lock_waits_once_then_times_out(cache: TokenCache) -> None:
-    waits: list[bool] = []
-    cache.path.parent.mkdir(parents=True)
-    with held_by_another_process(cache.locks.login_path()), pytest.raises(CacheLockTimeout) as info:  # noqa: SIM117
-        with cache.locks.login(0.3, lambda: waits.append(True)):
-            pytest.fail("the lock is held elsewhere")
-    assert waits == [True]
-    assert str(cache.locks.login_path()) in str(info.value)
-
-
-def test_login_lock_of_a_killed_process_is_free(cache: TokenCache) -> None:
-    cache.path.parent.mkdir(parents=True)
-    with held_by_another_process(cache.locks.login_path()) as holder:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-        waits: list[bool] = []
-        with cache.locks.login(5, lambda: waits.append(True)):
-            pass
-    assert waits == []

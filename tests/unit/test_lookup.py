@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pytest_livechat_token import redact
-from pytest_livechat_token.errors import (
-    ConfigError,
-)
+from pytest_livechat_token.errors import ConfigError
 
-from ..support.inprocess import (
-    env_only,
-)
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import make_run
+from ..support.inprocess import env_only
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,18 @@ def test_env_token_is_read_as_a_paste_is(value: str) -> None:
     assert token == "dal:abcdefgh-1234"
     assert token.region == "dal"
     assert redact.scrub("x dal:abcdefgh-1234 y") == "x dal:… y"
+
+
+def test_two_names_that_would_read_one_variable_are_refused(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    """``read-only`` and ``read_only`` both map to ``LIVECHAT_BEARER_TOKEN_READ_ONLY``: the
+    second one used in a run is a ConfigError naming both, never the other name's token."""
+    run = make_run(
+        accounts.url,
+        tmp_path / "c" / "tokens.json",
+        environ={"LIVECHAT_BEARER_TOKEN_READ_ONLY": "dal:read-only-token-1234"},
+    )
+    assert run.account("read-only").token() == "dal:read-only-token-1234"
+    with pytest.raises(ConfigError, match="'read-only' and 'read_only' would both read"):
+        run.account("read_only")
