@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 from . import redact
@@ -20,13 +21,13 @@ from .errors import (
     LoginFailed,
     NotConfigured,
     NoTerminal,
-    PasteRejected,
     printable,
     reason,
     warn,
 )
 from .lookup import find
 from .settings import for_account, shorten
+from .users import vet
 
 if TYPE_CHECKING:
     from .login import LoginResult
@@ -217,22 +218,9 @@ class TokenSource:
             wording=run.wording,
             account=self.account,
             others=[name for name in run.users() if name != self.account],
-            vet=self._vet,
+            vet=partial(vet, run, self.account),
         )
         return result.token
-
-    def _vet(self, token: BearerToken) -> None:
-        """Refuse a token of a user that another account name already stands for: two names
-        for one user would make a test of two users pass for the wrong reason."""
-        if token.account_id is None:
-            return  # not confirmed by the accounts server: nothing to compare
-        for name, account_id in self.run.users().items():
-            if name != self.account and account_id == token.account_id:
-                raise PasteRejected(
-                    f"That is the LiveChat user cached as {name!r} (account "
-                    f"{printable(account_id, 40)}), not another one for {self.account!r}. Log "
-                    "in as a different user: a private window, or log out of LiveChat first."
-                )
 
     def _renew(self, entry: CacheEntry, terminal: Terminal | None) -> BearerToken | None:
         """Renew with the cached refresh token and store the new pair before anything uses it.

@@ -124,6 +124,40 @@ def test_the_same_user_for_two_names_is_refused_and_asked_again(
     assert cached.access_token == other
 
 
+def test_a_user_cached_without_its_id_is_asked_for_before_another_name(
+    accounts: AccountsServer, path: Path
+) -> None:
+    """``/v2/info`` was down at the first name's login, so its entry has no account id: the
+    second name's login asks the accounts server who that cached token is, and refuses the
+    same user."""
+    cache_token(path, accounts.url, accounts.issue(account_id="acc-1"))  # no account_id
+    person = ScriptedTerminal([])
+    person.steps = [
+        pastes(person, accounts.issue(account_id="acc-1")),
+        pastes(person, accounts.issue(account_id="acc-2")),
+    ]
+    token = source(accounts, path, person).run.account("supervisor").token()
+    assert token.account_id == "acc-2"
+    assert "That is the LiveChat user cached as 'default' (account acc-1)" in person.text
+
+
+def test_a_user_the_accounts_server_cannot_name_is_not_taken_for_another_name(
+    accounts: AccountsServer, path: Path
+) -> None:
+    """``/v2/info`` down at the second name's login: which user the token is cannot be told,
+    so it is refused (never cached under a second name), and the login says why."""
+    cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
+    accounts.fixed[("GET", "/v2/info")] = (503, b"", {})
+    person = ScriptedTerminal([])
+    person.steps = [pastes(person, accounts.issue(account_id="acc-1")) for _ in range(3)]
+    with pytest.raises(LoginFailed):
+        source(accounts, path, person).run.account("supervisor").token()
+    assert "could not say which user this is, so it cannot be told apart from 'default'" in (
+        " ".join(person.text.split())
+    )
+    assert TokenCache(path).get(accounts.url, "client-1", "supervisor") is None
+
+
 def test_the_same_user_three_times_ends_the_login(accounts: AccountsServer, path: Path) -> None:
     cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
     person = ScriptedTerminal([])
