@@ -274,6 +274,11 @@ class TokenCache:
         key = (accounts_url, client_id, account)
         return self._update(lambda sections: sections.entries.pop(key, None), unless=None)
 
+    def remove_customer(self, accounts_url: str, client_id: str, name: str) -> CustomerEntry | None:
+        """Remove a customer and return it; None (and no write) when there was none."""
+        key = (accounts_url, client_id, name)
+        return self._update(lambda sections: sections.customers.pop(key, None), unless=None)
+
     def problem(self) -> str | None:
         """Why the cache directory is not ours to use, or None (``PrivateFile.problem``)."""
         return self._file.problem()

@@ -57,6 +57,7 @@ WORDING = Wording(
         "client_id": "pass --client-id=ID or set LIVECHAT_CLIENT_ID",
         "prompt_timeout": "--prompt-timeout",
         "login": "livechat-token login --force",
+        "drop_customer": "livechat-token logout --customer {name}",
     },
     log_in_first="run livechat-token login in a terminal",
 )
@@ -119,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     logout.add_argument(
         "--all", action="store_true", help="Log out every cached account of the client."
+    )
+    logout.add_argument(
+        "--customer",
+        metavar="NAME",
+        help="Remove the cached customer NAME instead (the next use makes a new customer).",
     )
     return parser
 
@@ -299,6 +305,8 @@ def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, e
 
 def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run = source.run
+    if arguments.customer is not None:
+        return _drop_customer(run, account_name(arguments.customer, "--customer"), err)
     accounts_url, client_id = run.settings.accounts_url, run.client_id
     entries = run.cache.entries()
     names = run.accounts(entries) if arguments.all else [source.account]
@@ -316,6 +324,32 @@ def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         if entry is not None:
             code = max(code, _logout_one(run, name, err))
     return code
+
+
+def _drop_customer(run: Run, name: str, err: TextIO) -> int:
+    accounts_url, client_id = run.settings.accounts_url, run.client_id
+    try:
+        removed = run.cache.remove_customer(accounts_url, client_id, name)
+    except (OSError, LiveChatTokenError) as error:
+        print(
+            f"livechat-token: could not remove the customer {name!r} from "
+            f"{printable(str(run.cache.path))} ({reason(error)}).",
+            file=err,
+        )
+        return FAILED
+    if removed is None:
+        print(
+            f"livechat-token: no customer {name!r} cached for client {printable(client_id)} at "
+            f"{accounts_url}.",
+            file=err,
+        )
+        return FAILED
+    print(
+        f"Removed the customer {name!r} (customer {printable(removed.entity_id, 64)}) from the "
+        "cache: the next use makes a new customer.",
+        file=err,
+    )
+    return OK
 
 
 def _logout_one(run: Run, name: str, err: TextIO) -> int:

@@ -156,10 +156,22 @@ class CustomerSource:
             fetched = shielded(fetch_and_store, TIMEOUT + 5)
         except MissingScope:
             raise MissingScope(self._missing_scope(agent_token.account)) from None
-        except (GrantRefused, AccountsUnreachable) as refused:
+        except GrantRefused as refused:
+            if entity_id is None:
+                raise CustomerRefused(
+                    f"Could not get a LiveChat customer token for {name!r} (a new customer): "
+                    f"{refused}."
+                ) from None
+            drop = run.wording.flag("drop_customer").replace("{name}", name)
+            raise CustomerRefused(
+                f"The LiveChat accounts server no longer knows the cached customer {name!r} "
+                f"(customer {entity_id}; {refused}). Drop it with {drop}: the next run makes a "
+                "new customer under that name."
+            ) from None
+        except AccountsUnreachable as unreachable:
             which = "a new customer" if entity_id is None else f"customer {entity_id}"
             raise CustomerRefused(
-                f"Could not get a LiveChat customer token for {name!r} ({which}): {refused}."
+                f"Could not get a LiveChat customer token for {name!r} ({which}): {unreachable}."
             ) from None
         return self._use(name, fetched)
 

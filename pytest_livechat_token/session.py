@@ -54,6 +54,7 @@ def wording(config: pytest.Config, *, at_configure: bool = False) -> Wording:
         "livechat_client_id",
         **{option.name: option.flag for option in OPTIONS if option.name != "client_id"},
         "login": "pytest --livechat-login",
+        "drop_customer": "livechat-token logout --customer {name} (same settings)",
     }
     first = (
         "run pytest --livechat-login in a terminal"

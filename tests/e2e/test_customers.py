@@ -125,7 +125,68 @@ def test_another_refusal_is_one_line_without_a_token(accounts: AccountsServer, p
     assert "\n" not in message
     assert "customer gone-entity" in message
     assert "HTTP 400: invalid_request" in message
+    assert "no longer knows the cached customer 'default'" in message
+    assert "Drop it with" in message
     assert all(token not in message for token in accounts.tokens)
+
+
+def test_pytest_says_which_command_drops_a_customer_the_server_no_longer_knows(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    cached_agent(accounts, cache_file)
+    now = utcnow()
+    gone = CustomerEntry("dal:cust-gone-token-value", "gone-entity", now, now, "org-1")
+    TokenCache(cache_file).put_customer(accounts.url, "client-1", "default", gone)
+    pytester.makepyfile("def test_chat(livechat_customer):\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--livechat-client-id=client-1", f"--livechat-accounts-url={accounts.url}"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*no longer knows the cached customer 'default'*Drop it with livechat-token logout "
+            "--customer default (same settings)*"
+        ]
+    )
+
+
+def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
+    accounts: AccountsServer, cache_file: Path
+) -> None:
+    """What the refusal says to do works: ``livechat-token logout --customer NAME`` removes
+    the customer (accounts and other customers stay), and the next use makes a new one."""
+    cached_agent(accounts, cache_file)
+    now = utcnow()
+    gone = CustomerEntry("dal:cust-gone-token-value", "gone-entity", now, now, "org-1")
+    TokenCache(cache_file).put_customer(accounts.url, "client-1", "default", gone)
+    kept = CustomerEntry("dal:cust-kept-token-value", "kept-entity", now, now, "org-1")
+    TokenCache(cache_file).put_customer(accounts.url, "client-1", "other", kept)
+    command = [sys.executable, "-m", "pytest_livechat_token", "logout", "--customer=default"]
+    result = subprocess.run(
+        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Removed the customer 'default' (customer gone-entity)" in result.stderr
+    left = TokenCache(cache_file)
+    assert set(left.customers()) == {(accounts.url, "client-1", "other")}
+    assert left.get(accounts.url, "client-1") is not None
+    fresh = customers(accounts, cache_file).token("default")
+    assert fresh.entity_id != "gone-entity"
+    again = subprocess.run(
+        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert again.returncode == 0
+    assert "Removed the customer 'default'" in again.stderr
 
 
 def test_a_handed_customer_is_used_as_is(accounts: AccountsServer, path: Path) -> None:
