@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from .errors import printable
 
@@ -92,19 +92,22 @@ class _Tty:
             saved = termios.tcgetattr(self._fd)
         except termios.error:
             saved = None
-        if saved is not None:
-            quiet = [*saved]
-            quiet[3] = saved[3] & ~termios.ECHO
-            termios.tcsetattr(self._fd, termios.TCSANOW, quiet)
-        self.say(prompt)  # only once echo is off, so that nothing pasted is shown
-        line = bytearray()
-        deadline = time.monotonic() + timeout
+        guard = _EchoGuard.start(self._fd, saved) if saved is not None else None
         try:
+            if saved is not None:
+                quiet = [*saved]
+                quiet[3] = saved[3] & ~termios.ECHO
+                termios.tcsetattr(self._fd, termios.TCSANOW, quiet)
+            self.say(prompt)  # only once echo is off, so that nothing pasted is shown
+            line = bytearray()
+            deadline = time.monotonic() + timeout
             with alarm_paused():
                 return self._read_line(line, deadline, wake)
         finally:
             if saved is not None:
                 termios.tcsetattr(self._fd, termios.TCSANOW, saved)
+            if guard is not None:
+                guard.stand_down()
             self.say("\n")
 
     def _read_line(self, line: bytearray, deadline: float, wake: int | None) -> str | None:
@@ -138,6 +141,61 @@ class _Tty:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+_GUARD = """
+import ast, os, signal, sys, termios
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+descriptor, saved = int(sys.argv[2]), ast.literal_eval(sys.argv[3])
+if sys.stdin.buffer.read() != b"done":
+    termios.tcsetattr(descriptor, termios.TCSANOW, saved)
+"""
+"""The echo guard: it waits for its stdin to end. When the process that asked ends without
+saying ``done`` first (killed, ``os._exit`` by pytest-timeout's thread method), it puts the
+terminal back as it was, echo included."""
+
+
+class _EchoGuard:
+    """A small process that restores the terminal's settings if this one ends while the
+    answer is hidden, however it ends: nothing in a process killed or ended by ``os._exit``
+    runs, so the restoring cannot be left to it."""
+
+    def __init__(self, process: Any) -> None:
+        self._process = process
+
+    @classmethod
+    def start(cls, descriptor: int, saved: list[Any]) -> _EchoGuard | None:
+        import subprocess  # noqa: PLC0415 - only at a prompt
+
+        try:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _GUARD,
+                    f"livechat-echo-guard {os.getpid()}",
+                    str(descriptor),
+                    repr(saved),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(descriptor,),
+                close_fds=True,
+            )
+        except OSError:
+            return None  # no guard: the terminal is still restored on every path but a kill
+        return cls(process)
+
+    def stand_down(self) -> None:
+        """The terminal is restored: the guard ends without touching it."""
+        with contextlib.suppress(OSError, ValueError):
+            self._process.stdin.write(b"done")
+            self._process.stdin.close()
+        with contextlib.suppress(Exception):
+            self._process.wait(5)
 
 
 class _Console:  # pragma: no cover - Windows only; not exercised on the machines we test on

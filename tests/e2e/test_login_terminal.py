@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -308,3 +310,39 @@ def test_no_browser_opens_nothing(
     assert "1 passed" in terminal.transcript()
     assert "A browser window was opened" not in terminal.transcript()
     assert not recording_browser.exists()
+
+
+def test_a_run_ended_at_the_prompt_by_a_thread_timeout_leaves_echo_on(
+    project: pytest.Pytester, accounts: AccountsServer
+) -> None:
+    """pytest-timeout's thread method ends the process with ``os._exit`` while the answer is
+    hidden: nothing of the process runs after that, and its echo guard puts the terminal back.
+    The shell waits for the guard to end (an event, not a delay), then shows ``stty -a``."""
+    pytest_command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--livechat-accounts-url={accounts.url}",
+            "--livechat-no-browser",
+            "--livechat-client-id=client-1",
+            "--timeout=3",
+            "--timeout_method=thread",
+        ]
+    )
+    script = (
+        f"{pytest_command} </dev/tty & pid=$!; wait $pid; "
+        'while pgrep -f "livechat-echo-guard $pid" >/dev/null; do sleep 0.1; done; '
+        "echo SETTINGS; stty -a; echo END"
+    )
+    child = pexpect.spawn(
+        "bash", ["--norc", "--noprofile", "-c", script], cwd=str(project.path), timeout=60
+    )
+    child.expect("Paste the address")
+    child.expect("SETTINGS")
+    child.expect("END")
+    settings = " " + " ".join(child.before.decode().split()) + " "
+    assert " echo " in settings, settings
+    assert " -echo " not in settings
