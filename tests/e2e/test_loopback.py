@@ -87,12 +87,14 @@ def test_answer_without_state_is_not_taken_from_the_browser(
     project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer, redirect: str
 ) -> None:
     token = accounts.issue()
-    child = terminal.spawn(f"--livechat-redirect-uri={redirect}", "--livechat-prompt-timeout=5")
+    child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
     read_login_url(child)
     child.expect("Waiting for the browser")
     reply = httpx.post(redirect, content=redirect_fragment(token, None)[1:], timeout=30)
     assert reply.text == "Not the answer of the login in progress: return to your terminal."
+    child.sendintr()  # the login still waits for its own answer: end it
     child.expect(pexpect.EOF)
+    assert "Received the login from the browser" not in terminal.transcript()
 
 
 def test_pasting_still_works(

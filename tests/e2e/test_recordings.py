@@ -13,6 +13,12 @@ from ..support.helpers import cache_pair, cache_token
 
 pytest.importorskip("pytest_recording")
 
+
+@pytest.fixture(autouse=True)
+def _recording_plugin(with_plugins: None) -> None:
+    """These runs use pytest-recording."""
+
+
 RECORDED = """
 import pytest
 

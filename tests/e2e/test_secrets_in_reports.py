@@ -131,6 +131,11 @@ VERBOSE = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _report_plugins(with_plugins: None) -> None:
+    """The leaky suite runs with pytest-html (``--html``, ``extras``)."""
+
+
 def forms(*secrets: str) -> set[str]:
     return {
         form
