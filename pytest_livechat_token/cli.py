@@ -31,9 +31,10 @@ from .run import Run
 from .settings import (
     DEFAULT_ACCOUNT,
     OPTIONS,
+    REFRESH_ENV,
     Wording,
     account_name,
-    env_tokens,
+    env_secrets,
     for_account,
     resolve,
     shorten,
@@ -58,6 +59,7 @@ WORDING = Wording(
         "prompt_timeout": "--prompt-timeout",
         "login": "livechat-token login --force",
         "drop_customer": "livechat-token logout --customer {name}",
+        "refresh_token": "livechat-token refresh-token",
     },
     log_in_first="run livechat-token login in a terminal",
 )
@@ -99,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument(
         "--login", action="store_true", help="Log in first when no valid token is cached."
+    )
+    commands.add_parser(
+        "refresh-token",
+        parents=[common],
+        help="Print the account's cached refresh token alone on stdout (for a CI secret store).",
+        description="For example: gh secret set LIVECHAT_REFRESH_TOKEN --body "
+        '"$(livechat-token refresh-token)"',
     )
     commands.add_parser(
         "status",
@@ -144,13 +153,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             notify=lambda message: print(f"livechat-token: {message}", file=sys.stderr),
         )
         source = run.account()
-        env_tokens(os.environ)  # a malformed LIVECHAT_BEARER_TOKEN(_<NAME>) is a usage error
+        env_secrets(os.environ)  # a malformed token variable is a usage error
         command = {
             "login": _login,
             "token": _token,
             "status": _status,
             "logout": _logout,
             "customer": _customer,
+            "refresh-token": _refresh_token,
         }
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
     except ConfigError as error:
@@ -207,6 +217,23 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
     return OK
 
 
+def _refresh_token(
+    source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    run = source.run
+    entry = run.cache.get(run.settings.accounts_url, run.client_id, source.account)
+    if entry is None or entry.refresh_token is None:
+        print(
+            f"livechat-token: no refresh token cached{for_account(source.account)} for client "
+            f"{printable(run.client_id)} at {run.settings.accounts_url}. Log in with the code "
+            f"grant first: livechat-token login --grant=code{_account_flag(source.account)}",
+            file=err,
+        )
+        return FAILED
+    print(entry.refresh_token, file=out)
+    return OK
+
+
 def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run = source.run
     entries, customers = run.cache.entries(), run.cache.customers()
@@ -251,6 +278,7 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
                 find(run, name, entries),
                 now,
                 token_env=run.token_env(name),
+                refresh_env=run.token_env(name, REFRESH_ENV),
                 missing=f"no valid token cached: livechat-token login{_account_flag(name)}",
             )
             print(

@@ -63,6 +63,10 @@ class AccountsUnreachable(LiveChatTokenError):
     retry_after: float | None = None
 
 
+class ClientRefused(LiveChatTokenError):
+    """The accounts server refused the client itself (its secret): nothing cached is dropped."""
+
+
 class TokenRejected(LiveChatTokenError):
     """The accounts server refused the token."""
 

@@ -26,6 +26,7 @@ def livechat_bearer_for(pytestconfig: pytest.Config) -> Callable[[str], BearerTo
     the tests call by that name (``livechat_bearer_for("supervisor")``): each name is its own
     LiveChat user, cached and logged in like ``livechat_bearer``, at most once a run."""
     return _by_name(
+        pytestconfig,
         "livechat_bearer_for",
         "an account",
         pytestconfig.stash[TOKENS],
@@ -71,7 +72,7 @@ def livechat_customer_for(pytestconfig: pytest.Config) -> Callable[[str], Custom
     def customer(name: str) -> CustomerToken:
         return run_of(pytestconfig).customers.token(name)
 
-    return _by_name("livechat_customer_for", "a customer", obtained, customer)
+    return _by_name(pytestconfig, "livechat_customer_for", "a customer", obtained, customer)
 
 
 @pytest.fixture(scope="session")
@@ -101,20 +102,27 @@ def livechat_customer_api(
 
 
 def _by_name(
-    fixture: str, what: str, obtained: dict[str, _T], get: Callable[[str], _T]
+    config: pytest.Config,
+    fixture: str,
+    what: str,
+    obtained: dict[str, _T],
+    get: Callable[[str], _T],
 ) -> Callable[[str], _T]:
     """What a ``*_for`` fixture returns: a function of a name that gives ``get(name)``, once a
     run for each name (kept in ``obtained``), through ``_named``."""
+    required = config.stash[SETTINGS].require
 
     def of(name: str) -> _T:
         if name not in obtained:
-            obtained[name] = _named(fixture, what, name, lambda: get(name))
+            obtained[name] = _named(fixture, what, name, lambda: get(name), required=required)
         return obtained[name]
 
     return of
 
 
-def _named(fixture: str, what: str, name: object, get: Callable[[], _T]) -> _T:
+def _named(
+    fixture: str, what: str, name: object, get: Callable[[], _T], *, required: bool = False
+) -> _T:
     """What ``get`` returns for a name, or the test fails with one line: a name that breaks
     the rule, or anything that goes wrong on the way (``session.guarded``). It is skipped
     instead when what is missing is a setting (no client id) or a scope."""
@@ -128,17 +136,24 @@ def _named(fixture: str, what: str, name: object, get: Callable[[], _T]) -> _T:
         )
     found: list[_T] = []
     skipped: list[str] = []
+    unconfigured: list[str] = []
 
     def obtain() -> None:
         try:
             found.append(get())
-        except (NotConfigured, MissingScope) as error:
+        except NotConfigured as error:
+            unconfigured.append(str(error))
+        except MissingScope as error:
             skipped.append(str(error))
 
     failed = guarded(obtain)
     # Outside any except block, so that pytest shows our message alone, with no chain.
-    if skipped:
-        pytest.skip(skipped[0])
+    if unconfigured and required:
+        pytest.fail(
+            f"{unconfigured[0]} (--livechat-require: a test that needs one fails)", pytrace=False
+        )
+    if skipped or unconfigured:
+        pytest.skip((skipped or unconfigured)[0])
     if failed is not None:
         pytest.fail(failed, pytrace=False)
     return found[0]

@@ -9,7 +9,7 @@ import pytest
 
 from .errors import printable
 from .session import PROCESS, SETTINGS, run_of
-from .settings import DEFAULT_ACCOUNT, PAT_ENV, env_token, env_tokens, shorten
+from .settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, env_token, env_tokens, shorten
 
 MAX_HEADER_ACCOUNTS = 3
 """More accounts than this, and the header sums up all but the default one."""
@@ -53,7 +53,13 @@ def header_lines(config: pytest.Config) -> list[str]:
                 "no valid token cached and no terminal to log in from: tests that need one "
                 f"will error (set {run.token_env(account)}, or run once in a terminal)"
             )
-        said = describe(found, now, token_env=run.token_env(account), missing=missing)
+        said = describe(
+            found,
+            now,
+            token_env=run.token_env(account),
+            refresh_env=run.token_env(account, REFRESH_ENV),
+            missing=missing,
+        )
         return f"{head}{f', account {account!r}' if named else ''}, {said}"
 
     default = find(run, settings.account, entries)

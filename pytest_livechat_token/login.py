@@ -109,6 +109,7 @@ def guided_login(
     account: str = DEFAULT_ACCOUNT,
     others: Sequence[str] = (),
     vet: Callable[[BearerToken], None] = lambda token: None,
+    client_secret: str | None = None,
 ) -> LoginResult:
     """Walk the person through the grant the settings name; return its token.
 
@@ -152,7 +153,9 @@ def guided_login(
             redirect_uri=settings.redirect_uri,
             wording=words,
         )
-        result = _exchange(answer, verifier, settings, terminal, now, account=account)
+        result = _exchange(
+            answer, verifier, settings, terminal, now, account=account, client_secret=client_secret
+        )
         vet(result.token)
         return result
 
@@ -316,13 +319,19 @@ def _exchange(
     now: Callable[[], datetime],
     *,
     account: str,
+    client_secret: str | None = None,
 ) -> LoginResult:
     """Trade the authorization code for a token pair at the accounts server."""
     terminal.say("  Trading the code for a token at the LiveChat accounts server…\n")
     assert settings.client_id is not None
     try:
         response = exchange_code(
-            settings.accounts_url, settings.client_id, settings.redirect_uri, code, verifier
+            settings.accounts_url,
+            settings.client_id,
+            settings.redirect_uri,
+            code,
+            verifier,
+            client_secret=client_secret,
         )
     except GrantRefused as refused:
         raise PasteRejected(

@@ -7,7 +7,8 @@ read the same answer.
 2. (no client id: nothing more can be found);
 3. the xdist controller's hand-off;
 4. a token this process obtained already (one login or renewal a process);
-5. the cache, when ``Run.fresh``; a stale entry with a refresh token is for a renewal.
+5. the cache, when ``Run.fresh``; a stale entry with a refresh token is for a renewal;
+6. ``LIVECHAT_REFRESH_TOKEN`` (``_<NAME>``): a renewal from it (a server-side app's, in CI).
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ if TYPE_CHECKING:
     from .cache import CacheEntry, Key
     from .run import Run
 
-Where = Literal["environment", "unconfigured", "controller", "process", "cache", "renewal", "login"]
+Where = Literal[
+    "environment",
+    "unconfigured",
+    "controller",
+    "process",
+    "cache",
+    "renewal",
+    "refresh-env",
+    "login",
+]
 
 
 class Found:
@@ -85,17 +95,25 @@ def find(  # noqa: PLR0911 - the lookup order: one return a step
     key = (run.settings.accounts_url, client_id, account)
     entry = (run.cache.entries() if entries is None else entries).get(key)
     if entry is None:
-        return Found("login")
+        return _from_env_refresh(run, account, None)
     if run.fresh(entry):
         return Found("cache", entry.bearer(account), entry)
-    return Found("renewal" if entry.refresh_token else "login", entry=entry)
+    if entry.refresh_token:
+        return Found("renewal", entry=entry)
+    return _from_env_refresh(run, account, entry)
 
 
-def describe(found: Found, now: datetime, *, token_env: str, missing: str) -> str:
+def _from_env_refresh(run: Run, account: str, entry: CacheEntry | None) -> Found:
+    return Found("refresh-env" if run.env_refresh_token(account) else "login", entry=entry)
+
+
+def describe(found: Found, now: datetime, *, token_env: str, refresh_env: str, missing: str) -> str:
     """``found`` in a few words, for the report header and ``livechat-token status``;
     ``missing`` says what happens when there is no token (each front end has its own words)."""
     if found.where == "environment":
         return f"the token in {token_env} is used"
+    if found.where == "refresh-env":
+        return f"no fresh token cached: it is renewed from {refresh_env} when next needed"
     if found.where in ("controller", "process", "cache") and found.expires_at is not None:
         left = describe_duration(seconds_left(found.expires_at, now))
         return f"token cached, {left} left" + (", then renewed silently" if found.renews else "")

@@ -16,7 +16,15 @@ from datetime import datetime
 from typing import Any
 
 from .bearer import MAX_LIFETIME, expires_at_from, is_short_id, is_token_shaped
-from .errors import AccountsUnreachable, GrantRefused, MissingScope, TokenRejected, printable
+from .errors import (
+    AccountsUnreachable,
+    ClientRefused,
+    GrantRefused,
+    MissingScope,
+    TokenRejected,
+    printable,
+)
+from .settings import CLIENT_SECRET_ENV
 
 TIMEOUT = 10.0
 MAX_ANSWER = 64 * 1024
@@ -91,9 +99,16 @@ def revoke(accounts_url: str, token: str) -> None:
 
 
 def exchange_code(
-    accounts_url: str, client_id: str, redirect_uri: str, code: str, code_verifier: str
+    accounts_url: str,
+    client_id: str,
+    redirect_uri: str,
+    code: str,
+    code_verifier: str,
+    *,
+    client_secret: str | None = None,
 ) -> TokenResponse:
-    """Trade an authorization code (and its PKCE verifier) for a token pair."""
+    """Trade an authorization code (and its PKCE verifier) for a token pair; a server-side
+    app sends its ``client_secret`` too."""
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -101,7 +116,7 @@ def exchange_code(
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
-    return _token_request(accounts_url, form)
+    return _token_request(accounts_url, form, client_secret)
 
 
 @dataclass(frozen=True)
@@ -148,19 +163,32 @@ def customer_token(
     return CustomerTokenResponse(access, customer, _seconds(data), _ident(data, "organization_id"))
 
 
-def refresh_grant(accounts_url: str, client_id: str, refresh_token: str) -> TokenResponse:
-    """Trade a refresh token for a new pair (the old refresh token stops working)."""
+def refresh_grant(
+    accounts_url: str, client_id: str, refresh_token: str, client_secret: str | None = None
+) -> TokenResponse:
+    """Trade a refresh token for a new pair (a web app's old refresh token stops working; a
+    server-side app sends its ``client_secret``, and its refresh token does not rotate)."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
-    return _token_request(accounts_url, form)
+    return _token_request(accounts_url, form, client_secret)
 
 
-def _token_request(accounts_url: str, form: dict[str, str]) -> TokenResponse:
+def _token_request(
+    accounts_url: str, form: dict[str, str], client_secret: str | None = None
+) -> TokenResponse:
     """``POST /v2/token``. The grant is refused (``GrantRefused``) only when the answer says
     so: ``invalid_grant``, or 401/403. A 429 (``temporarily_unavailable``), a 5xx or another
     refusal is ``AccountsUnreachable``, with ``retry_after`` when the server gave one."""
+    if client_secret is not None:
+        form = {**form, "client_secret": client_secret}
     answer = _call("POST", accounts_url, "/v2/token", form=form)
     if (refusal := answer.refusal()) is not None:
         reason, refused = refusal
+        if client_secret is not None and reason in ("invalid_client", "unauthorized_client"):
+            raise ClientRefused(
+                f"{refused}: the client id or its secret was not accepted. Check "
+                f"{CLIENT_SECRET_ENV} and the client id (a server-side app's secret is in the "
+                "Developer Console, App Authorization)"
+            )
         if reason == "invalid_grant" or answer.status in (401, 403):
             raise GrantRefused(refused)
         raise AccountsUnreachable(refused)

@@ -26,7 +26,7 @@ from .errors import (
     warn,
 )
 from .lookup import find
-from .settings import for_account, shorten
+from .settings import REFRESH_ENV, for_account, shorten
 from .users import vet
 
 if TYPE_CHECKING:
@@ -99,8 +99,12 @@ class TokenSource:
         The xdist controller uses it so that workers which share no disk with it get a token.
         """
         try:
-            entry = self.run.cache.get(
-                self.run.settings.accounts_url, self.run.client_id, self.account
+            entry = _with_env_refresh(
+                self.run,
+                self.account,
+                self.run.cache.get(
+                    self.run.settings.accounts_url, self.run.client_id, self.account
+                ),
             )
             if entry is None or entry.refresh_token is None:
                 return None
@@ -122,7 +126,11 @@ class TokenSource:
         if (earlier := run.failed.get(self.account)) is not None:
             raise earlier
         client_id = run.client_id
-        entry = None if force else run.cache.get(run.settings.accounts_url, client_id, self.account)
+        entry = None
+        if not force:
+            entry = _with_env_refresh(
+                run, self.account, run.cache.get(run.settings.accounts_url, client_id, self.account)
+            )
         terminal = run.terminal() if run.interactive else None
         if terminal is None and (entry is None or entry.refresh_token is None):
             raise NoTerminal(self._no_terminal_message())
@@ -151,6 +159,8 @@ class TokenSource:
         with run.locks.login(timeout, on_wait, self.account) as waited:
             # Inside the lock, read again: another process may have logged in or renewed.
             entry = run.cache.get(run.settings.accounts_url, run.client_id, self.account)
+            if not force or waited:
+                entry = _with_env_refresh(run, self.account, entry)
             if waited:
                 log.debug("%swaited for another process's login or renewal", tag)
             if entry and (waited or not force):
@@ -219,6 +229,7 @@ class TokenSource:
             account=self.account,
             others=[name for name in run.users() if name != self.account],
             vet=partial(vet, run, self.account),
+            client_secret=run.client_secret,
         )
         return result.token
 
@@ -249,6 +260,7 @@ class TokenSource:
                     "the token; waiting.",
                     terminal,
                 ),
+                client_secret=run.client_secret,
             )
             redact.remember(renewed.access_token, renewed.refresh_token)
             return renewed, self._store(renewed, rotated=True)
@@ -283,6 +295,8 @@ class TokenSource:
         token = run.obtained[self.account] = renewed.bearer(self.account)
         if stored:
             notices.say("Renewed the LiveChat token silently.", terminal)
+        if entry.refresh_token == run.env_refresh_token(self.account):
+            _said_if_rotated(run, self.account, entry, renewed, stored=stored, terminal=terminal)
         return token
 
     def _store(self, entry: CacheEntry, *, rotated: bool) -> bool:
@@ -317,3 +331,42 @@ class TokenSource:
             f"{shorten(run.client_id)} at {run.settings.accounts_url}, and {whom} has no "
             f"terminal to log in from. {first[:1].upper()}{first[1:]}, or set {self.token_env}."
         )
+
+
+def _with_env_refresh(run: Run, account: str, entry: CacheEntry | None) -> CacheEntry | None:
+    """``entry`` as the cache has it, or, when it holds no refresh token, with the refresh
+    token of ``LIVECHAT_REFRESH_TOKEN(_<NAME>)`` (a server-side app's, for CI); a renewal
+    then starts from it. Without the variable, ``entry`` unchanged."""
+    if entry is not None and entry.refresh_token is not None:
+        return entry
+    refresh = run.env_refresh_token(account)
+    if refresh is None:
+        return entry
+    redact.remember(refresh)
+    if entry is not None:
+        return entry._replace(refresh_token=refresh)
+    spent = run.now()  # no access token to use: a renewal is needed at once
+    return CacheEntry(refresh, spent, spent, refresh_token=refresh)
+
+
+def _said_if_rotated(
+    run: Run,
+    account: str,
+    entry: CacheEntry,
+    renewed: CacheEntry,
+    *,
+    stored: bool,
+    terminal: Terminal | None,
+) -> None:
+    """A renewal from ``LIVECHAT_REFRESH_TOKEN(_<NAME>)`` that rotated it (a web app's) is
+    said plainly: the variable is spent, and where the new refresh token is."""
+    if renewed.refresh_token == entry.refresh_token:
+        return
+    where = printable(str(run.settings.token_cache)) if stored else "no cache (see above)"
+    run.notices.tell(
+        f"{run.token_env(account, REFRESH_ENV)} held a rotating refresh token (a web app's): "
+        "the accounts server has replaced it, so the variable no longer works after this run. "
+        f"The new one is in {where}: {run.wording.flag('refresh_token')} prints it for your "
+        "secret store, or use a server-side app, whose refresh tokens do not rotate.",
+        terminal,
+    )

@@ -22,7 +22,7 @@ from .fixtures import (
     livechat_customer_for,
 )
 from .session import PROCESS, SETTINGS, STDIN_IS_TTY, TOKENS, Process, guarded, run_of
-from .settings import OPTIONS, PAT_ENV, TOKEN_ENV, env_tokens, resolve
+from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, TOKEN_ENV, env_secrets, resolve
 
 if TYPE_CHECKING:
     from .pat import PersonalAccessToken
@@ -62,6 +62,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=True,
     )
     group.addoption(
+        "--livechat-require",
+        action="store_true",
+        dest="livechat_require",
+        help="Tests that need a LiveChat credential fail instead of being skipped when none is "
+        f"configured (for CI). [env {REQUIRE_ENV}=1]",
+    )
+    parser.addini(
+        "livechat_require",
+        "Tests that need a LiveChat credential fail instead of being skipped when none is "
+        "configured.",
+        type="bool",
+        default=False,
+    )
+    group.addoption(
         "--livechat-login",
         action="store_true",
         dest="livechat_login",
@@ -89,11 +103,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     cli = {option.name: config.getoption(f"livechat_{option.name}") for option in OPTIONS}
     cli["no_browser"] = config.getoption("livechat_no_browser")
+    cli["require"] = config.getoption("livechat_require")
     ini: dict[str, Any] = {option.name: config.getini(option.ini) for option in OPTIONS}
     ini["open_browser"] = config.getini("livechat_open_browser")
+    ini["require"] = config.getini("livechat_require")
     try:
         settings = resolve(cli, os.environ, ini, home=Path.home())
-        redact.remember(*env_tokens(os.environ).values())
+        redact.remember(*env_secrets(os.environ))
         pat = _pat()
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None

@@ -25,6 +25,7 @@ def renew(
     now: Callable[[], datetime],
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[float], None] = lambda seconds: None,
+    client_secret: str | None = None,
 ) -> CacheEntry:
     """Trade ``entry``'s refresh token for a new pair, and return the entry to store.
 
@@ -37,7 +38,7 @@ def renew(
     for attempt in (1, 2):
         requested_at = now()
         try:
-            response = refresh_grant(accounts_url, client_id, entry.refresh_token)
+            response = refresh_grant(accounts_url, client_id, entry.refresh_token, client_secret)
         except AccountsUnreachable as busy:
             wait = busy.retry_after
             if attempt == 1 and wait is not None and wait <= MAX_WAIT:

@@ -15,7 +15,16 @@ from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, CustomerEntry, Key, TokenCache
 from .errors import ConfigError, LoginFailed, NotConfigured, RenewalWarning, warn
 from .obtain import TokenSource
-from .settings import TOKEN_ENV, Settings, Wording, account_name, token_env_of
+from .settings import (
+    CLIENT_SECRET_ENV,
+    REFRESH_ENV,
+    TOKEN_ENV,
+    Settings,
+    Wording,
+    account_name,
+    env_token,
+    token_env_of,
+)
 
 if TYPE_CHECKING:
     from .customers import CustomerSource
@@ -123,9 +132,21 @@ class Run:
             )
         return self.settings.client_id
 
-    def token_env(self, account: str) -> str:
-        """The variable that can hold ``account``'s token."""
-        return TOKEN_ENV if account == self.settings.account else token_env_of(account)
+    def token_env(self, account: str, base: str = TOKEN_ENV) -> str:
+        """The variable that can hold ``account``'s token (``base``: ``REFRESH_ENV`` for its
+        refresh token)."""
+        return base if account == self.settings.account else token_env_of(account, base)
+
+    def env_refresh_token(self, account: str) -> str | None:
+        """The refresh token the environment holds for ``account`` (a server-side app's, in
+        CI), checked; None when there is none."""
+        default = account == self.settings.account
+        return env_token(self.environ, account, default=default, base=REFRESH_ENV)
+
+    @property
+    def client_secret(self) -> str | None:
+        """A server-side app's client secret (``LIVECHAT_CLIENT_SECRET``, environment only)."""
+        return self.environ.get(CLIENT_SECRET_ENV, "").strip() or None
 
     def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
         """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained

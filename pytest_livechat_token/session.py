@@ -55,6 +55,7 @@ def wording(config: pytest.Config, *, at_configure: bool = False) -> Wording:
         **{option.name: option.flag for option in OPTIONS if option.name != "client_id"},
         "login": "pytest --livechat-login",
         "drop_customer": "livechat-token logout --customer {name} (same settings)",
+        "refresh_token": "livechat-token refresh-token (same settings)",
     }
     first = (
         "run pytest --livechat-login in a terminal"

@@ -16,7 +16,11 @@ DEFAULT_API_URL = "https://api.livechatinc.com/v3.6/"
 DEFAULT_MIN_TTL = 600.0
 DEFAULT_PROMPT_TIMEOUT = 300.0
 TOKEN_ENV = "LIVECHAT_BEARER_TOKEN"
+REFRESH_ENV = "LIVECHAT_REFRESH_TOKEN"
+CLIENT_SECRET_ENV = "LIVECHAT_CLIENT_SECRET"
+"""Environment only, never a flag: a command line is visible to the machine's other users."""
 PAT_ENV = "LIVECHAT_PAT"
+REQUIRE_ENV = "LIVECHAT_REQUIRE"
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
 """What an account name is: lower-case letters, digits, ``_`` and ``-``, 1 to 32 of them."""
@@ -157,6 +161,8 @@ class Settings(NamedTuple):
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
+    require: bool = False
+    """Tests that need a credential fail, not skip, when none is configured (CI)."""
 
 
 def shorten(client_id: str) -> str:
@@ -293,14 +299,18 @@ def for_account(account: str) -> str:
     return "" if account == DEFAULT_ACCOUNT else f" for {account!r}"
 
 
-def token_env_of(account: str) -> str:
+def token_env_of(account: str, base: str = TOKEN_ENV) -> str:
     """The variable that holds the token of ``account``: ``LIVECHAT_BEARER_TOKEN_SUPERVISOR``
-    (upper-cased, ``-`` as ``_``)."""
-    return f"{TOKEN_ENV}_{account.upper().replace('-', '_')}"
+    (upper-cased, ``-`` as ``_``); ``base``: ``REFRESH_ENV`` for its refresh token."""
+    return f"{base}_{account.upper().replace('-', '_')}"
 
 
 def env_token(
-    environ: Mapping[str, str], account: str | None = None, *, default: bool = True
+    environ: Mapping[str, str],
+    account: str | None = None,
+    *,
+    default: bool = True,
+    base: str = TOKEN_ENV,
 ) -> str | None:
     """The token the environment holds for ``account``, or None.
 
@@ -309,9 +319,9 @@ def env_token(
     A leading ``Bearer `` and URL-encoding (``dal%3A...``) are taken off, as for a paste.
     A value that cannot be a token is a ``ConfigError`` that names the variable, never its value.
     """
-    names = [token_env_of(account)] if account is not None else []
+    names = [token_env_of(account, base)] if account is not None else []
     if default:
-        names.append(TOKEN_ENV)
+        names.append(base)
     for name in names:
         if (value := _env_value(environ, name)) is not None:
             return value
@@ -326,6 +336,20 @@ def env_tokens(environ: Mapping[str, str]) -> dict[str, str]:
         is_token_env = name == TOKEN_ENV or name.startswith(f"{TOKEN_ENV}_")
         if is_token_env and (value := _env_value(environ, name)) is not None:
             found[name] = value
+    return found
+
+
+def env_secrets(environ: Mapping[str, str]) -> list[str]:
+    """Every secret the environment holds for the plugin, checked, to be masked from the start:
+    the bearer and refresh tokens (``ConfigError`` for a malformed one) and the client secret."""
+    found = list(env_tokens(environ).values())
+    for name in sorted(environ):
+        is_refresh_env = name == REFRESH_ENV or name.startswith(f"{REFRESH_ENV}_")
+        if is_refresh_env and (value := _env_value(environ, name)) is not None:
+            found.append(value)
+    secret = environ.get(CLIENT_SECRET_ENV, "").strip()
+    if secret:
+        found.append(secret)
     return found
 
 
@@ -388,5 +412,13 @@ def resolve(
             values[name] = _seconds(*seconds)
     values["open_browser"] = (
         not cli.get("no_browser") and ini.get("open_browser", True) is not False
+    )
+    required = env.get(REQUIRE_ENV, "").strip().lower()
+    if required not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ConfigError(
+            f"{REQUIRE_ENV} must be 1 or 0 (true/false, yes/no), got {printable(required, 20)!r}."
+        )
+    values["require"] = (
+        bool(cli.get("require")) or required in ("1", "true", "yes") or ini.get("require") is True
     )
     return Settings(**values)

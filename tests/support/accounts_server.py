@@ -65,6 +65,10 @@ class AccountsServer:
     # Whether a refresh rotates the refresh token (a web app's do); when not (a server-side
     # app's), the answer carries none and the old one keeps working (RFC 6749 section 6).
     rotate: bool = True
+    # Server-side apps (client id -> client secret): the code exchange and every refresh must
+    # send the secret (else 401 invalid_client), and their refresh tokens do not rotate
+    # (Authorization > OAuth 2.1 > PKCE extension).
+    client_secrets: dict[str, str] = field(default_factory=dict)
     # Customers made by the agent token grant (entity ids), the customer tokens issued (token ->
     # entity id), how long they live; Personal Access Tokens it accepts (Base64 -> account id).
     customer_ids: set[str] = field(default_factory=set)
@@ -384,7 +388,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     user = code.account_id if code else ""
                 elif grant_type == "refresh_token":
                     accounts.refresh_calls += 1
-                    if accounts.rotate:
+                    rotates = (
+                        accounts.rotate and form.get("client_id") not in accounts.client_secrets
+                    )
+                    if rotates:
                         old_access = accounts.refresh_tokens.pop(refresh, None)
                     else:
                         old_access = accounts.refresh_tokens.get(refresh)
@@ -397,11 +404,15 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if grant_type not in ("authorization_code", "refresh_token"):
                 self._error(422, "unsupported_grant_type", "Unsupported grant type")
                 return
+            secret = accounts.client_secrets.get(form.get("client_id", ""))
+            if secret is not None and form.get("client_secret") != secret:
+                self._error(401, "invalid_client", "Invalid client credentials")
+                return
             if not ok:
                 self._error(401, "invalid_grant", "Invalid or expired grant")
                 return
             answer = accounts.pair(client_id, user)
-            if grant_type == "refresh_token" and not accounts.rotate:
+            if grant_type == "refresh_token" and not (accounts.rotate and secret is None):
                 with accounts.lock:
                     del accounts.refresh_tokens[answer.pop("refresh_token")]
                     accounts.refresh_tokens[refresh] = answer["access_token"]
