@@ -8,6 +8,9 @@ pytest-recording and vcrpy never imports it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,11 +19,11 @@ from . import redact
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def configure(vcr: Any, accounts_url: str) -> None:
+def configure(vcr: Any, accounts_url: str, identities: Mapping[str, str]) -> None:
     """Set up pytest-recording's ``VCR`` for one cassette: its persister masks what it saves,
     and every cassette it makes lets the plugin's own requests (``accounts_url``'s ``/v2/``
     endpoints) through, unrecorded."""
-    vcr.register_persister(MaskingPersister(vcr.persister))
+    vcr.register_persister(MaskingPersister(vcr.persister, identities))
     merged = vcr.get_merged_config
     ours = _address(accounts_url.rstrip("/") + "/v2/")
 
@@ -42,10 +45,13 @@ def configure(vcr: Any, accounts_url: str) -> None:
 
 class MaskingPersister:
     """Saves through ``inner`` (vcrpy's or pytest-recording's persister) a copy of the cassette
-    with every known secret masked: URLs, headers and bodies of requests and responses."""
+    with every known secret masked, and every identity of a token handed out in this run
+    (``identities``: account, organization and customer ids) replaced by its stand-in, in
+    URLs, headers and bodies of requests and responses: a replay with stand-ins matches."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, identities: Mapping[str, str]) -> None:
         self._inner = inner
+        self._identities = identities
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
         return self._inner.load_cassette(cassette_path, serializer)
@@ -53,36 +59,46 @@ class MaskingPersister:
     def save_cassette(
         self, cassette_path: Any, cassette_dict: dict[str, Any], serializer: Any
     ) -> None:
-        if redact.known():
+        if redact.known() or self._identities:
+            masked = partial(_masked, swap=_swapper(self._identities))
             cassette_dict = {
-                "requests": [_request(request) for request in cassette_dict["requests"]],
-                "responses": [_masked(response) for response in cassette_dict["responses"]],
+                "requests": [_request(request, masked) for request in cassette_dict["requests"]],
+                "responses": [masked(response) for response in cassette_dict["responses"]],
             }
         self._inner.save_cassette(cassette_path, cassette_dict, serializer)
 
 
-def _request(request: Any) -> Any:
+def _request(request: Any, masked: Callable[[Any], Any]) -> Any:
     from vcr.request import Request  # noqa: PLC0415 - vcrpy is there: it called us
 
-    headers = {name: _masked(value) for name, value in request.headers.items()}
-    return Request(request.method, _masked(request.uri), _masked(request.body), headers)
+    headers = {name: masked(value) for name, value in request.headers.items()}
+    return Request(request.method, masked(request.uri), masked(request.body), headers)
 
 
-def _masked(value: Any) -> Any:
-    """``value`` with every known secret masked: strings, UTF-8 bytes, and what lists, tuples
-    and dicts hold (a new copy; the cassette in memory is left as it is)."""
+def _swapper(identities: Mapping[str, str]) -> Callable[[str], str]:
+    """Replaces each identity, as a whole word, by its stand-in."""
+    if not identities:
+        return lambda text: text
+    words = "|".join(re.escape(real) for real in sorted(identities, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w-])(?:{words})(?![\w-])")
+    return lambda text: pattern.sub(lambda match: identities[match.group()], text)
+
+
+def _masked(value: Any, *, swap: Callable[[str], str]) -> Any:
+    """``value`` with every known secret masked and identities swapped: strings, UTF-8 bytes,
+    and what lists, tuples and dicts hold (a new copy; the cassette in memory stays)."""
     if isinstance(value, str):
-        return redact.scrub(value)
+        return swap(redact.scrub(value))
     if isinstance(value, bytes):
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
             return value  # not text (an image, a compressed body): nothing of ours is in it
-        return redact.scrub(text).encode("utf-8")
+        return swap(redact.scrub(text)).encode("utf-8")
     if isinstance(value, dict):
-        return {_masked(key): _masked(item) for key, item in value.items()}
+        return {_masked(key, swap=swap): _masked(item, swap=swap) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_masked(item) for item in value)
+        return type(value)(_masked(item, swap=swap) for item in value)
     return value
 
 

@@ -9,15 +9,59 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from .errors import printable
-from .session import PROCESS, SETTINGS, TOKENS, guarded, run_of
+from .session import (
+    CUSTOMER_TOKENS,
+    IDENTITIES,
+    PROCESS,
+    SETTINGS,
+    TOKENS,
+    guarded,
+    replaying,
+    run_of,
+)
 from .settings import ACCOUNT_RULE, is_account_name
 
 if TYPE_CHECKING:
     import httpx
 
     from .bearer import BearerToken, CustomerToken
+    from .pat import PersonalAccessToken
 
 _T = TypeVar("_T")
+
+
+def bearer_for(config: pytest.Config) -> Callable[[str], BearerToken]:
+    """What ``livechat_bearer_for`` returns (also for the ``livechat_accounts`` marker)."""
+    from . import standins  # noqa: PLC0415
+
+    def get(name: str) -> BearerToken:
+        return _noted(config, run_of(config).account(name).token())
+
+    replay = standins.bearer if replaying(config) else get
+    return _by_name(config, "livechat_bearer_for", "an account", config.stash[TOKENS], replay)
+
+
+def customer_for(config: pytest.Config) -> Callable[[str], CustomerToken]:
+    """What ``livechat_customer_for`` returns (also for the ``livechat_customers`` marker)."""
+    from . import standins  # noqa: PLC0415
+
+    def get(name: str) -> CustomerToken:
+        return _noted(config, run_of(config).customers.token(name))
+
+    replay = standins.customer if replaying(config) else get
+    stash = config.stash[CUSTOMER_TOKENS]
+    return _by_name(config, "livechat_customer_for", "a customer", stash, replay)
+
+
+_Token = TypeVar("_Token", "BearerToken", "CustomerToken")
+
+
+def _noted(config: pytest.Config, token: _Token) -> _Token:
+    """``token``, its identities noted for the cassettes recorded in this run (``standins``)."""
+    from .standins import identities  # noqa: PLC0415
+
+    config.stash[IDENTITIES].update(identities(token))
+    return token
 
 
 @pytest.fixture(scope="session")
@@ -25,13 +69,7 @@ def livechat_bearer_for(pytestconfig: pytest.Config) -> Callable[[str], BearerTo
     """A function of an account name that returns a valid LiveChat bearer token of the user
     the tests call by that name (``livechat_bearer_for("supervisor")``): each name is its own
     LiveChat user, cached and logged in like ``livechat_bearer``, at most once a run."""
-    return _by_name(
-        pytestconfig,
-        "livechat_bearer_for",
-        "an account",
-        pytestconfig.stash[TOKENS],
-        lambda name: run_of(pytestconfig).account(name).token(),
-    )
+    return bearer_for(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -44,22 +82,45 @@ def livechat_bearer(
 
 
 @pytest.fixture(scope="session")
+def livechat_api_url(pytestconfig: pytest.Config) -> str:
+    """The configured base URL of the LiveChat API (``--livechat-api-url``), ending in ``/``:
+    for a client of your own."""
+    return pytestconfig.stash[SETTINGS].api_url
+
+
+@pytest.fixture(scope="session")
 def livechat_api(
     pytestconfig: pytest.Config, request: pytest.FixtureRequest
 ) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` for the LiveChat API that sends the default account's bearer token,
     or the Personal Access Token of ``LIVECHAT_PAT`` when it is set (then no login is asked);
     closed at the end."""
-    from .api import api_client, pat_client  # noqa: PLC0415 - imports httpx
+    from .api import api_client  # noqa: PLC0415 - imports httpx
 
-    api_url = pytestconfig.stash[SETTINGS].api_url
-    pat = pytestconfig.stash[PROCESS].pat
-    if pat is not None:
-        client = pat_client(api_url, pat)
-    else:
-        client = api_client(api_url, request.getfixturevalue("livechat_bearer"))
-    with client:
+    with api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request)) as client:
         yield client
+
+
+@pytest.fixture
+def livechat_async_api(
+    pytestconfig: pytest.Config, request: pytest.FixtureRequest
+) -> httpx.AsyncClient:
+    """``livechat_api``'s async twin: an ``httpx.AsyncClient`` with the same base URL, headers,
+    timeout and credential. One a test: it keeps no connection between requests, so it is
+    bound to no event loop and works under pytest-asyncio's and anyio's loops of any scope."""
+    from .api import async_api_client  # noqa: PLC0415 - imports httpx
+
+    return async_api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request))
+
+
+def _credential(request: pytest.FixtureRequest) -> BearerToken | PersonalAccessToken:
+    """``LIVECHAT_PAT``'s token when it is set (no login), else ``livechat_bearer``; a replay
+    of recordings takes the stand-in."""
+    pat = request.config.stash[PROCESS].pat
+    if pat is not None and not replaying(request.config):
+        return pat
+    token: BearerToken = request.getfixturevalue("livechat_bearer")
+    return token
 
 
 @pytest.fixture(scope="session")
@@ -67,12 +128,7 @@ def livechat_customer_for(pytestconfig: pytest.Config) -> Callable[[str], Custom
     """A function of a customer name that returns a LiveChat customer token (Customer Chat API)
     for that customer: made from the default account's token with the agent token grant the
     first time, the same customer (entity id) in later runs."""
-    obtained: dict[str, CustomerToken] = {}
-
-    def customer(name: str) -> CustomerToken:
-        return run_of(pytestconfig).customers.token(name)
-
-    return _by_name(pytestconfig, "livechat_customer_for", "a customer", obtained, customer)
+    return customer_for(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -90,15 +146,30 @@ def livechat_customer_api(
     ``<api url>customer/action/start_chat?organization_id=...``; closed at the end."""
     from .api import customer_client  # noqa: PLC0415 - imports httpx
 
-    if livechat_customer.organization_id is None:
+    _organized(livechat_customer)
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    with customer_client(api_url, livechat_customer) as client:
+        yield client
+
+
+@pytest.fixture
+def livechat_customer_async_api(
+    livechat_customer: CustomerToken, pytestconfig: pytest.Config
+) -> httpx.AsyncClient:
+    """``livechat_customer_api``'s async twin (one a test, as ``livechat_async_api``)."""
+    from .api import async_customer_client  # noqa: PLC0415 - imports httpx
+
+    _organized(livechat_customer)
+    return async_customer_client(pytestconfig.stash[SETTINGS].api_url, livechat_customer)
+
+
+def _organized(customer: CustomerToken) -> None:
+    if customer.organization_id is None:
         pytest.fail(
             "the LiveChat customer token came without an organization id, which every "
             "Customer Chat API call needs",
             pytrace=False,
         )
-    api_url = pytestconfig.stash[SETTINGS].api_url
-    with customer_client(api_url, livechat_customer) as client:
-        yield client
 
 
 def _by_name(

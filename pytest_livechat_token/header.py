@@ -8,7 +8,7 @@ import os
 import pytest
 
 from .errors import printable
-from .session import PROCESS, SETTINGS, run_of
+from .session import PROCESS, SETTINGS, replaying, run_of
 from .settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, env_token, env_tokens, shorten
 
 MAX_HEADER_ACCOUNTS = 3
@@ -17,6 +17,11 @@ MAX_HEADER_ACCOUNTS = 3
 
 def header_lines(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
+    if replaying(config):
+        return [
+            "livechat: replaying recordings (--record-mode=none): stand-in tokens, no login, no "
+            "cache, no accounts call"
+        ]
     # The answers most runs get, found without importing the core:
     from_env = list(env_tokens(os.environ))
     lines = [f"livechat: using the token in {', '.join(from_env)}"] if from_env else []

@@ -38,13 +38,7 @@ def install(config: pytest.Config) -> None:
     scrub_debug_log(config)
     scrub_log_records(config)
     if config.pluginmanager.get_plugin("terminalreporter") is not None:
-        writer = config.get_terminal_writer()
-        write_raw = writer.write_raw
-
-        def masked_write(msg: str, *, flush: bool = False) -> None:
-            write_raw(redact.scrub(msg) if redact.known() else msg, flush=flush)
-
-        setattr(writer, "write_raw", masked_write)  # noqa: B010 - on this one writer
+        _mask_writer(config.get_terminal_writer())
     cache = getattr(config, "cache", None)
     if cache is not None:
         cache_set = cache.set
@@ -53,6 +47,19 @@ def install(config: pytest.Config) -> None:
             cache_set(key, _scrubbed(copy.deepcopy(value), 0) if redact.known() else value)
 
         setattr(cache, "set", masked_set)  # noqa: B010 - on this one cache
+
+
+def _mask_writer(writer: Any) -> None:
+    """Every write of the terminal writer goes through ``redact.scrub``: its last step where
+    it has one (``write_raw``, after the markup), else ``write`` (pytest before 9), which
+    ``line``, ``sep`` and the source of tracebacks all go through."""
+    name = "write_raw" if callable(getattr(writer, "write_raw", None)) else "write"
+    write = getattr(writer, name)
+
+    def masked(msg: str, **kwargs: Any) -> None:
+        write(redact.scrub(msg) if redact.known() else msg, **kwargs)
+
+    setattr(writer, name, masked)
 
 
 def scrub_report(report: Any) -> None:

@@ -1,5 +1,6 @@
 """Talking to the LiveChat accounts server (its OAuth endpoints: `/v2/info`, `/v2/token`,
-`/v2/customer/token`). httpx is imported here, and only when a call is made.
+`/v2/customer/token`), with the standard library's HTTP client, imported when a call is made:
+an HTTP mock a test has active (pytest-httpx, respx) never sees the plugin's own calls.
 
 Each call has one deadline for the whole exchange (a server that trickles its answer cannot
 stretch it), reads at most ``MAX_ANSWER`` bytes, and takes nothing from the answer unchecked.
@@ -266,7 +267,7 @@ def _call(
     """One request, all of it within ``TIMEOUT`` seconds; no answer is ``AccountsUnreachable``.
 
     The request runs in a daemon thread that the caller stops waiting for at the deadline:
-    httpx's timeouts bound each read, not the whole answer.
+    a client's timeouts bound each read, not the whole answer.
     """
     url = f"{accounts_url.rstrip('/')}{path}"
     outcome: list[_Answer | BaseException] = []
@@ -282,7 +283,9 @@ def _call(
         raise AccountsUnreachable(f"{url} gave no whole answer within {TIMEOUT:.0f} s")
     result = outcome[0]
     if isinstance(result, BaseException):
-        raise AccountsUnreachable(f"could not reach {url} ({type(result).__name__})")
+        reason = getattr(result, "reason", None)  # urllib's URLError wraps the socket's error
+        why = type(reason if isinstance(reason, BaseException) else result).__name__
+        raise AccountsUnreachable(f"could not reach {url} ({why})")
     return result
 
 
@@ -293,23 +296,40 @@ def _request_into(
     bearer: str | None,
     payload: dict[str, dict[str, str] | None],
 ) -> None:
-    import httpx  # noqa: PLC0415 - heavy; only a login, a renewal or a logout needs it
+    """One request with the standard library's client (``urllib.request``: it honours the
+    proxy variables as httpx does), not httpx: an HTTP mock a test has active (pytest-httpx,
+    respx) never sees, fails or answers the plugin's own calls. No redirect is followed."""
+    import urllib.error  # noqa: PLC0415 - only a request needs these
+    import urllib.request  # noqa: PLC0415
+    from urllib.parse import urlencode  # noqa: PLC0415
 
     headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+    body: bytes | None = None
+    if payload["data"] is not None:
+        body = urlencode(payload["data"]).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif payload["json"] is not None:
+        body = json.dumps(payload["json"]).encode()
+        headers["Content-Type"] = "application/json"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # the 3xx itself is the answer
+
+    # http(s) only: settings.resolve refuses any other scheme for the accounts URL.
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
+    opener = urllib.request.build_opener(NoRedirect)
     try:
-        with (
-            httpx.Client(timeout=TIMEOUT) as client,
-            client.stream(
-                method, url, headers=headers, data=payload["data"], json=payload["json"]
-            ) as response,
-        ):
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER:
-                    raise _TooLarge
-            retry = response.headers.get("Retry-After")
-            outcome.append(_Answer(url, response.status_code, bytes(body), retry))
+        try:
+            response = opener.open(request, timeout=TIMEOUT)
+        except urllib.error.HTTPError as error:  # a 4xx or 5xx: an answer all the same
+            response = error
+        with response:
+            data = response.read(MAX_ANSWER + 1)
+            if len(data) > MAX_ANSWER:
+                raise _TooLarge
+            status = response.status or 0
+            outcome.append(_Answer(url, status, data, response.headers.get("Retry-After")))
     except Exception as error:  # handed to the caller, who words it
         outcome.append(error)
 

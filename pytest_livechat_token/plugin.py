@@ -15,13 +15,26 @@ from . import redact
 from .errors import LiveChatTokenError
 from .fixtures import (
     livechat_api,
+    livechat_api_url,
+    livechat_async_api,
     livechat_bearer,
     livechat_bearer_for,
     livechat_customer,
     livechat_customer_api,
+    livechat_customer_async_api,
     livechat_customer_for,
 )
-from .session import PROCESS, SETTINGS, STDIN_IS_TTY, TOKENS, Process, guarded, run_of
+from .session import (
+    CUSTOMER_TOKENS,
+    IDENTITIES,
+    PROCESS,
+    SETTINGS,
+    STDIN_IS_TTY,
+    TOKENS,
+    Process,
+    guarded,
+    run_of,
+)
 from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, TOKEN_ENV, env_secrets, resolve
 
 if TYPE_CHECKING:
@@ -29,10 +42,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "livechat_api",
+    "livechat_api_url",
+    "livechat_async_api",
     "livechat_bearer",
     "livechat_bearer_for",
     "livechat_customer",
     "livechat_customer_api",
+    "livechat_customer_async_api",
     "livechat_customer_for",
 ]
 
@@ -101,6 +117,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "livechat_scopes(*scopes): skip the test unless the LiveChat token has all these scopes "
         "(for example 'chats--all:ro').",
     )
+    config.addinivalue_line(
+        "markers",
+        "livechat_accounts(*names): obtain the tokens of these accounts before the test's "
+        "function-scoped fixtures start (an HTTP mock, a network block), as "
+        "livechat_bearer_for(name) gives them.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "livechat_customers(*names): the same for livechat_customer_for(name).",
+    )
     cli = {option.name: config.getoption(f"livechat_{option.name}") for option in OPTIONS}
     cli["no_browser"] = config.getoption("livechat_no_browser")
     cli["require"] = config.getoption("livechat_require")
@@ -128,6 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[PROCESS] = Process(interactive, handed or None, pat)
     config.stash[TOKENS] = {}
+    config.stash[CUSTOMER_TOKENS] = {}
+    config.stash[IDENTITIES] = {}
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
@@ -174,6 +202,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    accounts = item.get_closest_marker("livechat_accounts")
+    customers = item.get_closest_marker("livechat_customers")
+    if accounts is not None or customers is not None:
+        from .fixtures import bearer_for, customer_for  # noqa: PLC0415 - marked tests only
+
+        # Before any fixture of the test: whatever a function-scoped fixture mocks or blocks
+        # cannot stand in the way of the tokens.
+        for name in accounts.args if accounts is not None else ():
+            bearer_for(item.config)(name)
+        for name in customers.args if customers is not None else ():
+            customer_for(item.config)(name)
     yield
     marker = item.get_closest_marker("livechat_scopes")
     if marker is None:
@@ -182,7 +221,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     from .scopes import missing_scopes  # noqa: PLC0415
 
     token = getattr(item, "funcargs", {}).get("livechat_bearer")
-    if token is None and "livechat_api" in getattr(item, "fixturenames", ()):
+    names = getattr(item, "fixturenames", ())
+    if token is None and ("livechat_api" in names or "livechat_async_api" in names):
         if item.config.stash[PROCESS].pat is not None:
             return  # a Personal Access Token: its scopes are not known, so the test runs
         token = item.config.stash[TOKENS].get(item.config.stash[SETTINGS].account)
@@ -249,4 +289,5 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     from .cassettes import configure  # noqa: PLC0415 - only with pytest-recording
 
-    configure(vcr, config.stash[SETTINGS].accounts_url)
+    identities: dict[str, str] = config.stash[IDENTITIES]
+    configure(vcr, config.stash[SETTINGS].accounts_url, identities)

@@ -14,7 +14,7 @@ from .errors import LiveChatTokenError
 from .settings import OPTIONS, TOKEN_ENV, Settings, Wording
 
 if TYPE_CHECKING:
-    from .bearer import BearerToken  # noqa: F401 - named in a StashKey's type
+    from .bearer import BearerToken, CustomerToken  # noqa: F401 - named in StashKeys' types
     from .handoff import HandOff
     from .pat import PersonalAccessToken
     from .run import Run
@@ -25,6 +25,16 @@ PROCESS = pytest.StashKey["Process"]()
 RUN = pytest.StashKey["Run"]()
 TOKENS = pytest.StashKey["dict[str, BearerToken]"]()
 """The token of each account obtained in this process, by name (``livechat_bearer_for``)."""
+CUSTOMER_TOKENS = pytest.StashKey["dict[str, CustomerToken]"]()
+"""The token of each customer obtained in this process, by name (``livechat_customer_for``)."""
+IDENTITIES = pytest.StashKey["dict[str, str]"]()
+"""The real identities of the tokens handed out -> their stand-ins (for cassettes)."""
+
+
+def replaying(config: pytest.Config) -> bool:
+    """Whether the run only replays recordings (``--record-mode=none`` given to
+    pytest-recording): the token fixtures then hand out stand-ins (``standins``)."""
+    return bool(config.getoption("record_mode", None) == "none")
 
 
 class Process:

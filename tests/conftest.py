@@ -40,18 +40,25 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    # The pytest runs a test starts leave out the plugins of the test extras that they do not
-    # use (hypothesis's alone imports hypothesis, 85 ms a run); the tests of what pytest-html
-    # and pytest-recording write turn them on (``with_plugins``).
     monkeypatch.setenv("PYTEST_ADDOPTS", UNUSED_PLUGINS)
 
 
-NEVER_USED = "-p no:hypothesispytest -p no:anyio -p no:platformdirs"
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, whose runs leave out the plugins of the test extras that they do not use
+    (hypothesis's alone imports hypothesis, 85 ms a run; pytest-asyncio warns of its settings
+    under ``-W error``); the tests of what pytest-html and pytest-recording write turn them on
+    (``with_plugins``). (pytester itself clears ``PYTEST_ADDOPTS``: set it after it.)"""
+    monkeypatch.setenv("PYTEST_ADDOPTS", UNUSED_PLUGINS)
+    return pytester
+
+
+NEVER_USED = "-p no:hypothesispytest -p no:anyio -p no:asyncio -p no:platformdirs"
 UNUSED_PLUGINS = f"-p no:html -p no:html_fixtures -p no:metadata -p no:recording {NEVER_USED}"
 
 
 @pytest.fixture
-def with_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+def with_plugins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pytest runs this test starts load pytest-html and pytest-recording too."""
     monkeypatch.setenv("PYTEST_ADDOPTS", NEVER_USED)
 

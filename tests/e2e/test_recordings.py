@@ -84,15 +84,15 @@ def test_a_cassette_holds_no_secret_and_none_of_the_plugins_calls(
 def test_a_replay_never_answers_the_plugins_renewal(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
-    """Recorded, then replayed (``--record-mode=none``) when the second account needs a
-    renewal again: the renewal goes to the accounts server, and the cache holds the pair it
-    gave, not one from a cassette."""
+    """Recorded, then played back (``--record-mode=once`` with the cassette there: what it
+    holds is answered from it) when the second account needs a renewal again: the renewal goes
+    to the accounts server, and the cache holds the pair it gave, not one from a cassette."""
     cache_token(cache_file, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
     cache_pair(cache_file, accounts, seconds=-60)
     pytester.makepyfile(test_recorded=RECORDED.format(config=""))
     run(pytester, accounts, "--record-mode=once").assert_outcomes(passed=2)
     cache_pair(cache_file, accounts, seconds=-60)  # stale again, with a new live refresh token
-    result = run(pytester, accounts, "--record-mode=none")
+    result = run(pytester, accounts, "--record-mode=once")
     result.assert_outcomes(passed=2)
     assert accounts.refresh_calls == 2
     entry = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["supervisor"]
@@ -120,3 +120,47 @@ def test_block_network_does_not_stop_the_plugins_own_calls_before_the_test(
     result = run(pytester, accounts, "--block-network")
     result.assert_outcomes(passed=1)
     assert accounts.refresh_calls == 1
+
+
+REPLAYED = """
+import pytest
+
+@pytest.mark.vcr
+def test_two_users_and_a_customer(livechat_bearer_for, livechat_api, livechat_customer_api):
+    supervisor = livechat_bearer_for("supervisor")
+    assert livechat_api.post("agent/action/list_chats", json={}).status_code == 200
+    started = livechat_customer_api.post("start_chat", json={})
+    assert started.status_code == 200
+    assert supervisor.account == "supervisor"
+"""
+
+
+def test_a_recording_replays_with_no_credential_and_no_cache(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """Recorded with real tokens (named accounts and a customer, whose organization is in the
+    Customer Chat API's URL); replayed with ``--record-mode=none`` and no cache, no client id,
+    no reachable accounts server: stand-in tokens and identities, and the recorded requests
+    still match."""
+    scope = "chats--all:rw,customers:own"
+    agent = accounts.issue(account_id="acc-1", scope=scope)
+    cache_token(cache_file, accounts.url, agent, account_id="acc-1", scope=scope)
+    cache_pair(cache_file, accounts)
+    pytester.makepyfile(test_replayed=REPLAYED)
+    run(pytester, accounts, "--record-mode=once").assert_outcomes(passed=1)
+    stored = cassettes_of(pytester)
+    assert "org-1" not in stored, "identities are stand-ins in the cassette"
+    assert "standin-organization" in stored
+    cache_file.unlink()
+    before = len(accounts.requests)
+    replay = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--livechat-accounts-url={accounts.url}",
+        f"--livechat-api-url={accounts.url}/v3.6",
+        "--record-mode=none",
+    )
+    replay.assert_outcomes(passed=1)
+    replay.stdout.fnmatch_lines(["livechat: replaying recordings (--record-mode=none): stand-in*"])
+    assert len(accounts.requests) == before, "no call reached the server: all from the cassette"
+    assert not cache_file.exists()

@@ -41,7 +41,9 @@ def test_refused_token(accounts: AccountsServer) -> None:
 def test_unreachable_server() -> None:
     with (
         refusing_port() as port,
-        pytest.raises(AccountsUnreachable, match=r"could not reach .*/v2/info \(ConnectError\)"),
+        pytest.raises(
+            AccountsUnreachable, match=r"could not reach .*/v2/info \(ConnectionRefusedError\)"
+        ),
     ):
         token_info(f"http://127.0.0.1:{port}", "dal:any-token-value")
 
