@@ -184,19 +184,6 @@ def test_bad_values_say_which_setting(
         settings(cli, env, ini)
 
 
-def test_what_workers_are_handed() -> None:
-    from pytest_livechat_token.handoff import payload, settings_from  # noqa: PLC0415
-    from pytest_livechat_token.run import Run  # noqa: PLC0415
-
-    controller = settings({"client_id": "c", "min_ttl": "5", "token_cache": "/controller/t.json"})
-    handed = payload(Run(controller, {}, interactive=False))
-    assert "token_cache" not in handed["settings"]
-    worker = settings_from(settings({"token_cache": "/worker/t.json"}), handed)
-    assert worker.client_id == "c"
-    assert worker.min_ttl == 5
-    assert worker.token_cache == Path("/worker/t.json")
-
-
 @given(st.text(max_size=40) | st.from_regex(ACCOUNT_RULE, fullmatch=True))
 def test_an_account_name_is_what_the_rule_says(name: str) -> None:
     assert is_account_name(name) == (re.fullmatch(ACCOUNT_RULE, name) is not None)
