@@ -294,7 +294,9 @@ def stress(smoke: bool) -> dict[str, Any]:
 def fuzz(smoke: bool) -> dict[str, Any]:
     """The hypothesis suite (tests/unit/test_fuzz.py) at 10,000 examples a property."""
     examples = "25" if smoke else "10000"  # the suite runs the same properties at 300
-    env = {**os.environ, "LIVECHAT_FUZZ_EXAMPLES": examples}
+    # The project's own settings, not a calling test's PYTEST_ADDOPTS (which turns plugins off).
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env["LIVECHAT_FUZZ_EXAMPLES"] = examples
     command = [
         sys.executable,
         "-m",

@@ -17,8 +17,8 @@ import httpx
 import pexpect
 import pytest
 
-from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, read_login_url
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import Spawner, paste, read_login_url
 
 FAILING_SUITE = """
 import pytest
@@ -80,7 +80,7 @@ def test_the_token_appears_nowhere(
     if grant == "code":
         child.sendline(httpx.get(url, follow_redirects=False).headers["Location"])
     else:
-        child.sendline("https://localhost/" + redirect_fragment(accounts.issue(), state))
+        paste(child, accounts.issue(), state)
     child.expect(pexpect.EOF)
     shown = terminal.transcript()
     assert "5 failed, 1 passed, 1 skipped" in shown, shown[-2000:]

@@ -12,7 +12,15 @@ import pexpect
 import pytest
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, expect_token, freeze_clock, paste_redirect, read_login_url
+from ..support.helpers import (
+    Spawner,
+    expect_token,
+    freeze_clock,
+    paste,
+    paste_redirect,
+    prompt_state,
+    read_login_url,
+)
 
 
 def test_paste_redirect_then_cached_run(
@@ -31,7 +39,7 @@ def test_paste_redirect_then_cached_run(
     assert "client_id=client-1" in url
     assert "redirect_uri=https%3A%2F%2Flocalhost" in url
     child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste(child, token, state)
     child.expect("Logged in to LiveChat: token valid for 8 h 0 min")
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
@@ -73,8 +81,7 @@ def test_other_paste_forms(
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
+    state = prompt_state(child)
     child.sendline(paste(token, state))  # type: ignore[operator]
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
@@ -89,9 +96,8 @@ def test_bad_answers_are_explained_and_asked_again(
     token = accounts.issue("client-1")
     expect_token(monkeypatch, token)
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, "someone-elses-state"))
+    state = prompt_state(child)
+    paste(child, token, "someone-elses-state")
     child.expect("belongs to another login attempt")
     child.expect(r"Try again \(2 tries left\)")
     child.sendline(
@@ -100,7 +106,7 @@ def test_bad_answers_are_explained_and_asked_again(
     )
     child.expect("does not exactly match one in the app's App Authorization")
     child.expect(r"Try again \(1 try left\)")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste(child, token, state)
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
 
@@ -130,11 +136,10 @@ def test_rejected_token_gets_another_try(
     good = accounts.issue("client-1")
     expect_token(monkeypatch, good)
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment("dal:NotIssuedByTheServer123", state))
+    state = prompt_state(child)
+    paste(child, "dal:NotIssuedByTheServer123", state)
     child.expect("refused this token")
-    child.sendline("https://localhost/" + redirect_fragment(good, state))
+    paste(child, good, state)
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
 
@@ -149,11 +154,10 @@ def test_token_of_another_client_is_refused(
     good = accounts.issue("client-1")
     expect_token(monkeypatch, good)
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(foreign, state))
+    state = prompt_state(child)
+    paste(child, foreign, state)
     child.expect("belongs to another app")
-    child.sendline("https://localhost/" + redirect_fragment(good, state))
+    paste(child, good, state)
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
 
@@ -169,9 +173,8 @@ def test_unreachable_accounts_server_uses_fragment_expiry(
     expect_token(monkeypatch, token)
     accounts.stop()
     child = terminal.spawn()
-    _, state = read_login_url(child)
-    child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state, expires_in=3600))
+    state = prompt_state(child)
+    paste(child, token, state, expires_in=3600)
     child.expect("Could not confirm the token")
     child.expect("valid for 59 min")
     child.expect(pexpect.EOF)
@@ -190,8 +193,7 @@ def test_unconfirmed_bare_token_is_used_but_not_cached(
     expect_token(monkeypatch, token)
     accounts.stop()
     child = terminal.spawn()
-    read_login_url(child)
-    child.expect("Paste the address")
+    prompt_state(child)
     child.sendline(token)
     child.expect("for this run only")
     child.expect(pexpect.EOF)
@@ -215,8 +217,7 @@ def test_end_of_input(
     project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
 ) -> None:
     child = terminal.spawn()
-    read_login_url(child)
-    child.expect("Paste the address")
+    prompt_state(child)
     child.sendeof()
     child.expect(pexpect.EOF)
     assert "input ended before an address was pasted" in terminal.transcript()
@@ -224,8 +225,7 @@ def test_end_of_input(
 
 def test_ctrl_c(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
     child = terminal.spawn()
-    read_login_url(child)
-    child.expect("Paste the address")
+    prompt_state(child)
     child.sendintr()
     child.expect(pexpect.EOF)
     out = terminal.transcript()
@@ -290,7 +290,7 @@ def test_opens_the_browser(
     child.expect("Paste the address")
     assert "A browser window was opened for it." in terminal.transcript()
     assert recording_browser.read_text() == url
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    paste(child, token, state)
     child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()
 

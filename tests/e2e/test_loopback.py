@@ -16,7 +16,7 @@ import pytest
 from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, expect_token, free_port, read_login_url
+from ..support.helpers import Spawner, expect_token, free_port, prompt_state, read_login_url
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it
@@ -128,8 +128,7 @@ def test_busy_port_falls_back_to_paste(
         redirect = f"http://localhost:{busy.getsockname()[1]}/"
         child = terminal.spawn(f"--livechat-redirect-uri={redirect}")
         child.expect(r"Cannot listen on localhost:\d+ \(.*\), so the browser's answer")
-        _, state = read_login_url(child)
-        child.expect("Paste the address")
+        state = prompt_state(child)
         child.sendline(redirect + redirect_fragment(token, state))
         child.expect(pexpect.EOF)
     assert "1 passed" in terminal.transcript()

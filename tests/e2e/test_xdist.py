@@ -11,7 +11,14 @@ import pytest
 from pytest_livechat_token.cache import TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, cache_token, expect_token, paste_redirect, read_login_url
+from ..support.helpers import (
+    Spawner,
+    cache_token,
+    expect_token,
+    paste,
+    paste_redirect,
+    read_login_url,
+)
 
 MANY_TESTS = """
 import hashlib, os, pytest
@@ -274,7 +281,7 @@ def test_two_names_ask_exactly_twice_for_four_workers(
         name = "supervisor" if "you use as 'supervisor'" in child.before.decode() else "default"
         asked.append(name)
         child.expect("Paste the address")
-        child.sendline("https://localhost/" + redirect_fragment(tokens[name], state))
+        paste(child, tokens[name], state)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "16 passed" in out

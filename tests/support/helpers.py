@@ -217,13 +217,24 @@ def read_login_url(child: Any) -> tuple[str, str]:
     return url, state
 
 
-def paste_redirect(child: Any, token: str) -> None:
-    """Answer the login prompt as a person would: paste the address the browser landed on."""
-    from .accounts_server import redirect_fragment  # noqa: PLC0415
-
+def prompt_state(child: Any) -> str:
+    """Wait for the printed login address and the paste prompt; return the login's state."""
     _, state = read_login_url(child)
     child.expect("Paste the address")
-    child.sendline("https://localhost/" + redirect_fragment(token, state))
+    return state
+
+
+def paste(child: Any, token: str, state: str | None, **fields: Any) -> None:
+    """Paste, as a person would, the address the browser landed on, carrying ``token`` (and
+    ``fields``: ``expires_in=...``)."""
+    from .accounts_server import redirect_fragment  # noqa: PLC0415
+
+    child.sendline("https://localhost/" + redirect_fragment(token, state, **fields))
+
+
+def paste_redirect(child: Any, token: str) -> None:
+    """Answer the login prompt as a person would: paste the address the browser landed on."""
+    paste(child, token, prompt_state(child))
 
 
 def make_run(
