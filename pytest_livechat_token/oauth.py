@@ -28,6 +28,12 @@ from .errors import (
 from .settings import CLIENT_SECRET_ENV
 
 TIMEOUT = 10.0
+_GRANT_REFUSALS = frozenset(
+    {"invalid_grant", "unauthorized_client", "invalid_client", "missing_grant"}
+)
+"""Errors that mean the code or refresh token is no good, whatever the HTTP status
+(Authorization > OAuth 2.1, Errors; Troubleshooting: ``unauthorized_client`` covers "refresh_token
+not found"). With a client secret sent, the client refusals are ``ClientRefused`` instead."""
 MAX_ANSWER = 64 * 1024
 MAX_RETRY_AFTER = 3600.0
 DEFAULT_LIFETIME = 28800
@@ -63,11 +69,12 @@ class TokenResponse:
 def token_info(accounts_url: str, token: str) -> TokenInfo:
     """Ask the accounts server about ``token`` (``GET /v2/info``).
 
-    Raises ``TokenRejected`` when the server refuses it (401, 403, 404), ``AccountsUnreachable``
-    when it cannot be asked, is busy, or answers nonsense.
+    Raises ``TokenRejected`` when the server refuses it (any 4xx but 429: the 422 the Global
+    Accounts API documents, 401, 403, 404...), ``AccountsUnreachable`` when it cannot be asked,
+    is busy (429, 5xx), or answers nonsense.
     """
     answer = _call("GET", accounts_url, "/v2/info", bearer=token)
-    if answer.status in (400, 401, 403, 404):
+    if 400 <= answer.status < 500 and answer.status != 429:
         raise TokenRejected(
             f"the accounts server refused this token (HTTP {answer.status}): it is "
             "expired, revoked, or was cut short when copied."
@@ -190,7 +197,7 @@ def _token_request(
                 f"{CLIENT_SECRET_ENV} and the client id (a server-side app's secret is in the "
                 "Developer Console, App Authorization)"
             )
-        if reason == "invalid_grant" or answer.status in (401, 403):
+        if reason in _GRANT_REFUSALS or answer.status in (401, 403):
             raise GrantRefused(refused)
         raise AccountsUnreachable(refused)
     data = answer.json_object()

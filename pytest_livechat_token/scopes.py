@@ -3,7 +3,8 @@
 LiveChat's rules: all ``rw`` scopes contain ``ro``; all ``access`` scopes contain ``my``; all
 ``all`` scopes contain ``access`` and ``my``. A scope is ``resource--level:mode``
 (``chats--all:rw``); one without a level (``webhooks.state:ro``) or with another one
-(``chats--groups:ro``) is granted by itself and by its ``rw`` form only.
+(``chats--groups:ro``) is granted by itself and by its ``rw`` form only. A ``chats`` scope also
+grants the same level and mode of ``chats.conversation`` (Authorization > Scopes).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _grants(held: str, wanted: str) -> bool:
         return True
     held_name, held_level, held_mode = _parts(held)
     name, level, mode = _parts(wanted)
+    if held_name == "chats" and name == "chats.conversation":
+        name = "chats"
     if held_name != name or held_mode not in _MODES or mode not in _MODES:
         return False
     if _MODES[held_mode] < _MODES[mode]:

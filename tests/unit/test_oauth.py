@@ -207,3 +207,20 @@ def test_a_trickling_server_meets_one_deadline(
     accounts.fixed[("GET", "/v2/info")] = info_answer(padding="x" * 40)
     with pytest.raises(AccountsUnreachable, match="gave no whole answer within 1 s"):
         token_info(accounts.url, "dal:abcdefgh1234")
+
+
+@pytest.mark.parametrize("status", [400, 404, 422, 410])
+def test_any_refusal_of_info_but_429_is_a_refused_token(
+    accounts: AccountsServer, status: int
+) -> None:
+    """``GET /v2/info`` answering a 4xx other than 429 (the Global Accounts API documents 422)
+    refuses the token: a bad paste is never kept as it is."""
+    accounts.fixed[("GET", "/v2/info")] = (status, b'{"error": "invalid_request"}', {})
+    with pytest.raises(TokenRejected, match=f"HTTP {status}"):
+        token_info(accounts.url, accounts.issue())
+
+
+def test_a_busy_info_is_not_a_refused_token(accounts: AccountsServer) -> None:
+    accounts.fixed[("GET", "/v2/info")] = (429, b"{}", {"Retry-After": "3"})
+    with pytest.raises(AccountsUnreachable, match="HTTP 429"):
+        token_info(accounts.url, accounts.issue())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,21 @@ def test_an_answer_without_a_refresh_token_keeps_the_old_one(
     second = source_for(accounts, path, None, grant="code").token()
     assert second != first
     assert accounts.refresh_calls == 2
+
+
+@pytest.mark.parametrize("error", ["unauthorized_client", "invalid_client", "missing_grant"])
+def test_a_refusal_by_name_drops_the_refresh_token_whatever_the_status(
+    accounts: AccountsServer, tmp_path: Path, error: str
+) -> None:
+    """Authorization > OAuth 2.1, Errors: these names mean the refresh token is no good (a 400
+    or a 422 as well as a 401): it is dropped, never kept to fail every later run."""
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    body = json.dumps({"error": error, "error_description": "x"}).encode()
+    accounts.fixed[("POST", "/v2/token")] = (400, body, {})
+    source = source_for(accounts, path, None, grant="code")
+    with pytest.warns(RenewalWarning, match=f"HTTP 400: {error}"), pytest.raises(NoTerminal):
+        source.token()
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token is None

@@ -37,6 +37,11 @@ def test_granted_set() -> None:
         (["chats--groups:ro"], "chats--groups:rw", []),
         (["chats--all:ro"], "chats--groups:rw", ["chats--all:ro"]),
         (["chats--all:ro"], "chats--all:xx", ["chats--all:ro"]),
+        # A chats scope grants chats.conversation at the same level and mode (not the reverse).
+        (["chats.conversation--all:rw"], "chats--all:rw", []),
+        (["chats.conversation--access:ro"], "chats--all:rw", []),
+        (["chats.conversation--all:rw"], "chats--all:ro", ["chats.conversation--all:rw"]),
+        (["chats--all:rw"], "chats.conversation--all:rw", ["chats--all:rw"]),
     ],
 )
 def test_missing_scopes(required: list[str], scope: str, missing: list[str]) -> None:
