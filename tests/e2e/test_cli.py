@@ -24,6 +24,7 @@ from ..support.helpers import (
     cache_pair,
     cache_token,
     freeze_clock,
+    held_until_released,
     paste_redirect,
     read_login_url,
 )
@@ -418,15 +419,6 @@ def test_a_bad_account_name_is_a_usage_error(accounts: AccountsServer) -> None:
     assert "--account must match [a-z0-9][a-z0-9_-]{0,31}" in result.stderr
 
 
-HOLD_THE_LOGIN_LOCK = (
-    "import sys, filelock\n"
-    "lock = filelock.FileLock(sys.argv[1])\n"
-    "lock.acquire()\n"
-    "print('held', flush=True)\n"
-    "sys.stdin.readline()\n"
-)
-
-
 def test_logout_waits_for_a_renewal_and_revokes_what_it_stored(
     accounts: AccountsServer, cache_file: Path
 ) -> None:
@@ -434,16 +426,7 @@ def test_logout_waits_for_a_renewal_and_revokes_what_it_stored(
     lock), logout waits; it then revokes and removes the pair that renewal stored, not the one
     it rotated away, so no live refresh token is left at LiveChat."""
     old = cache_pair(cache_file, accounts, account="default", account_id="acc-1")
-    lock = cache_file.with_name("tokens.json.login.lock")
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_LOGIN_LOCK, str(lock)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdin is not None
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
+    with held_until_released(cache_file.with_name("tokens.json.login.lock")) as release:
         command = [sys.executable, "-m", "pytest_livechat_token", "logout", "--client-id=client-1"]
         with subprocess.Popen(
             [*command, f"--accounts-url={accounts.url}"],
@@ -454,8 +437,7 @@ def test_logout_waits_for_a_renewal_and_revokes_what_it_stored(
             assert logout.stderr is not None
             assert "Waiting for the LiveChat login or renewal" in logout.stderr.readline()
             new = cache_pair(cache_file, accounts, account="default", account_id="acc-1")
-            holder.stdin.write("done\n")
-            holder.stdin.close()
+            release()
             said = logout.stderr.read()
         assert logout.returncode == 0
     assert "Logged out: removed the token from the cache" in said

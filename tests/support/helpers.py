@@ -59,6 +59,37 @@ def held_by_another_process(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 @contextlib.contextmanager
+def held_until_released(lock_path: Path) -> Iterator[Callable[[], None]]:
+    """A separate process that takes ``lock_path`` with filelock and keeps it until the
+    ``release()`` it yields is called (an event the test chooses), or the block ends."""
+    code = (
+        "import sys, filelock\n"
+        "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+        "print('held', flush=True); sys.stdin.readline(); lock.release()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        stdin = holder.stdin
+
+        def release() -> None:
+            if not stdin.closed:
+                stdin.write("done\n")
+                stdin.close()
+
+        try:
+            assert holder.stdout.readline() == "held\n"
+            yield release
+        finally:
+            release()
+
+
+@contextlib.contextmanager
 def refusing_port() -> Iterator[int]:
     """A TCP port on 127.0.0.1 that refuses connections for as long as the block runs: bound
     by us and not listening, so no other process can take it meanwhile."""

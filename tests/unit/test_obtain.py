@@ -33,7 +33,7 @@ from pytest_livechat_token.run import Run
 from pytest_livechat_token.settings import Settings
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import make_run
+from ..support.helpers import held_until_released, make_run
 from ..support.inprocess import block_writes, logout, rotated_pair, scripted_login, source_for
 from ..support.scripted import ScriptedTerminal, Step, opener
 
@@ -295,47 +295,28 @@ def test_a_renewal_that_keeps_failing_warns_without_a_terminal(world: World) -> 
 def test_another_process_logging_in_is_waited_for_not_asked_again(world: World) -> None:
     """While another process holds the login lock, this one waits (and says so); when the
     other's token is in the cache, it is used: one prompt for all processes."""
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, filelock\n"
-            "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
-            "print('held', flush=True); sys.stdin.readline(); lock.release()\n",
-            str(world.path.with_name("tokens.json.login.lock")),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdin is not None
-        assert holder.stdout is not None
-        try:
-            assert holder.stdout.readline() == "held\n"
-            world.steps = ["never pasted"]
-            source = world.source()
-            waiting = threading.Event()
-            assert world.terminal is not None
-            terminal = world.terminal
+    with held_until_released(world.path.with_name("tokens.json.login.lock")) as release:
+        world.steps = ["never pasted"]
+        source = world.source()
+        waiting = threading.Event()
+        assert world.terminal is not None
+        terminal = world.terminal
 
-            def say(text: str) -> None:
-                terminal.shown.append(text)
-                waiting.set()
+        def say(text: str) -> None:
+            terminal.shown.append(text)
+            waiting.set()
 
-            terminal.say = say  # type: ignore[method-assign]
-            found: list[object] = []
-            worker = threading.Thread(target=lambda: found.append(source.token()))
-            worker.start()
-            assert waiting.wait(30)
-            token = world.cache(seconds=3600)  # what the other process's login stored
-            holder.stdin.write("done\n")
-            holder.stdin.flush()
-            worker.join(30)
-            assert found == [token]
-            assert world.terminal.prompts == 0
-            assert "Waiting for the LiveChat login in progress" in world.terminal.text
-        finally:
-            holder.kill()
+        terminal.say = say  # type: ignore[method-assign]
+        found: list[object] = []
+        worker = threading.Thread(target=lambda: found.append(source.token()))
+        worker.start()
+        assert waiting.wait(30)
+        token = world.cache(seconds=3600)  # what the other process's login stored
+        release()
+        worker.join(30)
+        assert found == [token]
+        assert world.terminal.prompts == 0
+        assert "Waiting for the LiveChat login in progress" in world.terminal.text
 
 
 def test_a_login_whose_cache_cannot_be_written_still_serves_the_run(
