@@ -8,10 +8,18 @@ if TYPE_CHECKING:
     from .bearer import BearerToken, CustomerToken
     from .errors import CacheWarning, RenewalWarning
 
-__all__ = ["BearerToken", "CacheWarning", "CustomerToken", "RenewalWarning", "__version__"]
+__all__ = [
+    "ApiLifecycleWarning",
+    "BearerToken",
+    "CacheWarning",
+    "CustomerToken",
+    "RenewalWarning",
+    "__version__",
+]
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "ApiLifecycleWarning": "errors",
     "BearerToken": "bearer",
     "CustomerToken": "bearer",
     "CacheWarning": "errors",

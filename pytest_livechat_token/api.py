@@ -61,11 +61,14 @@ def _settings(base_url: str, credential: Credential) -> dict[str, Any]:
 def httpx_client(**settings: Any) -> httpx.Client:
     import httpx  # noqa: PLC0415 - heavy; only tests that use an API client need it
 
-    return httpx.Client(**settings)
+    from .transport import LiveChatTransport  # noqa: PLC0415
+
+    return httpx.Client(transport=LiveChatTransport(), **settings)
 
 
 def async_httpx_client(**settings: Any) -> httpx.AsyncClient:
     import httpx  # noqa: PLC0415
 
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
-    return httpx.AsyncClient(transport=transport, **settings)
+    from .transport import AsyncLiveChatTransport  # noqa: PLC0415
+
+    return httpx.AsyncClient(transport=AsyncLiveChatTransport(), **settings)

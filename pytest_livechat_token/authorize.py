@@ -36,19 +36,55 @@ _FIXES = {
         "block, add {redirect_uri} as a Redirect URI, save, and try again."
     ),
     "invalid_redirect_uri": (
-        "The redirect URI {redirect_uri} does not exactly match one in the app's App Authorization "
-        "block (scheme, host and port must be the same). Add it there, or set "
-        "{redirect_flag} to one that is registered."
+        "The redirect URI {redirect_uri} is not one the app allows. LiveChat's rule: the scheme "
+        "and the host:port equal those of a Redirect URI in the app's App Authorization block, "
+        "and its path contains that one's path (no query, fragment or '..'). Add it there, or "
+        "set {redirect_flag} to one that is registered."
     ),
     "too_many_redirects": (
         "LiveChat allows 3 authorizations per 30 seconds for a client and user. "
         "Wait 30 seconds, then open the address again."
     ),
     "unauthorized_client": (
-        "LiveChat does not let this client use this kind of login. Make sure the app has an "
-        "App Authorization block (a JavaScript app for the implicit grant; the code grant with "
-        "PKCE works for it too), and that it is installed for your license (Private "
+        "LiveChat does not let this client log in this way. The docs name these causes: a "
+        "wrong or missing client id (check {client_flag}), a redirect URI that does not match "
+        "one of the app's ({redirect_uri} was sent), or a bad client secret. Also make sure the "
+        "app has an App Authorization block (a JavaScript app for the implicit grant; the code "
+        "grant with PKCE works for it too) and is installed for your license (Private "
         "installation in the Developer Console)."
+    ),
+    "missing_grant": (
+        "The app is missing rights you granted: you declined them, never gave them, or the "
+        "app's scopes changed since. Log in again and accept the consent screen."
+    ),
+    "unsupported_response_type": (
+        "LiveChat does not support the response type this login asked for (only token and "
+        "code exist). A proxy or an old release may have changed the address: upgrade "
+        "pytest-livechat-token and log in again."
+    ),
+    "server_error": (
+        "LiveChat's accounts server failed on its side. Wait a minute, then log in again."
+    ),
+    "temporarily_unavailable": (
+        "LiveChat's accounts server is overloaded or in maintenance. Wait a few minutes, then "
+        "log in again."
+    ),
+    "identity:unauthorized": (
+        "LiveChat does not know this login: the user is unknown, the password was wrong, or "
+        "the consent is missing. Log in to LiveChat in that browser first, then open the "
+        "address again and accept the consent screen."
+    ),
+    "identity:access_denied": (
+        "LiveChat knows the user but refuses it (a banned user, or an account of another "
+        "version). Log in as another user of your license."
+    ),
+    "identity:server_error": (
+        "LiveChat could not tell who is logged in (a failure on its side). Wait a minute, "
+        "then log in again."
+    ),
+    "identity:invalid_request": (
+        "LiveChat found the login request malformed. Open the address exactly as printed, "
+        "not edited or cut short."
     ),
     "invalid_request": (
         "LiveChat found the login request malformed. The usual causes: the response type does "
@@ -99,9 +135,11 @@ def authorization_url(
     state: str,
     *,
     code_verifier: str | None = None,
+    consent: bool = False,
 ) -> str:
     """The address that starts the grant at the accounts server: the implicit grant, or, given
-    a ``code_verifier``, the authorization code grant with PKCE (S256)."""
+    a ``code_verifier``, the authorization code grant with PKCE (S256). ``consent`` adds
+    ``prompt=consent``: the consent screen again, for scopes added to the app since."""
     query = {
         "response_type": "token" if code_verifier is None else "code",
         "client_id": client_id,
@@ -111,6 +149,8 @@ def authorization_url(
     if code_verifier is not None:
         query["code_challenge"] = code_challenge(code_verifier)
         query["code_challenge_method"] = "S256"
+    if consent:
+        query["prompt"] = "consent"
     return f"{accounts_url.rstrip('/')}/?{urlencode(query)}"
 
 
@@ -123,7 +163,12 @@ def explain_error(
     exception = (
         params.get("oauth_exception") or params.get("identity_exception") or params.get("error", "")
     )
-    template = _FIXES.get(details) or _FIXES.get(exception)
+    identity = params.get("identity_exception") if not params.get("oauth_exception") else None
+    template = (
+        _FIXES.get(details)
+        or (_FIXES.get(f"identity:{identity}") if identity else None)
+        or _FIXES.get(exception)
+    )
     named = ", ".join(printable(part, 80) for part in (exception, details) if part) or "an error"
     head = f"LiveChat answered with an error page ({named})."
     if template is None:

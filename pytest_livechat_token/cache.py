@@ -114,10 +114,13 @@ class CustomerEntry(NamedTuple):
     expires_at: datetime
     obtained_at: datetime
     organization_id: str | None = None
+    agent: str = DEFAULT_ACCOUNT
+    """The account whose agent token made it: ``livechat-token logout`` of that account
+    revokes it too."""
 
     def __repr__(self) -> str:
         return (
-            f"CustomerEntry(entity_id={self.entity_id!r}, "
+            f"CustomerEntry(entity_id={self.entity_id!r}, agent={self.agent!r}, "
             f"expires_at={self.expires_at.isoformat()!r})"
         )
 
@@ -130,6 +133,8 @@ class CustomerEntry(NamedTuple):
         }
         if self.organization_id is not None:
             document["organization_id"] = self.organization_id
+        if self.agent != DEFAULT_ACCOUNT:
+            document["agent"] = self.agent
         return document
 
     @classmethod
@@ -148,8 +153,11 @@ class CustomerEntry(NamedTuple):
             organization_id is None or is_short_id(organization_id)
         ):
             raise TypeError("entity_id and organization_id must be short printable strings")
+        agent = raw.get("agent", DEFAULT_ACCOUNT)
+        if not isinstance(agent, str) or not is_account_name(agent):
+            raise TypeError("agent must be an account name")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
-        return cls(token, entity_id, expires_at, obtained_at, organization_id)
+        return cls(token, entity_id, expires_at, obtained_at, organization_id, agent)
 
     def token(self, name: str) -> CustomerToken:
         return CustomerToken(

@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--login", action="store_true", help="Log in first when no valid token is cached."
     )
+    token.add_argument(
+        "--json",
+        action="store_true",
+        help="Print {access_token, expires_at (ISO 8601), expires_on (epoch seconds), account, "
+        "scope} instead, for scripts.",
+    )
     commands.add_parser(
         "refresh-token",
         parents=[common],
@@ -213,7 +219,20 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
             file=err,
         )
         return FAILED
-    print(token, file=out)
+    if not arguments.json:
+        print(token, file=out)
+        return OK
+    import json  # noqa: PLC0415 - only for --json
+
+    expires = token.expires_at
+    answer = {
+        "access_token": str(token),
+        "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        "expires_on": int(expires.timestamp()) if expires else None,
+        "account": source.account,
+        "scope": token.scope,
+    }
+    print(json.dumps(answer), file=out)
     return OK
 
 
@@ -351,33 +370,51 @@ def _logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
     for name, entry in found:
         if entry is not None:
             code = max(code, _logout_one(run, name, err))
+    # The customers an account made go with it (every customer of the client with --all).
+    for customer in _customers_of(run, None if arguments.all else names):
+        code = max(code, _drop_customer(run, customer, err, quiet_if_none=True))
     return code
 
 
-def _drop_customer(run: Run, name: str, err: TextIO) -> int:
+def _drop_customer(run: Run, name: str, err: TextIO, *, quiet_if_none: bool = False) -> int:
+    """Revoke a cached customer's token at LiveChat and remove it from the cache."""
     accounts_url, client_id = run.settings.accounts_url, run.client_id
-    try:
-        removed = run.cache.remove_customer(accounts_url, client_id, name)
-    except (OSError, LiveChatTokenError) as error:
-        print(
-            f"livechat-token: could not remove the customer {name!r} from "
-            f"{printable(str(run.cache.path))} ({reason(error)}).",
-            file=err,
-        )
-        return FAILED
-    if removed is None:
+    entry = run.cache.get_customer(accounts_url, client_id, name)
+    if entry is None:
+        if quiet_if_none:
+            return OK
         print(
             f"livechat-token: no customer {name!r} cached for client {printable(client_id)} at "
             f"{accounts_url}.",
             file=err,
         )
         return FAILED
+    said, code = _revoke(accounts_url, "customer token", entry.access_token, customer=True)
+    try:
+        run.cache.remove_customer(accounts_url, client_id, name)
+    except (OSError, LiveChatTokenError) as error:
+        print(
+            f"livechat-token: could not remove the customer {name!r} from "
+            f"{printable(str(run.cache.path))} ({reason(error)}); {said}.",
+            file=err,
+        )
+        return FAILED
     print(
-        f"Removed the customer {name!r} (customer {printable(removed.entity_id, 64)}) from the "
-        "cache: the next use makes a new customer.",
+        f"Removed the customer {name!r} (customer {printable(entry.entity_id, 64)}) from the "
+        f"cache: the next use makes a new customer; {said}.",
         file=err,
     )
-    return OK
+    return code
+
+
+def _customers_of(run: Run, agents: Sequence[str] | None) -> list[str]:
+    """The client's cached customers made by one of ``agents`` (None: by anyone)."""
+    accounts_url, client_id = run.settings.accounts_url, run.client_id
+    return [
+        name
+        for (url, client, name), entry in run.cache.customers().items()
+        if (url, client) == (accounts_url, client_id) and (agents is None or entry.agent in agents)
+    ]
 
 
 def _logout_one(run: Run, name: str, err: TextIO) -> int:
@@ -426,11 +463,11 @@ def _account_flag(account: str) -> str:
     return "" if account == DEFAULT_ACCOUNT else f" --account {account}"
 
 
-def _revoke(accounts_url: str, what: str, token: str) -> tuple[str, int]:
-    from .oauth import revoke  # noqa: PLC0415 - httpx comes with the first call
+def _revoke(accounts_url: str, what: str, token: str, *, customer: bool = False) -> tuple[str, int]:
+    from .oauth import revoke, revoke_customer  # noqa: PLC0415
 
     try:
-        revoke(accounts_url, token)
+        (revoke_customer if customer else revoke)(accounts_url, token)
     except TokenRejected:
         return f"the {what} was no longer valid at LiveChat", OK
     except AccountsUnreachable as error:

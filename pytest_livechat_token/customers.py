@@ -138,6 +138,7 @@ class CustomerSource:
                 answer.expires_at(requested_at),
                 requested_at,
                 answer.organization_id or agent_token.organization_id,
+                agent_token.account,
             )
             redact.remember(fetched.access_token)
             try:

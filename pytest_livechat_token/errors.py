@@ -11,6 +11,11 @@ class CacheWarning(UserWarning):
     """The cache file could not be used as it was; the run goes on without it."""
 
 
+class ApiLifecycleWarning(UserWarning):
+    """A LiveChat API version answered with its ``Legacy`` or ``Deprecation`` header: it will
+    be switched off on the date named."""
+
+
 class RenewalWarning(UserWarning):
     """Renewing the token with its refresh token did not go as planned."""
 

@@ -110,8 +110,11 @@ def guided_login(
     others: Sequence[str] = (),
     vet: Callable[[BearerToken], None] = lambda token: None,
     client_secret: str | None = None,
+    consent: bool = False,
 ) -> LoginResult:
     """Walk the person through the grant the settings name; return its token.
+
+    ``consent`` asks LiveChat for its consent screen again (``prompt=consent``).
 
     ``vet`` sees each token the accounts server confirmed and raises ``PasteRejected`` to turn
     it away (it uses up a try). ``keep`` gets the result as soon as it is known, before the
@@ -128,7 +131,12 @@ def guided_login(
     state = new_state()
     verifier = new_code_verifier() if settings.grant == "code" else None
     url = authorization_url(
-        settings.accounts_url, client_id, settings.redirect_uri, state, code_verifier=verifier
+        settings.accounts_url,
+        client_id,
+        settings.redirect_uri,
+        state,
+        code_verifier=verifier,
+        consent=consent,
     )
 
     def implicit(text: str, from_browser: bool) -> LoginResult:

@@ -97,7 +97,17 @@ def revoke(accounts_url: str, token: str) -> None:
     its own. Raises ``TokenRejected`` when the server no longer knows the token (401, 404:
     nothing left to revoke), ``AccountsUnreachable`` when it cannot be asked.
     """
-    answer = _call("DELETE", accounts_url, "/v2/token", bearer=token)
+    _revoke_at(accounts_url, "/v2/token", token)
+
+
+def revoke_customer(accounts_url: str, token: str) -> None:
+    """Revoke a customer's access token (``DELETE /v2/customer/token``, the customer accounts
+    API); raises as ``revoke`` does."""
+    _revoke_at(accounts_url, "/v2/customer/token", token)
+
+
+def _revoke_at(accounts_url: str, path: str, token: str) -> None:
+    answer = _call("DELETE", accounts_url, path, bearer=token)
     if answer.status in (400, 401, 403, 404):
         raise TokenRejected(
             f"the accounts server no longer knows this token (HTTP {answer.status})"

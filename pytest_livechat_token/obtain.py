@@ -187,13 +187,15 @@ class TokenSource:
             # One person, one terminal: the logins of several accounts come one after another.
             with run.locks.terminal(timeout, on_other_login):
                 log.debug("%sguided login%s (%s grant)", tag, self._whose, run.settings.grant)
-                return self._log_in(terminal)
+                # Logging in again over a cached token is for scopes added to the app since
+                # (or another user): the consent screen shows what the app now asks for.
+                return self._log_in(terminal, consent=force and entry is not None)
 
     def _use(self, entry: CacheEntry) -> BearerToken:
         redact.remember(entry.access_token, entry.refresh_token)
         return entry.bearer(self.account)
 
-    def _log_in(self, terminal: Terminal) -> BearerToken:
+    def _log_in(self, terminal: Terminal, *, consent: bool) -> BearerToken:
         from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
         from .login import guided_login  # noqa: PLC0415
 
@@ -230,6 +232,7 @@ class TokenSource:
             others=[name for name in run.users() if name != self.account],
             vet=partial(vet, run, self.account),
             client_secret=run.client_secret,
+            consent=consent,
         )
         return result.token
 

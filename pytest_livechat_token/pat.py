@@ -1,6 +1,8 @@
 """Personal Access Tokens (``LIVECHAT_PAT``): Basic auth with ``<account_id>:<token>``, for the
-APIs that take them (Agent Chat Web, Configuration, Reports, Global Accounts). Pure; imported
-only when ``LIVECHAT_PAT`` is set."""
+APIs that take them (Authorization > Personal Access Tokens): the Agent Chat API (Web), the
+Configuration API, the Reports API, the Global Accounts API, the HelpDesk API, the Customer
+Data Platform API and the Text API. Not RTM, and not the Customer Chat API. Pure; imported only
+when ``LIVECHAT_PAT`` is set."""
 
 from __future__ import annotations
 
@@ -53,6 +55,12 @@ def from_environ(environ: Mapping[str, str]) -> PersonalAccessToken | None:
         return None
     plain = value if ":" in value else _decoded(value)
     account_id, _, token = (plain or "").partition(":")
+    if "@" in account_id and is_token_shaped(token):
+        raise ConfigError(
+            f"{PAT_ENV} names an e-mail address as its user (the old Configuration API v2 "
+            "form): the APIs of v3.x need the account id instead. Set it to "
+            "<account_id>:<token>; the Developer Console shows the account id beside the token."
+        )
     if not _is_account_id(account_id) or not is_token_shaped(token):
         raise ConfigError(
             f"{PAT_ENV} does not hold a Personal Access Token: it has {len(value)} characters. "

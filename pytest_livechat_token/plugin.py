@@ -35,7 +35,7 @@ from .session import (
     guarded,
     run_of,
 )
-from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, TOKEN_ENV, env_secrets, resolve
+from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, env_secrets, resolve
 
 if TYPE_CHECKING:
     from .pat import PersonalAccessToken
@@ -95,9 +95,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--livechat-login",
         action="store_true",
         dest="livechat_login",
-        help="Log in before any test runs, even when a token is cached, and cache the new one. "
-        f"[env {TOKEN_ENV}: a token to use as is, with no cache and no login]",
+        help="Log in before any test runs, even when a token is cached (for scopes added to "
+        "the app since: LiveChat shows its consent screen again), and cache the new one.",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    result = yield
+    if config.option.help:  # after pytest's own "Environment variables:"
+        from .settings import ENVIRONMENT  # noqa: PLC0415 - only for --help
+
+        lines = [f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT]
+        print(
+            "\nEnvironment variables of pytest-livechat-token (the settings' own are named "
+            "[env ...] with their options above):\n" + "\n".join(lines)
+        )
+    return result
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

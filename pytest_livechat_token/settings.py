@@ -56,7 +56,9 @@ OPTIONS = (
         "--livechat-redirect-uri",
         "LIVECHAT_REDIRECT_URI",
         "livechat_redirect_uri",
-        f"Redirect URI registered in the app, exactly (default {DEFAULT_REDIRECT_URI}).",
+        "Redirect URI of the login: one registered in the app, or one whose path contains a "
+        "registered one's (same scheme and host:port; no query, fragment or '..'; default "
+        f"{DEFAULT_REDIRECT_URI}).",
         "URI",
     ),
     Option(
@@ -118,6 +120,18 @@ OPTIONS = (
         "SECONDS",
     ),
 )
+
+
+ENVIRONMENT = (
+    (TOKEN_ENV, "a bearer token to use as is: no cache, no login (CI)"),
+    (f"{TOKEN_ENV}_<NAME>", "the same for the account NAME (upper case, - as _)"),
+    (REFRESH_ENV, "a refresh token (code grant) to renew from when nothing is cached (CI)"),
+    (f"{REFRESH_ENV}_<NAME>", "the same for the account NAME"),
+    (CLIENT_SECRET_ENV, "the client secret of a server-side app (never a flag)"),
+    (PAT_ENV, "a Personal Access Token, <account_id>:<token>, for livechat_api: no login"),
+)
+"""The variables no flag stands for, with what each holds; those of the settings are in
+``OPTIONS`` (``Option.env``), and ``REQUIRE_ENV`` goes with ``--livechat-require``."""
 
 
 class Wording:
@@ -258,11 +272,33 @@ def _check_labels(host: str) -> None:
         raise ValueError("a label of the host name is empty or too long")
 
 
+def _redirect_uri(raw: str, source: str) -> str:
+    """LiveChat's rule (Authorization > OAuth 2.1, "Redirect URIs"): a query, a fragment and
+    a path traversal are forbidden; it would refuse the login only once the browser is open."""
+    url = _http_url(raw, source, https_only=False)
+    if "?" in url or "#" in url or ".." in urlsplit(url).path.split("/"):
+        raise ConfigError(
+            f"{source} must have no query (?), fragment (#) or '..': LiveChat refuses such a "
+            f"redirect URI. Got {printable(raw, 80)!r}."
+        )
+    return url
+
+
+PLACEHOLDER_CLIENT_IDS = frozenset({"your_client_id", "client_id", "id", "x", "xxx"})
+"""What the README and the help show in place of a client id, never a real one."""
+
+
 def _client_id(raw: str, source: str) -> str | None:
     value = raw.strip()
     if len(value) > 256 or not value.isprintable() or any(char.isspace() for char in value):
         raise ConfigError(
             f"{source} must be a client id without spaces, got {printable(raw, 40)!r}."
+        )
+    if value.strip("<>").lower() in PLACEHOLDER_CLIENT_IDS:
+        raise ConfigError(
+            f"{source} is the placeholder {value!r}, not a client id: copy the Client Id from "
+            "your app's App Authorization block in the Developer Console "
+            "(https://platform.text.com/console/)."
         )
     return value or None
 
@@ -392,7 +428,7 @@ def resolve(
     if (client := picked["client_id"]) is not None:
         values["client_id"] = _client_id(*client)
     if (redirect := picked["redirect_uri"]) is not None:
-        values["redirect_uri"] = _http_url(*redirect, https_only=False)
+        values["redirect_uri"] = _redirect_uri(*redirect)
     if (accounts := picked["accounts_url"]) is not None:
         values["accounts_url"] = _http_url(*accounts).rstrip("/")
     if (api := picked["api_url"]) is not None:

@@ -97,6 +97,25 @@ def test_token_prints_the_cached_token_alone(accounts: AccountsServer, cache_fil
     assert accounts.requests == []
 
 
+def test_token_as_json_for_scripts(
+    accounts: AccountsServer, cache_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = freeze_clock(monkeypatch).replace(microsecond=0)
+    token = accounts.issue()
+    scope = "chats--all:ro,agents--all:rw"
+    cache_token(cache_file, accounts.url, token, 3600, now=now, scope=scope)
+    result = cli("token", "--json", accounts_url=accounts.url, frozen=True)
+    assert (result.returncode, result.stderr) == (0, "")
+    expires = now + timedelta(seconds=3600)
+    assert json.loads(result.stdout) == {
+        "access_token": token,
+        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires_on": int(expires.timestamp()),
+        "account": "default",
+        "scope": scope,
+    }
+
+
 def test_token_without_one_says_so(accounts: AccountsServer) -> None:
     result = cli("token", accounts_url=accounts.url)
     assert result.returncode == 1

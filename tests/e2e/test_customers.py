@@ -150,6 +150,18 @@ def test_pytest_says_which_command_drops_a_customer_the_server_no_longer_knows(
     )
 
 
+def run_logout(accounts: AccountsServer, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest_livechat_token", "logout", *args]
+    return subprocess.run(
+        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     accounts: AccountsServer, cache_file: Path
 ) -> None:
@@ -161,15 +173,7 @@ def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     TokenCache(cache_file).put_customer(accounts.url, "client-1", "default", gone)
     kept = CustomerEntry("dal:cust-kept-token-value", "kept-entity", now, now, "org-1")
     TokenCache(cache_file).put_customer(accounts.url, "client-1", "other", kept)
-    command = [sys.executable, "-m", "pytest_livechat_token", "logout", "--customer=default"]
-    result = subprocess.run(
-        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = run_logout(accounts, "--customer=default")
     assert result.returncode == 0, result.stderr
     assert "Removed the customer 'default' (customer gone-entity)" in result.stderr
     left = TokenCache(cache_file)
@@ -177,16 +181,46 @@ def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     assert left.get(accounts.url, "client-1") is not None
     fresh = customers(accounts, cache_file).token("default")
     assert fresh.entity_id != "gone-entity"
-    again = subprocess.run(
-        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    again = run_logout(accounts, "--customer=default")
     assert again.returncode == 0
     assert "Removed the customer 'default'" in again.stderr
+
+
+def test_logout_customer_revokes_the_customer_token(
+    accounts: AccountsServer, cache_file: Path
+) -> None:
+    """Customer accounts API: ``DELETE /v2/customer/token``."""
+    cached_agent(accounts, cache_file)
+    customer = customers(accounts, cache_file).token("buyer")
+    assert customer in accounts.customer_tokens
+    result = run_logout(accounts, "--customer=buyer")
+    assert result.returncode == 0, result.stderr
+    assert "the customer token was revoked at LiveChat" in result.stderr
+    assert customer not in accounts.customer_tokens
+    assert accounts.count("DELETE", "/v2/customer/token") == 1
+    assert TokenCache(cache_file).customers() == {}
+    assert customer not in result.stderr + result.stdout
+
+
+def test_logout_of_an_account_revokes_the_customers_it_made(
+    accounts: AccountsServer, cache_file: Path
+) -> None:
+    cached_agent(accounts, cache_file)
+    made = customers(accounts, cache_file).token("buyer")
+    stored = TokenCache(cache_file).get_customer(accounts.url, "client-1", "buyer")
+    assert stored is not None
+    assert stored.agent == "default"
+    now = utcnow()
+    theirs = CustomerEntry("dal:cust-theirs-token-value", "e-2", now, now, "org-1", "supervisor")
+    TokenCache(cache_file).put_customer(accounts.url, "client-1", "theirs", theirs)
+    result = run_logout(accounts)
+    assert result.returncode == 0, result.stderr
+    assert "Logged out: removed the token from the cache" in result.stderr
+    assert "Removed the customer 'buyer'" in result.stderr
+    assert made not in accounts.customer_tokens
+    left = TokenCache(cache_file).customers()
+    assert set(left) == {(accounts.url, "client-1", "theirs")}, "another account's stays"
+    assert left[(accounts.url, "client-1", "theirs")].agent == "supervisor", "read back"
 
 
 def test_a_handed_customer_is_used_as_is(accounts: AccountsServer, path: Path) -> None:
@@ -259,6 +293,17 @@ def test_a_malformed_pat_is_refused_without_echo(value: str) -> None:
     ) as e:
         from_environ({"LIVECHAT_PAT": value})
     assert value not in str(e.value)
+
+
+@pytest.mark.parametrize("value", ["agent@example.com:dal:pat-token-value-123", "basic"])
+def test_a_pat_of_an_e_mail_address_asks_for_the_account_id(value: str) -> None:
+    if value == "basic":
+        value = base64.b64encode(b"agent@example.com:dal:pat-token-value-123").decode()
+    with pytest.raises(ConfigError, match="names an e-mail address as its user") as e:
+        from_environ({"LIVECHAT_PAT": value})
+    assert "the account id instead" in str(e.value)
+    assert "example.com" not in str(e.value)
+    assert "pat-token-value" not in str(e.value)
 
 
 # -- through pytest ------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_bad_answers_are_explained_and_asked_again(
         "https://accounts.livechat.com/ooops?oauth_exception=invalid_request"
         "&exception_details=invalid_redirect_uri"
     )
-    child.expect("does not exactly match one in the app's App Authorization")
+    child.expect("is not one the app allows")
     child.expect(r"Try again \(1 try left\)")
     paste(child, token, state)
     child.expect(pexpect.EOF)

@@ -26,7 +26,23 @@ def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
         assert flag in group.split("\n\n")[0]
     for ini in [o.ini for o in OPTIONS] + ["livechat_open_browser"]:
         assert ini in result.stdout.str()
-    assert "LIVECHAT_BEARER_TOKEN" in group
+    login_help = group.split("--livechat-login")[1].split("\n\n")[0]
+    assert "LIVECHAT" not in login_help, "no variable glued to another flag's help"
+
+
+def test_every_variable_is_listed_once_in_help(pytester: pytest.Pytester) -> None:
+    import re  # noqa: PLC0415
+
+    from pytest_livechat_token.settings import ENVIRONMENT  # noqa: PLC0415
+
+    out = pytester.runpytest("--help").stdout.str()
+    named = re.findall(r"\bLIVECHAT_[A-Z_]+(?:<NAME>)?", out)
+    expected = [name for name, _ in ENVIRONMENT] + [o.env for o in OPTIONS if o.env]
+    expected.append("LIVECHAT_REQUIRE")  # with --livechat-require
+    assert sorted(named) == sorted(expected), "each once, none unknown"
+    section = out.split("Environment variables of pytest-livechat-token")[1]
+    for name, _ in ENVIRONMENT:
+        assert re.search(rf"^  {re.escape(name)} +\S", section, re.MULTILINE), name
 
 
 def test_can_be_disabled(pytester: pytest.Pytester) -> None:

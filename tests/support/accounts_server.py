@@ -75,6 +75,15 @@ class AccountsServer:
     customer_tokens: dict[str, str] = field(default_factory=dict)
     customer_expires_in: int = 28800
     pats: dict[str, str] = field(default_factory=dict)
+    # The Redirect URIs of each app (client id -> URIs) as the Developer Console holds them;
+    # a client not named has only the plugin's default. See ``redirect_allowed``.
+    redirect_uris: dict[str, list[str]] = field(default_factory=dict)
+    default_redirect_uris: tuple[str, ...] = ("https://localhost",)
+    # The region of the license: an API call with another X-Region is a misdirected_request
+    # naming it (Messaging APIs, "Possible errors"); headers every API answer carries
+    # (``Legacy``/``Deprecation: YYYY-MM-DD``, the APIs' lifecycle).
+    license_region: str | None = None
+    api_headers: dict[str, str] = field(default_factory=dict)
     # What each API call carried: path, query, Authorization, X-Region.
     api_calls: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -125,7 +134,10 @@ class AccountsServer:
         server.daemon_threads = True
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, name="accounts", daemon=True).start()
+        # A short poll: ``stop`` (every test's teardown) waits up to one poll interval.
+        threading.Thread(
+            target=server.serve_forever, args=(0.02,), name="accounts", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -144,6 +156,21 @@ def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) ->
     if state is not None:
         parts.append(f"state={state}")
     return "#" + "&".join(parts)
+
+
+def redirect_allowed(registered: str, requested: str) -> bool:
+    """Authorization > OAuth 2.1 > "Redirect URIs": the scheme and the host (with its port)
+    match exactly, the registered path is a substring of the requested one, path traversal
+    (``..``) is forbidden and so are a query and a fragment (the docs' table, examples 1-11)."""
+    mine, theirs = urlsplit(registered), urlsplit(requested)
+    return (
+        "?" not in requested
+        and "#" not in requested
+        and ".." not in theirs.path.split("/")
+        and mine.scheme == theirs.scheme
+        and mine.netloc.lower() == theirs.netloc.lower()
+        and mine.path in theirs.path  # "including the slash at the end" (Troubleshooting)
+    )
 
 
 def _pkce_ok(code: Code, verifier: str) -> bool:
@@ -174,6 +201,8 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             return issued if issued and not issued.revoked else None
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            if urlsplit(self.path).path.startswith("/v3.6/"):
+                headers = {**accounts.api_headers, **(headers or {})}
             self._send(status, json.dumps(body).encode(), headers or {})
 
         def _error(self, status: int, error: str, description: str) -> None:
@@ -213,6 +242,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if self._fixed(path):
                 return
             if path == "/v2/info":  # Global Accounts API: GET /v2/info (Authorization docs)
+                scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+                if scheme != "Bearer" or not given:  # the spec's 422: a request it cannot read
+                    self._error(422, "invalid_request", "Authorization: Bearer <token> required")
+                    return
                 issued = self._bearer()
                 if issued is None:
                     self._error(401, "invalid_token", "Invalid access token")
@@ -230,12 +263,32 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     },
                 )
                 return
+            if path == "/ooops":  # Troubleshooting: every authorization error lands here
+                self._send(200, b"Ooops! Something went wrong.", {})
+                return
             if path == "/":  # Authorization docs: the implicit and the code grant (with PKCE)
                 query = parse_qs(urlsplit(self.path).query)
                 client_id = query.get("client_id", [""])[0]
                 redirect_uri = query.get("redirect_uri", [""])[0]
                 state = query.get("state", [None])[0]
-                if query.get("response_type") == ["code"]:
+                registered = accounts.redirect_uris.get(
+                    client_id, list(accounts.default_redirect_uris)
+                )
+                problem = (
+                    "redirect_uri_not_set"
+                    if not registered
+                    else None
+                    if any(redirect_allowed(uri, redirect_uri) for uri in registered)
+                    else "invalid_redirect_uri"
+                )
+                if problem is not None:  # Troubleshooting: "Exception details"
+                    location = (
+                        f"{accounts.url}/ooops?oauth_exception=unauthorized_client"
+                        f"&exception_details={problem}"
+                    )
+                elif query.get("response_type") not in (["code"], ["token"]):
+                    location = f"{accounts.url}/ooops?oauth_exception=unsupported_response_type"
+                elif query.get("response_type") == ["code"]:
                     code = f"dal:code-{secrets.token_urlsafe(12)}"
                     with accounts.lock:
                         accounts.codes[code] = Code(
@@ -274,9 +327,15 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                         "region": self.headers.get("X-Region"),
                     }
                 )
+            if self._misdirected():
+                return
             if path.startswith("/v3.6/customer/action/"):  # Customer Chat API
                 self._customer_action(path)
-                return
+            else:
+                self._agent_action(path)
+
+        def _agent_action(self, path: str) -> None:
+            """The Web APIs an agent's bearer token or a Personal Access Token calls."""
             issued = self._bearer() or self._pat()
             if not path.startswith("/v3.6/") or issued is None:
                 self._json(401, {"error": {"type": "authentication"}})
@@ -285,11 +344,20 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 accounts.regions.append(self.headers.get("X-Region"))
             if path == "/v3.6/configuration/action/list_groups":  # Configuration API
                 self._json(200, [{"id": 0, "name": "General"}])
-                return
-            if path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
+            elif path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
                 self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
-                return
-            self._json(404, {"error": {"type": "not_found"}})
+            else:
+                self._json(404, {"error": {"type": "not_found"}})
+
+        def _misdirected(self) -> bool:
+            """Messaging APIs, "Possible errors": ``misdirected_request`` ("Wrong region") names
+            the license's region in ``data.region``."""
+            region = accounts.license_region
+            if region is None or self.headers.get("X-Region") == region:
+                return False
+            error = {"type": "misdirected_request", "message": "Wrong region"}
+            self._json(421, {"error": error | {"data": {"region": region}}})
+            return True
 
         def _pat(self) -> str | None:
             """Personal Access Tokens docs: Basic auth, Base64 of ``<account_id>:<token>``."""
@@ -402,7 +470,8 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     ok, client_id, user = False, "", ""
             if grant_type not in ("authorization_code", "refresh_token"):
-                self._error(422, "unsupported_grant_type", "Unsupported grant type")
+                # Global Accounts API spec: unsupported_grant_type is a 403 (Forbidden).
+                self._error(403, "unsupported_grant_type", "Unsupported grant type")
                 return
             secret = accounts.client_secrets.get(form.get("client_id", ""))
             if secret is not None and form.get("client_secret") != secret:
@@ -425,6 +494,14 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if self._fixed(path):
                 return
             token = self.headers.get("Authorization", "").partition(" ")[2]
+            if path == "/v2/customer/token":  # customer accounts API: revokes a customer token
+                with accounts.lock:
+                    found = accounts.customer_tokens.pop(token, None) is not None
+                if found:
+                    self._json(200, {})
+                else:
+                    self._error(401, "invalid_token", "Invalid access token")
+                return
             issued = self._bearer() if path == "/v2/token" else None
             with accounts.lock:
                 if issued is not None:

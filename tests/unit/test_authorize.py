@@ -114,7 +114,7 @@ def test_grant_repr_hides_the_token() -> None:
     [
         ("client_id_not_found", "does not know the client id 'client-1'"),
         ("redirect_uri_not_set", "add https://localhost as a Redirect URI"),
-        ("invalid_redirect_uri", "does not exactly match one in the app's App Authorization"),
+        ("invalid_redirect_uri", "is not one the app allows. LiveChat's rule: the scheme"),
         ("too_many_redirects", "Wait 30 seconds"),
     ],
 )
@@ -132,7 +132,15 @@ def test_error_pages_are_explained(details: str, hint: str) -> None:
     [
         ("oauth_exception=unauthorized_client", "JavaScript app"),
         ("oauth_exception=access_denied", "Install it"),
-        ("identity_exception=unauthorized", "Check the app's App Authorization block"),
+        ("identity_exception=unauthorized", "the user is unknown"),
+        ("identity_exception=access_denied", "a banned user"),
+        ("identity_exception=server_error", "could not tell who is logged in"),
+        ("identity_exception=invalid_request", "exactly as printed"),
+        ("oauth_exception=missing_grant", "accept the consent screen"),
+        ("oauth_exception=unsupported_response_type", "only token and code exist"),
+        ("oauth_exception=server_error", "failed on its side"),
+        ("oauth_exception=temporarily_unavailable", "overloaded"),
+        ("identity_exception=something_new", "Check the app's App Authorization block"),
         ("oauth_exception=something_new&exception_details=weird", "(something_new, weird)"),
     ],
 )
@@ -142,6 +150,22 @@ def test_other_errors(query: str, hint: str) -> None:
 
 def test_error_in_a_fragment() -> None:
     assert "Install it" in rejected("https://localhost/#error=access_denied&state=x")
+
+
+def test_an_oauth_exception_is_explained_before_an_identity_one() -> None:
+    params = {"oauth_exception": "access_denied", "identity_exception": "access_denied"}
+    assert "Install it" in explain_error(params, client_id="c", redirect_uri="https://localhost")
+
+
+def test_re_consent_asks_for_the_consent_screen() -> None:
+    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+    from pytest_livechat_token.authorize import authorization_url  # noqa: PLC0415
+
+    plain = parse_qs(urlsplit(authorization_url("https://a", "c", "https://l", "s")).query)
+    again = authorization_url("https://a", "c", "https://l", "s", consent=True)
+    assert "prompt" not in plain
+    assert parse_qs(urlsplit(again).query)["prompt"] == ["consent"]
 
 
 def test_explain_error_without_names() -> None:
@@ -191,6 +215,8 @@ def test_error_explanations_fit_both_grants_and_name_the_front_ends_flags() -> N
     )
     assert "implicit grant;" in unauthorized
     assert "code grant" in unauthorized
+    for cause in ("wrong or missing client id", "https://x.test was sent", "bad client secret"):
+        assert cause in unauthorized
     invalid = explain_error(
         {"oauth_exception": "invalid_request"}, client_id="c", redirect_uri="https://x.test/"
     )

@@ -220,6 +220,70 @@ def test_any_refusal_of_info_but_429_is_a_refused_token(
         token_info(accounts.url, accounts.issue())
 
 
+def test_the_test_server_answers_info_without_a_bearer_with_its_422(
+    accounts: AccountsServer,
+) -> None:
+    answer = httpx.get(f"{accounts.url}/v2/info", headers={"Authorization": "Basic eA=="})
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_request"
+
+
+def test_the_test_server_refuses_an_unsupported_grant_type_with_403(
+    accounts: AccountsServer,
+) -> None:
+    answer = httpx.post(f"{accounts.url}/v2/token", data={"grant_type": "password"})
+    assert (answer.status_code, answer.json()["error"]) == (403, "unsupported_grant_type")
+
+
+# Authorization > OAuth 2.1 > "Redirect URIs": the docs' table, row by row.
+DOCS_REDIRECT_TABLE = [
+    ("http://livechat.com", "http://livechat.com", True),
+    ("http://livechat.com", "http://livechat.com/archives", True),
+    ("http://livechat.com", "http://livechat.com/archives/../", False),
+    ("http://livechat.com/archives", "http://livechat.com", False),
+    ("http://livechat.com/archives", "http://livechat.com/archives", True),
+    ("http://livechat.com/archives", "http://livechat.com/archives/chats", True),
+    ("http://localhost:3000", "http://localhost:3000", True),
+    ("http://127.0.0.1:3000", "http://127.0.0.1:3000", True),
+    ("http://localhost:3000", "http://localhost:4000", False),
+    ("https://livechat.com", "http://livechat.com", False),
+    ("http://livechat.com", "https://livechat.com", False),
+    ("http://livechat.com", "http://livechat.com/?size=20", False),
+    ("http://livechat.com", "http://livechat.com/#paragraph", False),
+    ("https://localhost/", "https://localhost", False),  # Troubleshooting: the trailing slash
+]
+
+
+@pytest.mark.parametrize(("registered", "requested", "valid"), DOCS_REDIRECT_TABLE)
+def test_the_test_server_applies_the_redirect_uri_rules(
+    accounts: AccountsServer, registered: str, requested: str, valid: bool
+) -> None:
+    accounts.redirect_uris["c"] = [registered]
+    location = httpx.get(
+        f"{accounts.url}/",
+        params={"response_type": "token", "client_id": "c", "redirect_uri": requested},
+    ).headers["Location"]
+    if valid:
+        assert location.startswith(requested + "#access_token=")
+    else:
+        assert location == (
+            f"{accounts.url}/ooops?oauth_exception=unauthorized_client"
+            "&exception_details=invalid_redirect_uri"
+        )
+
+
+def test_the_test_server_names_a_missing_redirect_uri_and_response_type(
+    accounts: AccountsServer,
+) -> None:
+    accounts.redirect_uris["c"] = []
+    query = {"response_type": "token", "client_id": "c", "redirect_uri": "https://localhost"}
+    location = httpx.get(f"{accounts.url}/", params=query).headers["Location"]
+    assert location.endswith("exception_details=redirect_uri_not_set")
+    del accounts.redirect_uris["c"]
+    answer = httpx.get(f"{accounts.url}/", params=query | {"response_type": "id_token"})
+    assert answer.headers["Location"].endswith("oauth_exception=unsupported_response_type")
+
+
 def test_a_busy_info_is_not_a_refused_token(accounts: AccountsServer) -> None:
     accounts.fixed[("GET", "/v2/info")] = (429, b"{}", {"Retry-After": "3"})
     with pytest.raises(AccountsUnreachable, match="HTTP 429"):

@@ -285,6 +285,21 @@ def test_a_forced_login_asks_even_with_a_fresh_token(world: World) -> None:
     assert TokenCache(world.path).get(world.accounts.url, "client-1") is not None
 
 
+@pytest.mark.parametrize(("cached", "consent"), [(True, ["consent"]), (False, None)])
+def test_logging_in_again_over_a_cached_token_asks_for_consent(
+    world: World, cached: bool, consent: list[str] | None
+) -> None:
+    """``--livechat-login`` after scopes were added to the app (Authorization > OAuth 2.1:
+    ``prompt=consent``); a first login asks nothing more than LiveChat would."""
+    if cached:
+        world.cache(seconds=3600)
+    world.steps = [world.pastes(world.accounts.issue())]
+    world.source().login(force=True)
+    assert world.terminal is not None
+    url = next(word for word in world.terminal.text.split() if "response_type=" in word)
+    assert parse_qs(urlsplit(url).query).get("prompt") == consent
+
+
 def test_a_renewal_that_keeps_failing_warns_without_a_terminal(world: World) -> None:
     kept = world.cache(seconds=300, refresh=True)
     world.accounts.rate_limited, world.accounts.retry_after = 3, None

@@ -163,6 +163,14 @@ def test_default_cache_paths() -> None:
             {},
             "--livechat-token-cache must be a file path, got ",
         ),
+        *(
+            ({"redirect_uri": uri}, {}, {}, "--livechat-redirect-uri must have no query (?)")
+            for uri in ("https://localhost/?a=1", "https://localhost/#x", "https://l/a/../b")
+        ),
+        *(
+            ({"client_id": placeholder}, {}, {}, "--livechat-client-id is the placeholder")
+            for placeholder in ("YOUR_CLIENT_ID", "<your_client_id>", "ID")
+        ),
         (
             {"redirect_uri": "localhost"},
             {},
@@ -180,8 +188,9 @@ def test_default_cache_paths() -> None:
 def test_bad_values_say_which_setting(
     cli: dict[str, Any], env: dict[str, str], ini: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError) as raised:
         settings(cli, env, ini)
+    assert str(raised.value).startswith(message)
 
 
 @given(st.text(max_size=40) | st.from_regex(ACCOUNT_RULE, fullmatch=True))
