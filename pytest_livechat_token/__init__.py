@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .bearer import BearerToken, CustomerToken
-    from .errors import CacheWarning, RenewalWarning
+    from .errors import ApiLifecycleWarning, CacheWarning, RenewalWarning
+    from .rtm_frames import RtmError
 
 __all__ = [
     "ApiLifecycleWarning",
@@ -14,6 +15,7 @@ __all__ = [
     "CacheWarning",
     "CustomerToken",
     "RenewalWarning",
+    "RtmError",
     "__version__",
 ]
 __version__ = "0.1.0"
@@ -24,6 +26,7 @@ _EXPORTS = {
     "CustomerToken": "bearer",
     "CacheWarning": "errors",
     "RenewalWarning": "errors",
+    "RtmError": "rtm_frames",
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # httpx imports httpcore lazily, at its first request, and keeps a map of httpcore's exception
 # classes. A test with the pytester fixture removes, at its end, every module first imported
@@ -13,6 +14,9 @@ import pytest
 
 from .support.accounts_server import AccountsServer
 from .support.helpers import USER_TEST, Spawner
+
+if TYPE_CHECKING:
+    from .support.rtm_server import RtmServer
 
 pytest_plugins = ["pytester"]
 
@@ -66,6 +70,16 @@ def with_plugins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def accounts() -> Iterator[AccountsServer]:
     server = AccountsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rtm_server(accounts: AccountsServer) -> Iterator[RtmServer]:
+    """The RTM APIs over a real WebSocket, on the tokens ``accounts`` issues."""
+    from .support.rtm_server import RtmServer  # noqa: PLC0415 - imports websockets
+
+    server = RtmServer(accounts).start()
     yield server
     server.stop()
 

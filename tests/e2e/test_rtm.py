@@ -1,0 +1,148 @@
+"""The RTM fixtures through pytest, against the test accounts server and the test RTM server:
+an end-to-end chat, async tests, every output with no token, and a missing extra."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import cache_token
+from ..support.rtm_server import RtmServer
+
+SCOPE = "chats--all:rw,customers:own"
+
+CHAT = """
+def test_the_agent_sees_what_the_customer_writes(livechat_rtm, livechat_customer_rtm):
+    chat = livechat_customer_rtm.request("start_chat", {"chat": {}})
+    message = {"type": "message", "text": "Hello from the customer", "visibility": "all"}
+    livechat_customer_rtm.request("send_event", {"chat_id": chat["chat_id"], "event": message})
+    pushed = livechat_rtm.wait_for(
+        "incoming_event", where=lambda payload: payload["chat_id"] == chat["chat_id"]
+    )
+    assert pushed["event"]["text"] == "Hello from the customer"
+
+
+def test_a_refused_request(livechat_rtm):
+    from pytest_livechat_token import RtmError
+    import pytest
+
+    with pytest.raises(RtmError, match="not_found: Chat not found"):
+        livechat_rtm.request("send_event", {"chat_id": "none", "event": {"type": "message"}})
+
+
+def test_fails_with_locals_shown(livechat_rtm, livechat_bearer, livechat_customer):
+    token, customer = str(livechat_bearer), str(livechat_customer)
+    assert livechat_rtm.request("list_chats", timeout=30) == {"found": token + customer}
+"""
+
+
+def run(
+    pytester: pytest.Pytester, accounts: AccountsServer, rtm_server: RtmServer, *args: str
+) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        f"--livechat-api-url={rtm_server.url}",
+        *args,
+    )
+
+
+def test_an_end_to_end_chat_with_no_token_in_any_output(
+    pytester: pytest.Pytester, accounts: AccountsServer, rtm_server: RtmServer, cache_file: Path
+) -> None:
+    """The agent's token is cached without its organization (``/v2/info`` is asked); the
+    customer is made with the agent token grant. Under ``-l -vv`` and DEBUG logs to the
+    terminal, neither token, nor the customer's, shows in any form."""
+    token = accounts.issue(scope=SCOPE)
+    cache_token(cache_file, accounts.url, token, scope=SCOPE)
+    pytester.makepyfile(test_chat=CHAT)
+    result = run(
+        pytester, accounts, rtm_server, "-l", "-vv", "--log-level=DEBUG", "-o", "log_cli=true"
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str() + result.stderr.str()
+    (customer,) = accounts.customer_tokens
+    for secret in (token, customer):
+        assert secret not in out
+        assert secret[4:24] not in out
+        assert json.dumps(secret) not in out
+    assert 'RTM agent > {"action": "login", "payload": {"token": "Bearer dal:' in out
+    assert "RTM customer < push incoming_event" not in out  # the customer wrote it
+    assert "RTM agent < push incoming_event" in out
+    assert rtm_server.actions("customer") == ["login", "start_chat", "send_event"]
+    assert accounts.count("GET", "/v2/info") == 1, "the organization, asked once"
+
+
+ASYNC = """
+import pytest
+
+@pytest.fixture(params=["asyncio"])
+def anyio_backend(request):
+    return request.param
+
+@pytest.mark.asyncio
+async def test_under_pytest_asyncio(livechat_async_rtm, livechat_customer_async_rtm):
+    chat = await livechat_customer_async_rtm.request("start_chat", {"chat": {}})
+    pushed = await livechat_async_rtm.wait_for("incoming_chat")
+    assert pushed["chat"]["id"] == chat["chat_id"]
+
+@pytest.mark.anyio
+async def test_under_anyio(livechat_async_rtm):
+    assert (await livechat_async_rtm.request("list_chats"))["found_chats"] >= 0
+"""
+
+
+def test_async_sessions_under_pytest_asyncio_and_anyio(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    rtm_server: RtmServer,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")  # asyncio and anyio are used
+    token = accounts.issue(scope=SCOPE)
+    cache_token(cache_file, accounts.url, token, account_id="acc-1", scope=SCOPE)
+    pytester.makepyfile(test_async=ASYNC)
+    result = run(pytester, accounts, rtm_server, "-W", "error::ResourceWarning")
+    result.assert_outcomes(passed=2)
+    assert rtm_server.actions("agent").count("login") == 2, "a session a test"
+
+
+def test_a_token_without_an_organization_is_one_line(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    rtm_server: RtmServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = accounts.issue()
+    accounts.tokens[token].organization_id = ""
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
+    pytester.makepyfile("def test_rtm(livechat_rtm):\n    pass\n")
+    result = run(pytester, accounts, rtm_server)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the LiveChat token names no organization, which the RTM*"])
+    assert "Traceback" not in result.stdout.str()
+    assert rtm_server.seen == []
+
+
+def test_without_the_extra_the_fixture_says_what_to_install(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    rtm_server: RtmServer,
+    cache_file: Path,
+) -> None:
+    cache_token(cache_file, accounts.url, accounts.issue(), account_id="acc-1")
+    pytester.makeconftest("import sys\nsys.modules['websockets'] = None  # not installed\n")
+    pytester.makepyfile("def test_rtm(livechat_rtm):\n    pass\n")
+    result = run(pytester, accounts, rtm_server)
+    result.assert_outcomes(errors=1)
+    assert (
+        "\nthe RTM fixtures need the websockets library: pip install "
+        "'pytest-livechat-token[rtm]'\n" in result.stdout.str()
+    )
+    assert "Traceback" not in result.stdout.str()

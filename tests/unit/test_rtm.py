@@ -1,0 +1,203 @@
+"""RTM sessions (``rtm``), in-process against the real test RTM server over a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from pytest_livechat_token import RtmError
+from pytest_livechat_token.bearer import BearerToken, CustomerToken, utcnow
+from pytest_livechat_token.rtm import Rtm, open_session
+from pytest_livechat_token.rtm_frames import RtmUnavailable, rtm_url
+
+from ..support.helpers import refusing_port
+from ..support.rtm_server import RtmServer
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[Rtm]]:
+    opened: list[Rtm] = []
+    yield opened
+    for session in opened:
+        session.close()
+
+
+def agent(
+    rtm_server: RtmServer,
+    sessions: list[Rtm],
+    token: BearerToken | None = None,
+    organization: str = "org-1",
+    **options: object,
+) -> Rtm:
+    token = token or BearerToken(rtm_server.accounts.issue())
+    url = rtm_url(rtm_server.url, "agent", organization)
+    session, state = open_session(url, token, who="agent", **options)  # type: ignore[arg-type]
+    sessions.append(session)
+    assert "my_profile" in state
+    return session
+
+
+def customer(rtm_server: RtmServer, sessions: list[Rtm]) -> Rtm:
+    accounts = rtm_server.accounts
+    token = f"dal:cust-{len(accounts.customer_tokens)}-token-value"
+    accounts.customer_tokens[token] = f"entity-{len(accounts.customer_tokens)}"
+    url = rtm_url(rtm_server.url, "customer", "org-1")
+    session, state = open_session(url, CustomerToken(token, entity_id="e"), who="customer")
+    sessions.append(session)
+    assert "customer_id" in state
+    return session
+
+
+def test_login_and_a_request(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    rtm = agent(rtm_server, sessions)
+    assert rtm.request("list_chats") == {"chats_summary": [], "found_chats": 0}
+    (login, listed) = [seen for seen in rtm_server.seen if seen[1] != "ping"]
+    assert login[1] == "login"
+    assert login[3]["token"].startswith("Bearer dal:")
+    assert listed[1:3] == ("list_chats", "plt-2"), "the request_id is ours and echoed"
+
+
+def test_a_refused_request_raises_rtm_error(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    rtm = agent(rtm_server, sessions)
+    with pytest.raises(RtmError) as raised:
+        rtm.request("send_event", {"chat_id": "nope", "event": {"type": "message"}})
+    assert (raised.value.type, raised.value.message) == ("not_found", "Chat not found")
+
+
+@pytest.mark.parametrize("case", ["unknown", "revoked"])
+def test_a_wrong_or_revoked_token_is_one_line(
+    rtm_server: RtmServer, sessions: list[Rtm], case: str
+) -> None:
+    token = rtm_server.accounts.issue()
+    if case == "revoked":
+        rtm_server.accounts.tokens[token].revoked = True
+    else:
+        token = "dal:never-issued-token-value"
+    with pytest.raises(RtmUnavailable) as raised:
+        agent(rtm_server, sessions, BearerToken(token))
+    message = str(raised.value)
+    assert message == (
+        "LiveChat RTM refused the agent login (authentication: Invalid access token). The token "
+        "is expired or revoked: log in again (pytest --livechat-login)."
+    )
+    assert token not in message
+
+
+def test_another_organization_is_refused(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    with pytest.raises(RtmUnavailable, match=r"\(authorization: Wrong organization\)"):
+        agent(rtm_server, sessions, organization="org-2")
+
+
+def test_a_refused_connection_is_one_line(sessions: list[Rtm]) -> None:
+    with refusing_port() as port:
+        url = f"ws://127.0.0.1:{port}/v3.6/agent/rtm/ws?organization_id=org-1"
+        with pytest.raises(RtmUnavailable) as raised:
+            open_session(url, BearerToken("dal:some-token-value-123"), who="agent")
+    assert str(raised.value).startswith(
+        f"could not connect to LiveChat RTM at ws://127.0.0.1:{port}/v3.6/agent/rtm/ws ("
+    )
+    assert "Check --livechat-api-url and the network." in str(raised.value)
+
+
+def test_a_login_never_answered_times_out(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    """A server that takes the connection and never answers: the login's own deadline."""
+    rtm_server.silent = True
+    url = rtm_url(rtm_server.url, "agent", "org-1")
+    with pytest.raises(RtmUnavailable, match="login failed: no answer to login"):
+        open_session(url, BearerToken(rtm_server.accounts.issue()), who="agent", timeout=0.5)
+
+
+def test_a_push_between_a_request_and_the_wait_is_not_missed(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """The customer's message arrives while the agent is still busy with its own request."""
+    watching = agent(rtm_server, sessions)
+    buyer = customer(rtm_server, sessions)
+    chat = buyer.request("start_chat", {"chat": {}})
+    sent = buyer.request(
+        "send_event",
+        {
+            "chat_id": chat["chat_id"],
+            "event": {"type": "message", "text": "hi", "visibility": "all"},
+        },
+    )
+    assert watching.request("list_chats")["found_chats"] == 1  # the push came before this ended
+    event = watching.wait_for("incoming_event", lambda p: p["chat_id"] == chat["chat_id"])
+    assert event["event"]["id"] == sent["event_id"]
+    assert event["event"]["text"] == "hi"
+    assert watching.wait_for("incoming_chat")["chat"]["id"] == chat["chat_id"]
+
+
+def test_pinging_keeps_a_connection_past_the_idle_limit(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """The idle limit shortened to 1 s (LiveChat's is about 30 s), pings every 0.02 s: fifty
+    a limit, so a loaded machine cannot make it miss one."""
+    rtm_server.idle = 1.0
+    rtm = agent(rtm_server, sessions, ping_every=0.02)
+    while rtm_server.pings < 150:  # three limits' worth of pings, however long they take
+        rtm_server.closed.wait(0.05)
+    assert not rtm_server.closed.is_set()
+    assert rtm.request("list_chats")["found_chats"] == 0
+
+
+def test_without_pings_the_server_disconnects(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    rtm_server.idle = 0.2
+    rtm = agent(rtm_server, sessions, ping_every=3600)
+    assert rtm_server.closed.wait(60)
+    with pytest.raises(RtmUnavailable, match=r"connection_timeout"):
+        rtm.wait_for("incoming_event", timeout=60)
+
+
+def test_a_renewed_token_is_sent_with_update_session(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    accounts = rtm_server.accounts
+    expiring = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(seconds=60))
+    renewed = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(hours=8))
+    rtm = agent(rtm_server, sessions, expiring, renew=lambda: renewed, min_ttl=600)
+    rtm.request("list_chats")
+    updates = [seen for seen in rtm_server.seen if seen[1] == "update_session"]
+    assert [payload["token"] for _, _, _, payload in updates] == [f"Bearer {renewed}"]
+    rtm.request("list_chats")
+    assert rtm_server.actions().count("update_session") == 1, "once: the new token is fresh"
+
+
+def test_a_fresh_token_is_not_renewed(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    asked: list[int] = []
+    fresh = BearerToken(rtm_server.accounts.issue(), expires_at=utcnow() + timedelta(hours=8))
+    rtm = agent(rtm_server, sessions, fresh, renew=lambda: asked.append(1), min_ttl=600)
+    rtm.request("list_chats")
+    assert asked == []
+
+
+def test_the_async_interface(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    rtm = agent(rtm_server, sessions).aio
+    buyer = customer(rtm_server, sessions).aio
+
+    async def chat() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        listed = await rtm.request("list_chats")
+        started = await buyer.request("start_chat", {"chat": {}})
+        return listed, started, await rtm.wait_for("incoming_chat", timeout=60)
+
+    listed, started, pushed = asyncio.run(chat())
+    assert listed["found_chats"] == 0
+    assert pushed["chat"]["id"] == started["chat_id"]
+    assert repr(rtm) == "AsyncRtm(Rtm(who='agent', closed=False))"
+
+
+def test_frames_are_logged_at_debug_without_a_token(
+    rtm_server: RtmServer, sessions: list[Rtm], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "pytest_livechat_token")
+    token = BearerToken(rtm_server.accounts.issue())
+    agent(rtm_server, sessions, token).request("list_chats")
+    assert 'RTM agent > {"action": "login"' in caplog.text
+    assert "RTM agent < response list_chats" in caplog.text
+    assert str(token) not in caplog.text
+    assert str(token)[4:20] not in caplog.text
