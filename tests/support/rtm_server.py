@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,10 +58,14 @@ class RtmServer:
     url: str = ""
     _server: Server | None = None
 
-    def start(self) -> RtmServer:
-        self._server = serve(self._handle, "127.0.0.1", 0, compression=None, ping_interval=None)
+    def start(self, tls: ssl.SSLContext | None = None) -> RtmServer:
+        """Serve; with ``tls``, over TLS (``url`` is then an ``https://localhost`` one)."""
+        self._server = serve(
+            self._handle, "127.0.0.1", 0, compression=None, ping_interval=None, ssl=tls
+        )
         port = self._server.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/v3.6/"
+        host = "https://localhost" if tls else "http://127.0.0.1"
+        self.url = f"{host}:{port}/v3.6/"
         threading.Thread(target=self._server.serve_forever, name="rtm", daemon=True).start()
         return self
 

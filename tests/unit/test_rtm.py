@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from pytest_livechat_token.bearer import BearerToken, CustomerToken, utcnow
 from pytest_livechat_token.rtm import Rtm, open_session
 from pytest_livechat_token.rtm_frames import RtmUnavailable, rtm_url
 
+from ..support.accounts_server import AccountsServer
 from ..support.helpers import refusing_port
 from ..support.rtm_server import RtmServer
 
@@ -102,6 +106,30 @@ def test_a_refused_connection_is_one_line(sessions: list[Rtm]) -> None:
         f"could not connect to LiveChat RTM at ws://127.0.0.1:{port}/v3.6/agent/rtm/ws ("
     )
     assert "Check --livechat-api-url and the network." in str(raised.value)
+
+
+def test_certificates_are_verified(accounts: AccountsServer, tmp_path: Path) -> None:
+    """A wss:// server whose certificate no authority signed (a self-signed one, made with
+    openssl): the connection is refused, never used."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [*command, "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server = RtmServer(accounts).start(tls)
+    try:
+        url = rtm_url(server.url, "agent", "org-1")
+        assert url.startswith("wss://localhost:")
+        with pytest.raises(RtmUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            open_session(url, BearerToken(accounts.issue()), who="agent")
+        assert server.seen == []
+    finally:
+        server.stop()
 
 
 def test_a_login_never_answered_times_out(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
