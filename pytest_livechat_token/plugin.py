@@ -67,6 +67,17 @@ __all__ = [
 ]
 
 
+MARKERS = (
+    "livechat_scopes(*scopes): skip the test unless the LiveChat token has all these scopes "
+    "(for example 'chats--all:ro').",
+    "livechat_accounts(*names): obtain the tokens of these accounts before the test's "
+    "function-scoped fixtures start (an HTTP mock, a network block), as "
+    "livechat_bearer_for(name) gives them.",
+    "livechat_customers(*names): the same for livechat_customer_for(name).",
+)
+"""The markers, as ``pytest --markers`` and the docs' reference show them."""
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("livechat", "LiveChat bearer token (pytest-livechat-token)")
     for option in OPTIONS:
@@ -140,21 +151,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
 
 @pytest.hookimpl(trylast=True)  # after the terminal reporter and the cache exist
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "livechat_scopes(*scopes): skip the test unless the LiveChat token has all these scopes "
-        "(for example 'chats--all:ro').",
-    )
-    config.addinivalue_line(
-        "markers",
-        "livechat_accounts(*names): obtain the tokens of these accounts before the test's "
-        "function-scoped fixtures start (an HTTP mock, a network block), as "
-        "livechat_bearer_for(name) gives them.",
-    )
-    config.addinivalue_line(
-        "markers",
-        "livechat_customers(*names): the same for livechat_customer_for(name).",
-    )
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     cli = {option.name: config.getoption(f"livechat_{option.name}") for option in OPTIONS}
     cli["no_browser"] = config.getoption("livechat_no_browser")
     cli["require"] = config.getoption("livechat_require")

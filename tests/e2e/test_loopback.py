@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -16,10 +14,15 @@ import pytest
 from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import Spawner, expect_token, free_port, prompt_state, read_login_url
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NEED_CHROMIUM = bool(os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM"))  # .ci/run sets it
+from ..support.helpers import (
+    CHROMIUM_FLAGS,
+    Spawner,
+    chromium,
+    expect_token,
+    free_port,
+    prompt_state,
+    read_login_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -140,18 +143,13 @@ def headless_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     Returns the file where Chromium writes the page it ended on (its DOM).
     """
-    if CHROMIUM is None:
-        if NEED_CHROMIUM:  # CI must run it
-            pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
-        pytest.skip("Chromium is not installed (apt-get install chromium runs this test)")
+    browser = chromium()
     dom, log, profile = tmp_path / "dom.html", tmp_path / "chromium.log", tmp_path / "profile"
-    flags = (
-        "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-        "--disable-background-networking --disable-component-update --disable-sync "
-        f"--user-data-dir={profile} --virtual-time-budget=20000 --dump-dom"
+    flags = " ".join(
+        [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom"]
     )
     wrapper = tmp_path / "browser.sh"
-    wrapper.write_text(f'#!/bin/sh\n({CHROMIUM} {flags} "$1" > {dom} 2> {log}) &\n')
+    wrapper.write_text(f'#!/bin/sh\n({browser} {flags} "$1" > {dom} 2> {log}) &\n')
     wrapper.chmod(0o700)
     monkeypatch.setenv("BROWSER", str(wrapper))
     return dom

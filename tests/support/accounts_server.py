@@ -184,6 +184,8 @@ def _pkce_ok(code: Code, verifier: str) -> bool:
 
 def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        _body: Any = None  # the JSON body of an API call
+
         def log_message(self, format: str, *args: Any) -> None:
             """Silent: request lines may carry tokens."""
 
@@ -317,7 +319,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 (self._token_endpoint if path == "/v2/token" else self._customer_token_endpoint)()
                 return
             length = int(self.headers.get("Content-Length", "0"))
-            json.loads(self.rfile.read(length) or b"{}")
+            self._body = json.loads(self.rfile.read(length) or b"{}")
             with accounts.lock:
                 accounts.api_calls.append(
                     {
@@ -346,6 +348,16 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self._json(200, [{"id": 0, "name": "General"}])
             elif path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
                 self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
+            elif path in ("/v3.6/agent/action/get_chat", "/v3.6/agent/action/transfer_chat"):
+                # Agent Chat API (Web): Get Chat, Transfer Chat, of the chat a customer started.
+                body = self._body
+                chat_id = body.get("chat_id", body.get("id")) if isinstance(body, dict) else None
+                if chat_id != "CHAT1":
+                    self._json(404, {"error": {"type": "not_found", "message": "Chat not found"}})
+                elif path.endswith("get_chat"):
+                    self._json(200, {"id": chat_id, "thread": {"id": "THREAD1"}})
+                else:
+                    self._json(200, {})
             else:
                 self._json(404, {"error": {"type": "not_found"}})
 

@@ -302,3 +302,30 @@ def make_run(
         now=now or utcnow,
         notify=notify,
     )
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""How the tests start Chromium: headless, as root, with none of its own network traffic."""
+
+
+def chromium() -> str:
+    """Debian's Chromium; a skip where it is not installed, a failure where CI needs it
+    (``LIVECHAT_TESTS_NEED_CHROMIUM=1``, which .ci/run sets)."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("LIVECHAT_TESTS_NEED_CHROMIUM") == "1":
+            pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
+        pytest.skip("Chromium is not installed (apt-get install chromium runs this test)")
+    return found
