@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .bearer import BearerToken, CustomerToken
     from .pat import PersonalAccessToken
+    from .rtm import AsyncRtm, Rtm
 
 _T = TypeVar("_T")
 
@@ -228,3 +229,51 @@ def _named(
     if failed is not None:
         pytest.fail(failed, pytrace=False)
     return found[0]
+
+
+@pytest.fixture
+def livechat_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
+    """A function of an account name that returns a logged-in Agent Chat RTM session of that
+    account (``livechat_bearer_for(name)``'s token), one a test, closed at its teardown."""
+    from .rtm_sessions import Sessions  # noqa: PLC0415 - only when a test uses RTM
+
+    sessions = Sessions(request, "agent")
+    yield sessions.of
+    sessions.close()
+
+
+@pytest.fixture
+def livechat_rtm(livechat_rtm_for: Callable[[str], Rtm], pytestconfig: pytest.Config) -> Rtm:
+    """A logged-in Agent Chat RTM session of the default account, for one test:
+    ``livechat_rtm.request("list_chats")``, ``livechat_rtm.wait_for("incoming_event")``."""
+    return livechat_rtm_for(pytestconfig.stash[SETTINGS].account)
+
+
+@pytest.fixture
+def livechat_customer_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
+    """A function of a customer name that returns a logged-in Customer Chat RTM session of
+    that customer (``livechat_customer_for(name)``'s token), one a test."""
+    from .rtm_sessions import Sessions  # noqa: PLC0415
+
+    sessions = Sessions(request, "customer")
+    yield sessions.of
+    sessions.close()
+
+
+@pytest.fixture
+def livechat_customer_rtm(livechat_customer_rtm_for: Callable[[str], Rtm]) -> Rtm:
+    """A logged-in Customer Chat RTM session of the customer ``default``, for one test."""
+    return livechat_customer_rtm_for("default")
+
+
+@pytest.fixture
+def livechat_async_rtm(livechat_rtm: Rtm) -> AsyncRtm:
+    """``livechat_rtm``, async: ``await livechat_async_rtm.request("list_chats")``. It waits
+    off the event loop, so it works under pytest-asyncio's and anyio's (asyncio) loops."""
+    return livechat_rtm.aio
+
+
+@pytest.fixture
+def livechat_customer_async_rtm(livechat_customer_rtm: Rtm) -> AsyncRtm:
+    """``livechat_customer_rtm``, async."""
+    return livechat_customer_rtm.aio

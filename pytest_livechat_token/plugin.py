@@ -17,16 +17,14 @@ from .fixtures import (
     livechat_api,
     livechat_api_url,
     livechat_async_api,
+    livechat_async_rtm,
     livechat_bearer,
     livechat_bearer_for,
     livechat_customer,
     livechat_customer_api,
     livechat_customer_async_api,
-    livechat_customer_for,
-)
-from .rtm_fixtures import (
-    livechat_async_rtm,
     livechat_customer_async_rtm,
+    livechat_customer_for,
     livechat_customer_rtm,
     livechat_customer_rtm_for,
     livechat_rtm,

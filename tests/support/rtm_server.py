@@ -73,6 +73,15 @@ class RtmServer:
         if self._server is not None:
             self._server.shutdown()
 
+    def disconnect(self, reason: str) -> None:
+        """RTM pushes, ``agent_disconnected``/``customer_disconnected``: the push with its
+        reason (``access_token_revoked``: "Don't reconnect"), then the connection closes."""
+        with self.lock:
+            peers = list(self.peers)
+        for peer in peers:
+            self._push(peer.connection, f"{peer.who}_disconnected", {"reason": reason})
+            peer.connection.close(1000, reason)
+
     def actions(self, who: str | None = None) -> list[str]:
         with self.lock:
             return [action for w, action, _, _ in self.seen if who is None or w == who]

@@ -66,11 +66,11 @@ def test_every_fixture_ini_key_and_marker_named_exists() -> None:
 
 
 def test_the_plugin_exports_every_fixture_it_defines() -> None:
-    from pytest_livechat_token import fixtures, rtm_fixtures  # noqa: PLC0415
+    from pytest_livechat_token import fixtures  # noqa: PLC0415
 
     defined = {
         name
-        for module in (fixtures, rtm_fixtures)
+        for module in (fixtures,)
         for name in dir(module)
         if name.startswith("livechat_")
         and type(getattr(module, name)).__name__.startswith("Fixture")
@@ -85,3 +85,14 @@ def test_every_fixture_and_marker_is_documented() -> None:
         assert f"## `{name}`" in page
     for marker in plugin.MARKERS:
         assert f"`@pytest.mark.{marker.split(': ', 1)[0]}`" in page
+
+
+def test_every_ini_snippet_uses_real_keys() -> None:
+    """The ``pyproject.toml`` snippets parse, and name only the plugin's ini keys."""
+    tomllib = pytest.importorskip("tomllib", reason="new in Python 3.11")
+    inis = {ini.name for ini in reference.recorded().inis}
+    snippets = re.findall(r"```toml\n(.*?)```", TEXT, re.DOTALL)
+    assert snippets
+    for snippet in snippets:
+        keys = tomllib.loads(snippet)["tool"]["pytest"]["ini_options"]
+        assert set(keys) <= inis

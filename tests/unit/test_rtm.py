@@ -168,8 +168,9 @@ def test_pinging_keeps_a_connection_past_the_idle_limit(
     a limit, so a loaded machine cannot make it miss one."""
     rtm_server.idle = 1.0
     rtm = agent(rtm_server, sessions, ping_every=0.02)
-    while rtm_server.pings < 150:  # three limits' worth of pings, however long they take
-        rtm_server.closed.wait(0.05)
+    # Three limits' worth of pings, however long they take; a connection cut off ends it too.
+    while rtm_server.pings < 150 and not rtm_server.closed.wait(0.05):
+        pass
     assert not rtm_server.closed.is_set()
     assert rtm.request("list_chats")["found_chats"] == 0
 
@@ -180,6 +181,19 @@ def test_without_pings_the_server_disconnects(rtm_server: RtmServer, sessions: l
     assert rtm_server.closed.wait(60)
     with pytest.raises(RtmUnavailable, match=r"connection_timeout"):
         rtm.wait_for("incoming_event", timeout=60)
+
+
+def test_a_disconnect_push_says_why_and_nothing_reconnects(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    rtm = agent(rtm_server, sessions)
+    rtm_server.disconnect("access_token_revoked")
+    with pytest.raises(RtmUnavailable) as raised:
+        rtm.wait_for("incoming_event", timeout=60)
+    assert "LiveChat disconnected the session (access_token_revoked)" in str(raised.value)
+    with pytest.raises(RtmUnavailable, match="could not send list_chats"):
+        rtm.request("list_chats")
+    assert rtm_server.actions().count("login") == 1, "no reconnection"
 
 
 def test_a_renewed_token_is_sent_with_update_session(

@@ -1,5 +1,6 @@
-"""The RTM fixtures (imported by ``plugin``, as ``fixtures`` is): a logged-in RTM session of an
-agent or a customer for one test, closed at its teardown.
+"""The RTM sessions of one test, behind the RTM fixtures (``fixtures`` imports this module when
+one is used, not at start-up): a logged-in session of an agent or a customer, closed at the
+test's teardown.
 
 One connection a test, not a run: LiveChat pushes what happened to everyone of the
 organization, so a session shared by tests would hand one test the pushes of another. A login
@@ -8,7 +9,7 @@ costs one round trip on a connection that is opened anyway.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,11 +18,11 @@ from .errors import LiveChatTokenError
 from .session import SETTINGS, guarded, run_of
 
 if TYPE_CHECKING:
-    from .rtm import AsyncRtm, Rtm, Token
+    from .rtm import Rtm, Token
     from .rtm_frames import Who
 
 
-class _Sessions:
+class Sessions:
     """The sessions of one test, by name, opened when first asked for."""
 
     def __init__(self, request: pytest.FixtureRequest, who: Who) -> None:
@@ -102,47 +103,3 @@ def _renewer(config: pytest.Config, who: Who, name: str) -> Callable[[], Token |
             return None
 
     return renew
-
-
-@pytest.fixture
-def livechat_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
-    """A function of an account name that returns a logged-in Agent Chat RTM session of that
-    account (``livechat_bearer_for(name)``'s token), one a test, closed at its teardown."""
-    sessions = _Sessions(request, "agent")
-    yield sessions.of
-    sessions.close()
-
-
-@pytest.fixture
-def livechat_rtm(livechat_rtm_for: Callable[[str], Rtm], pytestconfig: pytest.Config) -> Rtm:
-    """A logged-in Agent Chat RTM session of the default account, for one test:
-    ``livechat_rtm.request("list_chats")``, ``livechat_rtm.wait_for("incoming_event")``."""
-    return livechat_rtm_for(pytestconfig.stash[SETTINGS].account)
-
-
-@pytest.fixture
-def livechat_customer_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
-    """A function of a customer name that returns a logged-in Customer Chat RTM session of
-    that customer (``livechat_customer_for(name)``'s token), one a test."""
-    sessions = _Sessions(request, "customer")
-    yield sessions.of
-    sessions.close()
-
-
-@pytest.fixture
-def livechat_customer_rtm(livechat_customer_rtm_for: Callable[[str], Rtm]) -> Rtm:
-    """A logged-in Customer Chat RTM session of the customer ``default``, for one test."""
-    return livechat_customer_rtm_for("default")
-
-
-@pytest.fixture
-def livechat_async_rtm(livechat_rtm: Rtm) -> AsyncRtm:
-    """``livechat_rtm``, async: ``await livechat_async_rtm.request("list_chats")``. It waits
-    off the event loop, so it works under pytest-asyncio's and anyio's (asyncio) loops."""
-    return livechat_rtm.aio
-
-
-@pytest.fixture
-def livechat_customer_async_rtm(livechat_customer_rtm: Rtm) -> AsyncRtm:
-    """``livechat_customer_rtm``, async."""
-    return livechat_customer_rtm.aio
