@@ -34,6 +34,8 @@ class Terminal(Protocol):
 
 
 _MAX_LINE = 16384
+_BRACKETS = (b"\x1b[200~", b"\x1b[201~")
+"""The markers a terminal puts around a bracketed paste: not part of what was pasted."""
 
 
 def open_terminal() -> Terminal | None:
@@ -76,6 +78,41 @@ def alarm_paused() -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
+def _unechoed(saved: list[Any]) -> list[Any]:
+    """The terminal's settings ``saved`` with echo, line editing and signal keys off: what
+    is pasted is not shown, and every key, Ctrl-C included, is read as it is typed."""
+    import termios  # noqa: PLC0415
+
+    quiet = [*saved]
+    quiet[3] = saved[3] & ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    quiet[6] = [*saved[6]]
+    quiet[6][termios.VMIN] = 1
+    quiet[6][termios.VTIME] = 0
+    return quiet
+
+
+def _control_keys(saved: list[Any] | None) -> dict[str, bytes]:
+    """The terminal's own interrupt, quit (``abort``), end-of-file, erase and kill keys, by
+    the names ``LineEditor`` takes; the usual ones where the settings could not be read."""
+    keys = {
+        "interrupt": b"\x03",
+        "abort": b"\x1c",
+        "end": b"\x04",
+        "erase": b"\x7f",
+        "kill": b"\x15",
+    }
+    if saved is not None:
+        import termios  # noqa: PLC0415
+
+        places = {"interrupt": termios.VINTR, "abort": termios.VQUIT, "end": termios.VEOF}
+        places |= {"erase": termios.VERASE, "kill": termios.VKILL}
+        for name, place in places.items():
+            key = saved[6][place]
+            if isinstance(key, bytes) and len(key) == 1 and key != b"\x00":
+                keys[name] = key
+    return keys
+
+
 class _Tty:
     def __init__(self, descriptor: int) -> None:
         self._fd = descriptor
@@ -95,14 +132,12 @@ class _Tty:
         guard = _EchoGuard.start(self._fd, saved) if saved is not None else None
         try:
             if saved is not None:
-                quiet = [*saved]
-                quiet[3] = saved[3] & ~termios.ECHO
-                termios.tcsetattr(self._fd, termios.TCSANOW, quiet)
+                termios.tcsetattr(self._fd, termios.TCSANOW, _unechoed(saved))
             self.say(prompt)  # only once echo is off, so that nothing pasted is shown
-            line = bytearray()
+            editor = LineEditor(**_control_keys(saved))
             deadline = time.monotonic() + timeout
             with alarm_paused():
-                return self._read_line(line, deadline, wake)
+                return self._read_line(editor, deadline, wake)
         finally:
             if saved is not None:
                 termios.tcsetattr(self._fd, termios.TCSANOW, saved)
@@ -110,12 +145,12 @@ class _Tty:
                 guard.stand_down()
             self.say("\n")
 
-    def _read_line(self, line: bytearray, deadline: float, wake: int | None) -> str | None:
+    def _read_line(self, editor: LineEditor, deadline: float, wake: int | None) -> str | None:
         import select  # noqa: PLC0415
         import termios  # noqa: PLC0415
 
         try:
-            while b"\n" not in line:
+            while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
@@ -129,18 +164,73 @@ class _Tty:
                 chunk = os.read(self._fd, 4096)
                 if not chunk:
                     raise EOFError
-                line += chunk
-                if len(line) > _MAX_LINE:
-                    break
+                line = editor.feed(chunk)
+                if line is not None:
+                    return line
         finally:
             # What was typed or pasted after the line (a second paste) is dropped: left in the
             # terminal, it would reach the shell when we exit, echoed, run and kept in history.
             with contextlib.suppress(termios.error):
                 termios.tcflush(self._fd, termios.TCIFLUSH)
-        return line.split(b"\n", 1)[0][:_MAX_LINE].decode("utf-8", "replace")
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+class LineEditor:
+    """The line being typed or pasted at a hidden prompt, edited as the terminal's own line
+    editing would (erase, kill), from the bytes the terminal sends while its line editing and
+    signal keys are off (``_unechoed``). Ctrl-C is read as a key, not waited for as a signal,
+    so it cancels the prompt whatever the process's threads and signal handlers are doing.
+    """
+
+    def __init__(
+        self,
+        *,
+        interrupt: bytes = b"\x03",
+        abort: bytes = b"\x1c",  # VQUIT
+        end: bytes = b"\x04",
+        erase: bytes = b"\x7f",
+        kill: bytes = b"\x15",
+    ) -> None:
+        self._cancel = {interrupt, abort}
+        self._end = end
+        self._erase = {erase, b"\x7f", b"\x08"}
+        self._kill = kill
+        self._line = bytearray()
+
+    def feed(self, chunk: bytes) -> str | None:
+        """Take what the terminal sent: the whole line once it is ended (Enter), None while
+        it goes on. Raises ``KeyboardInterrupt`` on the interrupt or quit key (Ctrl-C,
+        Ctrl-\\) and ``EOFError`` on the end-of-file key (Ctrl-D) at the start of a line. A
+        line is bounded: at ``_MAX_LINE`` bytes it is taken as it is."""
+        for byte in chunk:
+            key = bytes((byte,))
+            if key in (b"\n", b"\r"):
+                return self._done()
+            if key in self._cancel:
+                raise KeyboardInterrupt
+            if key == self._end:
+                if not self._line:
+                    raise EOFError
+            elif key in self._erase:
+                while self._line and self._line[-1] & 0xC0 == 0x80:  # a character's tail
+                    del self._line[-1]
+                del self._line[-1:]
+            elif key == self._kill:
+                self._line.clear()
+            else:
+                self._line += key
+                if len(self._line) >= _MAX_LINE:
+                    return self._done()
+        return None
+
+    def _done(self) -> str:
+        line = bytes(self._line)
+        for marker in _BRACKETS:
+            line = line.replace(marker, b"")
+        self._line = bytearray()
+        return line.decode("utf-8", "replace")
 
 
 _GUARD = """
