@@ -7,9 +7,10 @@ import os
 
 import pytest
 
+from .environment import env_token, env_tokens
 from .errors import printable
 from .session import PROCESS, SETTINGS, replaying, run_of
-from .settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, env_token, env_tokens, shorten
+from .settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, shorten
 
 MAX_HEADER_ACCOUNTS = 3
 """More accounts than this, and the header sums up all but the default one."""

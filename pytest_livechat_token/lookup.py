@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from .bearer import BearerToken, describe_duration, seconds_left, still_valid
-from .settings import env_token
+from .environment import env_token
 
 if TYPE_CHECKING:
     from .cache import CacheEntry, Key

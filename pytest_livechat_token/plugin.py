@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import redact
+from .environment import env_secrets
 from .errors import LiveChatTokenError
 from .fixtures import (
     livechat_api,
@@ -41,7 +42,7 @@ from .session import (
     guarded,
     run_of,
 )
-from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, env_secrets, resolve
+from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
 
 if TYPE_CHECKING:
     from .pat import PersonalAccessToken

@@ -35,6 +35,7 @@ from .rtm_frames import (
     shown,
     token_payload,
 )
+from .settings import DEFAULT_MIN_TTL
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -64,7 +65,7 @@ class Rtm:
         *,
         who: Who,
         renew: Callable[[], Token | None] | None = None,
-        min_ttl: float = 600.0,
+        min_ttl: float = DEFAULT_MIN_TTL,
         ping_every: float = PING_EVERY,
         timeout: float = TIMEOUT,
     ) -> None:
@@ -237,7 +238,7 @@ def open_session(
     *,
     who: Who,
     renew: Callable[[], Token | None] | None = None,
-    min_ttl: float = 600.0,
+    min_ttl: float = DEFAULT_MIN_TTL,
     ping_every: float = PING_EVERY,
     timeout: float = TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,

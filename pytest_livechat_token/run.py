@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .bearer import BearerToken, is_usable, seconds_left, utcnow
 from .cache import CacheEntry, CustomerEntry, Key, TokenCache
+from .environment import env_token, token_env_of
 from .errors import ConfigError, LoginFailed, NotConfigured, RenewalWarning, warn
 from .obtain import TokenSource
 from .settings import (
@@ -22,8 +23,6 @@ from .settings import (
     Settings,
     Wording,
     account_name,
-    env_token,
-    token_env_of,
 )
 
 if TYPE_CHECKING:
