@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from . import redact
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_MAX_BODY = 64 * 1024 * 1024
+"""The most a compressed body is decompressed to, to be looked into."""
 
 
 def configure(vcr: Any, accounts_url: str, identities: Mapping[str, str]) -> None:
@@ -61,9 +63,10 @@ class MaskingPersister:
     ) -> None:
         if redact.known() or self._identities:
             masked = partial(_masked, swap=_swapper(self._identities))
+            requests, responses = cassette_dict["requests"], cassette_dict["responses"]
             cassette_dict = {
-                "requests": [_request(request, masked) for request in cassette_dict["requests"]],
-                "responses": [masked(response) for response in cassette_dict["responses"]],
+                "requests": [_request(request, masked) for request in requests],
+                "responses": [_response(response, masked) for response in responses],
             }
         self._inner.save_cassette(cassette_path, cassette_dict, serializer)
 
@@ -73,6 +76,68 @@ def _request(request: Any, masked: Callable[[Any], Any]) -> Any:
 
     headers = {name: masked(value) for name, value in request.headers.items()}
     return Request(request.method, masked(request.uri), masked(request.body), headers)
+
+
+def _response(response: Any, masked: Callable[[Any], Any]) -> Any:
+    """``response`` masked, its ``Content-Length`` the length of the body it now has. A gzip
+    or deflate body is looked into: when a secret or an identity is in it, it is stored
+    decompressed and masked (``Content-Encoding`` dropped, as vcrpy's
+    ``decode_compressed_response`` stores it, and as it replays); else as it came."""
+    plain = _decompressed(response)
+    shown = masked(plain) if plain is not None else None
+    if shown is None or shown == plain:
+        shown = masked(response)
+    if _body(shown) != _body(response):
+        _set_length(shown)
+    return shown
+
+
+def _body(response: Any) -> Any:
+    body = response.get("body") if isinstance(response, dict) else None
+    return body.get("string") if isinstance(body, dict) else None
+
+
+def _set_length(response: dict[str, Any]) -> None:
+    """``Content-Length`` set, where the response has one, to its body's length in bytes."""
+    body = _body(response)
+    headers = response.get("headers")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, bytes) or not isinstance(headers, dict):
+        return
+    for name in headers:
+        if str(name).lower() == "content-length":
+            headers[name] = [str(len(body))]
+
+
+def _decompressed(response: Any) -> dict[str, Any] | None:
+    """A copy of a vcrpy response with its gzip or deflate body decompressed (at most
+    ``_MAX_BODY`` bytes), or None: not compressed so, or not decompressible."""
+    import zlib  # noqa: PLC0415
+
+    headers = response.get("headers") if isinstance(response, dict) else None
+    body = response.get("body") if isinstance(response, dict) else None
+    if not isinstance(headers, dict) or not isinstance(body, dict):
+        return None
+    names = {str(name).lower(): name for name in headers}
+    encoding = headers.get(names.get("content-encoding", ""))
+    values = [encoding] if isinstance(encoding, str) else encoding
+    data = body.get("string")
+    if not isinstance(values, list) or len(values) != 1 or not isinstance(data, bytes):
+        return None
+    kind = str(values[0]).strip().lower()
+    tries = {"gzip": (31,), "x-gzip": (31,), "deflate": (15, -15)}.get(kind, ())
+    for wbits in tries:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            plain = inflater.decompress(data, _MAX_BODY)
+        except zlib.error:
+            continue
+        if inflater.unconsumed_tail:
+            return None  # past the bound: left as it came
+        kept = {name: value for name, value in headers.items() if name != names["content-encoding"]}
+        return {**response, "headers": kept, "body": {**body, "string": plain}}
+    return None
 
 
 def _swapper(identities: Mapping[str, str]) -> Callable[[str], str]:
@@ -93,7 +158,7 @@ def _masked(value: Any, *, swap: Callable[[str], str]) -> Any:
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
-            return value  # not text (an image, a compressed body): nothing of ours is in it
+            return value  # not text (an image): nothing of ours is in it
         return swap(redact.scrub(text)).encode("utf-8")
     if isinstance(value, dict):
         return {_masked(key, swap=swap): _masked(item, swap=swap) for key, item in value.items()}

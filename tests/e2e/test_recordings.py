@@ -3,6 +3,7 @@ and the plugin's own calls to the accounts server are never recorded nor answere
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -46,9 +47,20 @@ def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pyte
 
 
 def cassettes_of(pytester: pytest.Pytester) -> str:
+    """The cassettes' text, and every body in them as a person who opens one would read it:
+    binary bodies decoded, compressed ones decompressed."""
+    import yaml  # noqa: PLC0415 - pytest-recording's cassettes are YAML
+
     found = sorted(pytester.path.rglob("cassettes/**/*.yaml"))
     assert found, "the run recorded cassettes"
-    return "\n".join(path.read_text() for path in found)
+    texts = [path.read_text() for path in found]
+    for text in list(texts):
+        for interaction in yaml.safe_load(text)["interactions"]:
+            body = interaction["response"]["body"]["string"]
+            if isinstance(body, bytes):
+                plain = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+                texts.append(plain.decode("utf-8", "replace"))
+    return "\n".join(texts)
 
 
 @pytest.mark.parametrize(
@@ -135,13 +147,15 @@ def test_two_users_and_a_customer(livechat_bearer_for, livechat_api, livechat_cu
 """
 
 
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 def test_a_recording_replays_with_no_credential_and_no_cache(
-    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path, compressed: bool
 ) -> None:
     """Recorded with real tokens (named accounts and a customer, whose organization is in the
-    Customer Chat API's URL); replayed with ``--record-mode=none`` and no cache, no client id,
-    no reachable accounts server: stand-in tokens and identities, and the recorded requests
-    still match."""
+    Customer Chat API's URL and whose id is in its answer, gzip-compressed or not); replayed
+    with ``--record-mode=none`` and no cache, no client id, no reachable accounts server:
+    stand-in tokens and identities, and the recorded requests still match."""
+    accounts.compress_api = compressed
     scope = "chats--all:rw,customers:own"
     agent = accounts.issue(account_id="acc-1", scope=scope)
     cache_token(cache_file, accounts.url, agent, account_id="acc-1", scope=scope)
@@ -151,6 +165,9 @@ def test_a_recording_replays_with_no_credential_and_no_cache(
     stored = cassettes_of(pytester)
     assert "org-1" not in stored, "identities are stand-ins in the cassette"
     assert "standin-organization" in stored
+    (customer,) = accounts.customer_ids
+    assert customer not in stored, "in the answer's body too"
+    assert '"entity": "standin-customer-default"' in stored
     cache_file.unlink()
     before = len(accounts.requests)
     replay = pytester.runpytest_subprocess(

@@ -7,6 +7,7 @@ beside it. Knobs let a test make it answer as a hostile or troubled server would
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import secrets
@@ -84,6 +85,9 @@ class AccountsServer:
     # (``Legacy``/``Deprecation: YYYY-MM-DD``, the APIs' lifecycle).
     license_region: str | None = None
     api_headers: dict[str, str] = field(default_factory=dict)
+    # Whether the APIs' JSON answers are gzip-compressed for a client that accepts it (httpx
+    # does by default), as a web server in front of an API usually does.
+    compress_api: bool = False
     # What each API call carried: path, query, Authorization, X-Region.
     api_calls: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -203,9 +207,13 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             return issued if issued and not issued.revoked else None
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
             if urlsplit(self.path).path.startswith("/v3.6/"):
                 headers = {**accounts.api_headers, **(headers or {})}
-            self._send(status, json.dumps(body).encode(), headers or {})
+                if accounts.compress_api and "gzip" in self.headers.get("Accept-Encoding", ""):
+                    data = gzip.compress(data)
+                    headers["Content-Encoding"] = "gzip"
+            self._send(status, data, headers or {})
 
         def _error(self, status: int, error: str, description: str) -> None:
             """The Global Accounts API's error body: ``{"error", "error_description"}``."""
