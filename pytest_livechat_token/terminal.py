@@ -92,25 +92,21 @@ def _unechoed(saved: list[Any]) -> list[Any]:
 
 
 def _control_keys(saved: list[Any] | None) -> dict[str, bytes]:
-    """The terminal's own interrupt, quit (``abort``), end-of-file, erase and kill keys, by
-    the names ``LineEditor`` takes; the usual ones where the settings could not be read."""
-    keys = {
-        "interrupt": b"\x03",
-        "abort": b"\x1c",
-        "end": b"\x04",
-        "erase": b"\x7f",
-        "kill": b"\x15",
-    }
-    if saved is not None:
-        import termios  # noqa: PLC0415
+    """The interrupt, quit (``abort``), end-of-file, erase and kill keys the terminal's
+    settings ``saved`` name, by the names ``LineEditor`` takes; a key they leave unset (or
+    settings that could not be read) keeps ``LineEditor``'s usual one."""
+    if saved is None:
+        return {}
+    import termios  # noqa: PLC0415
 
-        places = {"interrupt": termios.VINTR, "abort": termios.VQUIT, "end": termios.VEOF}
-        places |= {"erase": termios.VERASE, "kill": termios.VKILL}
-        for name, place in places.items():
-            key = saved[6][place]
-            if isinstance(key, bytes) and len(key) == 1 and key != b"\x00":
-                keys[name] = key
-    return keys
+    places = {"interrupt": termios.VINTR, "abort": termios.VQUIT, "end": termios.VEOF}
+    places |= {"erase": termios.VERASE, "kill": termios.VKILL}
+    keys = {name: saved[6][place] for name, place in places.items()}
+    return {
+        name: key
+        for name, key in keys.items()
+        if isinstance(key, bytes) and len(key) == 1 and key != b"\x00"
+    }
 
 
 class _Tty:
