@@ -2,8 +2,9 @@
 the accounts server is never recorded and never answered from a cassette, and every known
 secret is masked in what a cassette stores, whatever the suite's own filters are.
 
-Loaded only by pytest-recording's ``pytest_recording_configure`` hook, so that a run without
-pytest-recording and vcrpy never imports it.
+Loaded only once vcrpy is: by pytest-recording's ``pytest_recording_configure`` hook, and when
+vcrpy's persister module is imported (``masking`` watches for it), so that a run without vcrpy
+never imports it.
 """
 
 from __future__ import annotations
@@ -61,14 +62,51 @@ class MaskingPersister:
     def save_cassette(
         self, cassette_path: Any, cassette_dict: dict[str, Any], serializer: Any
     ) -> None:
-        if redact.known() or self._identities:
-            masked = partial(_masked, swap=_swapper(self._identities))
-            requests, responses = cassette_dict["requests"], cassette_dict["responses"]
-            cassette_dict = {
-                "requests": [_request(request, masked) for request in requests],
-                "responses": [_response(response, masked) for response in responses],
-            }
-        self._inner.save_cassette(cassette_path, cassette_dict, serializer)
+        cassette = masked_cassette(cassette_dict, self._identities)
+        self._inner.save_cassette(cassette_path, cassette, serializer)
+
+
+def masked_cassette(cassette: dict[str, Any], identities: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of vcrpy's cassette ``cassette`` with every known secret masked and every
+    identity in ``identities`` replaced by its stand-in; ``cassette`` itself when there is
+    nothing to mask."""
+    if not redact.known() and not identities:
+        return cassette
+    masked = partial(_masked, swap=_swapper(identities))
+    requests, responses = cassette["requests"], cassette["responses"]
+    return {
+        **cassette,
+        "requests": [_request(request, masked) for request in requests],
+        "responses": [_response(response, masked) for response in responses],
+    }
+
+
+def mask_filesystem_persister(module: Any) -> None:
+    """vcrpy's own persister (``vcr.persisters.filesystem.FilesystemPersister``: what every
+    ``VCR`` saves with unless told otherwise, and what pytest-recording's extends) masks every
+    known secret in what it saves, whoever made the ``VCR``: vcrpy's documented persister
+    interface, ``save_cassette(cassette_path, cassette_dict, serializer)``, wrapped once."""
+    persister = module.FilesystemPersister
+    raw = vars(persister).get("save_cassette")
+    inner = getattr(raw, "__func__", None)
+    if not callable(inner) or getattr(inner, "livechat_masked", False):
+        return
+    if isinstance(raw, staticmethod):  # as vcrpy has it
+
+        def save_static(cassette_path: Any, cassette_dict: dict[str, Any], serializer: Any) -> None:
+            inner(cassette_path, masked_cassette(cassette_dict, {}), serializer)
+
+        save_static.livechat_masked = True  # type: ignore[attr-defined]
+        persister.save_cassette = staticmethod(save_static)
+    elif isinstance(raw, classmethod):
+
+        def save_bound(
+            cls: Any, cassette_path: Any, cassette_dict: dict[str, Any], serializer: Any
+        ) -> None:
+            inner(cls, cassette_path, masked_cassette(cassette_dict, {}), serializer)
+
+        save_bound.livechat_masked = True  # type: ignore[attr-defined]
+        persister.save_cassette = classmethod(save_bound)
 
 
 def _request(request: Any, masked: Callable[[Any], Any]) -> Any:

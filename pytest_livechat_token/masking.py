@@ -1,18 +1,22 @@
-"""The pytest front end masks the known secrets (``redact``) where output lands, not field by
-field, so that a channel nobody listed is covered by construction (``install``):
+"""The pytest front end masks the known secrets (``redact``) where they enter what pytest and
+other plugins read, not field by field, so that a channel nobody listed is covered by
+construction (``install``):
 
+- what a test phase leaves for reporters, before any other plugin's hook implementation sees
+  it (``Masker``, registered last and kept last): the exception as it leaves the test or a
+  fixture, each captured section as the item is given it, the report as it is made and again
+  as it is logged (subtests and xdist add to it in between), the warnings as they are recorded;
 - everything pytest writes to the terminal: its terminal writer's last step (``write_raw``);
 - log records whole, as they are made: message, arguments, exception text and stack;
 - the files pytest and known plugins write: ``--debug``'s trace as it is written; the
   ``.pytest_cache`` values (``config.cache.set``) as they are set; junitxml, pytest-html (and
-  its assets) and ``--report-log`` once they are written (``scrub_files``, at unconfigure);
-- VCR cassettes as they are saved (``cassettes``).
+  its assets) and ``--report-log`` once they are written (``scrub_files``, at unconfigure,
+  at the paths those plugins resolved at configure);
+- VCR cassettes as they are saved, whoever made the ``VCR`` (``cassettes``).
 
-Reports are still scrubbed where they travel (``scrub_report``: xdist sends them to the
-controller, report plugins read them), and so are warnings (``scrub_warning``). A report's
-representation objects are walked and their strings replaced in place, so that the terminal
-keeps its layout and colours; if a secret survives (a representation this walk does not know),
-the failure text is replaced by its masked plain text.
+A report's representation objects are walked and their strings replaced in place, so that the
+terminal keeps its layout and colours; if a secret survives (a representation this walk does
+not know), the failure text is replaced by its masked plain text.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import copy
 import dataclasses
 import logging
 import os
+import sys
+from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -32,9 +38,17 @@ from . import redact
 _MAX_DEPTH = 12
 
 
+MASKER = "livechat-token-masker"
+"""The name ``Masker`` is registered under."""
+_REPORT_FILES = pytest.StashKey[dict[str, Path]]()
+_REPORT_FILE_OPTIONS = ("xmlpath", "htmlpath", "report_log")
+"""junitxml's, pytest-html's and pytest-reportlog's options: each plugin expands ``~`` and
+environment variables in its path and resolves it from the directory pytest started in."""
+
+
 def install(config: pytest.Config) -> None:
     """Mask what this process writes from now on (at configure, once the terminal reporter
-    and the cache exist)."""
+    and the cache exist), and register the ``Masker``."""
     scrub_debug_log(config)
     scrub_log_records(config)
     if config.pluginmanager.get_plugin("terminalreporter") is not None:
@@ -47,6 +61,168 @@ def install(config: pytest.Config) -> None:
             cache_set(key, _scrubbed(copy.deepcopy(value), 0) if redact.known() else value)
 
         setattr(cache, "set", masked_set)  # noqa: B010 - on this one cache
+    config.stash[_REPORT_FILES] = _report_files(config)
+    config.pluginmanager.register(Masker(), MASKER)
+    _watch_for_vcrpy(config)
+
+
+_VCR_PERSISTER = "vcr.persisters.filesystem"
+
+
+def _watch_for_vcrpy(config: pytest.Config) -> None:
+    """vcrpy's persister masks what it saves (``cassettes.mask_filesystem_persister``): now
+    when vcrpy is imported already, else as soon as anything imports it (a test module that
+    makes its own ``vcr.VCR()``, or uses ``vcr.use_cassette``)."""
+    if (module := sys.modules.get(_VCR_PERSISTER)) is not None:
+        from .cassettes import mask_filesystem_persister  # noqa: PLC0415 - vcrpy is there
+
+        mask_filesystem_persister(module)
+        return
+    finder = _WhenVcrImported()
+    sys.meta_path.insert(0, finder)
+    config.add_cleanup(lambda: sys.meta_path.remove(finder) if finder in sys.meta_path else None)
+
+
+class _WhenVcrImported:
+    """An import finder that finds nothing itself: when vcrpy's persister module is imported,
+    the other finders find it, and it is masked once it has run (a post-import hook)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != _VCR_PERSISTER:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _MaskingLoader(spec.loader)  # type: ignore[assignment]
+                return spec
+        return None
+
+
+class _MaskingLoader:
+    """vcrpy's loader, which masks the persister once the module has run."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:  # get_source and the rest, as the loader has them
+        return getattr(self._inner, name)
+
+    def create_module(self, spec: Any) -> Any:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._inner.exec_module(module)
+        from .cassettes import mask_filesystem_persister  # noqa: PLC0415 - vcrpy is there
+
+        mask_filesystem_persister(module)
+
+
+def keep_last(manager: pytest.PytestPluginManager, masker: object) -> None:
+    """Register the ``Masker`` again once another plugin was registered after it (a conftest
+    found during collection): the hook implementations registered last are called first
+    among their kind, so that no other plugin's ``tryfirst`` wrapper sees a report before it
+    is masked."""
+    manager.unregister(masker)
+    manager.register(masker, MASKER)
+
+
+class Masker:
+    """The hook implementations that mask what a test phase leaves for reporters before any
+    other plugin's implementation reads it. Registered last and kept last (``keep_last``), so
+    that its ``trylast`` wrappers are the innermost of all and its ``tryfirst`` ones the
+    outermost:
+
+    - the exception, as it leaves a test phase or a fixture (``scrub_exception``, innermost):
+      what the wrappers around see, and what ``call.excinfo`` holds for every
+      ``pytest_runtest_makereport`` implementation (allure builds its message from it);
+    - each captured section and user property, as the item is given it
+      (``Item.add_report_section`` wrapped, ``Item.user_properties`` a masking list, on each
+      item for its run): what a plugin that reads the item finds (pytest-json-report reads
+      ``item._report_sections``);
+    - the report, as pytest's own implementation returns it (innermost): what every other
+      ``pytest_runtest_makereport`` wrapper sees after its ``yield``;
+    - the report again before anyone logs it (outermost: subtests add their captured output
+      after it was made, pytest-html its extras), and on an xdist worker before it is sent;
+    - a warning, as it is recorded.
+    """
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        add = item.add_report_section
+
+        def masked_add(when: str, key: str, content: str) -> None:
+            add(when, key, redact.scrub(content))
+
+        item.add_report_section = masked_add  # type: ignore[method-assign]
+        item.user_properties = _MaskedList(item.user_properties)
+        try:
+            return (yield)
+        finally:
+            with contextlib.suppress(AttributeError):
+                del item.add_report_section
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_setup(self) -> Generator[None, object, object]:
+        return (yield from _masking_exceptions())
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self) -> Generator[None, object, object]:
+        return (yield from _masking_exceptions())
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self) -> Generator[None, object, object]:
+        return (yield from _masking_exceptions())
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_fixture_setup(self) -> Generator[None, object, object]:
+        return (yield from _masking_exceptions())
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(self) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if redact.known():
+            scrub_report(report)
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        if redact.known():
+            scrub_report(report)
+        return (yield)
+
+    @pytest.hookimpl(tryfirst=True)  # before the summary keeps it or xdist sends it
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        if redact.known():
+            scrub_warning(warning_message)
+
+
+class _MaskedList(list[Any]):
+    """A list whose items are masked as they are added (``record_property`` appends)."""
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        super().__init__(_scrubbed(item, 0) for item in items)
+
+    def append(self, item: Any) -> None:
+        super().append(_scrubbed(item, 0))
+
+    def extend(self, items: Iterable[Any]) -> None:
+        super().extend(_scrubbed(item, 0) for item in items)
+
+    def insert(self, index: SupportsIndex, item: Any) -> None:
+        super().insert(index, _scrubbed(item, 0))
+
+
+def _masking_exceptions() -> Generator[None, object, object]:
+    """A wrapper's body: the exception leaving the wrapped call is masked where it is."""
+    try:
+        return (yield)
+    except BaseException as error:
+        if redact.known():
+            scrub_exception(error)
+        raise
 
 
 def _mask_writer(writer: Any) -> None:
@@ -62,10 +238,96 @@ def _mask_writer(writer: Any) -> None:
     setattr(writer, name, masked)
 
 
+_EXCEPTION_TEXTS = ("msg", "filename", "filename2", "strerror", "reason", "text")
+"""Attributes of the standard exceptions (OSError's, SyntaxError's, pytest's outcomes) that
+their text is made from but that are not in their ``__dict__``."""
+_MAX_CHAINED = 32
+
+
+def scrub_exception(error: BaseException) -> None:
+    """Mask every known secret in ``error`` where it is, and in the exceptions chained to it
+    or grouped in it: its arguments, its text attributes and notes (copies: an argument the
+    test still holds is not changed). An exception whose own ``__str__`` still shows a secret
+    is given a subclass of its class, of the same name, whose text is the masked one (where
+    Python allows it: not for its built-in classes)."""
+    pending, seen = [error], set[int]()
+    while pending and len(seen) < _MAX_CHAINED:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        _scrub_one(current)
+        pending += [linked for linked in (current.__cause__, current.__context__) if linked]
+        grouped = getattr(current, "exceptions", None)
+        if isinstance(grouped, tuple):
+            pending += [item for item in grouped if isinstance(item, BaseException)]
+
+
+def _scrub_one(error: BaseException) -> None:
+    with contextlib.suppress(Exception):
+        if (args := _copy_masked(error.args)) is not error.args:
+            error.args = args
+    names = {*vars(error), *_EXCEPTION_TEXTS} if hasattr(error, "__dict__") else _EXCEPTION_TEXTS
+    for name in names:
+        with contextlib.suppress(Exception):
+            value = getattr(error, name)
+            if (masked := _copy_masked(value)) is not value:
+                setattr(error, name, masked)
+    with contextlib.suppress(Exception):
+        text = str(error)
+        if redact.contains(text):
+            _disguise(error, redact.scrub(text))
+
+
+def _copy_masked(value: Any) -> Any:
+    """``value`` itself when it holds no known secret, else a masked copy (strings, and what
+    lists, tuples and dicts hold)."""
+    if isinstance(value, str):
+        return redact.scrub(value) if redact.contains(value) else value
+    if isinstance(value, (list, tuple)):
+        items = [_copy_masked(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = [(_copy_masked(key), _copy_masked(item)) for key, item in value.items()]
+        if all(
+            pair == old and pair[1] is old[1]
+            for pair, old in zip(pairs, value.items(), strict=True)
+        ):
+            return value
+        return dict(pairs)
+    return value
+
+
+def _disguise(error: BaseException, text: str) -> None:
+    """Give ``error`` a subclass of its class, named as it is, that shows ``text``."""
+    kind = type(error)
+    masked = type(
+        kind.__name__,
+        (kind,),
+        {
+            "__str__": lambda self: text,
+            "__repr__": lambda self: f"{kind.__name__}({text!r})",
+            "__module__": kind.__module__,
+            "__qualname__": kind.__qualname__,
+        },
+    )
+    error.__class__ = masked
+
+
 def scrub_report(report: Any) -> None:
-    """Mask every known secret in ``report``: failure text, sections, user properties, an
-    xfail's reason and pytest-html's extras."""
-    longrepr = report.longrepr
+    """Mask every known secret in ``report``, whatever attribute holds it: the failure text,
+    sections, user properties, an xfail's reason, pytest-html's extras, what other plugins
+    attached to it (pytest-json-report's ``_json_report_extra``)."""
+    for name, value in list(vars(report).items()):
+        if name == "longrepr":
+            continue
+        if isinstance(value, (str, list, tuple, dict)) or dataclasses.is_dataclass(value):
+            new = _scrubbed(value, 0)
+            if new is not value:
+                setattr(report, name, new)
+    longrepr = getattr(report, "longrepr", None)
     if isinstance(longrepr, (str, tuple)):  # a message, or a skip's (path, line, reason)
         report.longrepr = _scrubbed(longrepr, 0)
     elif longrepr is not None:
@@ -73,11 +335,6 @@ def scrub_report(report: Any) -> None:
         text = str(longrepr)
         if redact.contains(text):
             report.longrepr = redact.scrub(text)
-    report.sections = [(title, redact.scrub(content)) for title, content in report.sections]
-    report.user_properties = [(name, _scrubbed(value, 0)) for name, value in report.user_properties]
-    for name in ("wasxfail", "extras", "extra"):
-        if (value := getattr(report, name, None)) is not None:
-            setattr(report, name, _scrubbed(value, 0))
 
 
 def scrub_warning(warning_message: Any) -> None:
@@ -97,18 +354,27 @@ MAX_FILE = 256 * 1024 * 1024
 """Files larger than this are not read back to be masked (none of pytest's is)."""
 
 
+def _report_files(config: pytest.Config) -> dict[str, Path]:
+    """Where junitxml, pytest-html and ``--report-log`` write, by option, as they resolve
+    their options at configure: ``~`` and environment variables expanded, from the directory
+    pytest started in (a test may change directory before the files are written)."""
+    paths: dict[str, Path] = {}
+    for option in _REPORT_FILE_OPTIONS:
+        value = config.getoption(option, None)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(RuntimeError, OSError):  # an unknown ~user: none written
+                paths[option] = Path.cwd() / Path(os.path.expandvars(value)).expanduser()
+    return paths
+
+
 def scrub_files(config: pytest.Config) -> None:
     """Mask the report files that were written whole at the end of the session: junitxml,
     pytest-html's report and its assets, ``--report-log``. Each is replaced atomically."""
     if not redact.known() or hasattr(config, "workerinput"):
         return
-    paths: list[Path] = []
-    for option in ("xmlpath", "htmlpath", "report_log"):
-        value = config.getoption(option, None)
-        if isinstance(value, str) and value:
-            paths.append(Path(value).expanduser())
-    html = config.getoption("htmlpath", None)
-    if isinstance(html, str) and html and (assets := Path(html).parent / "assets").is_dir():
+    files = config.stash.get(_REPORT_FILES, {})
+    paths = list(files.values())
+    if (html := files.get("htmlpath")) is not None and (assets := html.parent / "assets").is_dir():
         paths += [path for path in assets.iterdir() if path.is_file()]
     for path in paths:
         with contextlib.suppress(OSError):

@@ -266,18 +266,6 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         )
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after others added to the report
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if redact.known():
-        from .masking import scrub_report  # noqa: PLC0415 - only once a secret is known
-
-        scrub_report(report)
-    return report
-
-
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
     """A failed comparison that involves a secret shows neither side (``masking.compared``)."""
     from .masking import compared  # noqa: PLC0415 - only for a failed comparison
@@ -285,12 +273,13 @@ def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str]
     return compared(op, left, right)
 
 
-@pytest.hookimpl(tryfirst=True)  # before the summary keeps it or xdist sends it
-def pytest_warning_recorded(warning_message: Any) -> None:
-    if redact.known():
-        from .masking import scrub_warning  # noqa: PLC0415
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    """The masker stays the plugin registered last (``masking.keep_last``)."""
+    masker = manager.get_plugin("livechat-token-masker")
+    if masker is not None and plugin is not masker:
+        from .masking import keep_last  # noqa: PLC0415 - imported at configure already
 
-        scrub_warning(warning_message)
+        keep_last(manager, masker)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -58,12 +58,16 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 
 
 NEVER_USED = "-p no:hypothesispytest -p no:anyio -p no:asyncio -p no:platformdirs"
-UNUSED_PLUGINS = f"-p no:html -p no:html_fixtures -p no:metadata -p no:recording {NEVER_USED}"
+REPORTERS = "-p no:allure_pytest -p no:pytest_jsonreport"
+UNUSED_PLUGINS = (
+    f"-p no:html -p no:html_fixtures -p no:metadata -p no:recording {REPORTERS} {NEVER_USED}"
+)
 
 
 @pytest.fixture
 def with_plugins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pytest runs this test starts load pytest-html and pytest-recording too."""
+    """The pytest runs this test starts load pytest-html, pytest-recording, allure-pytest and
+    pytest-json-report too."""
     monkeypatch.setenv("PYTEST_ADDOPTS", NEVER_USED)
 
 
