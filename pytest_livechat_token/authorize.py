@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode, urlsplit
 
+from . import redact
 from .bearer import MAX_LIFETIME, is_token_shaped
 from .errors import PasteRejected, printable
 from .settings import Wording
@@ -253,6 +254,7 @@ def parse_paste(
             + WHAT_TO_PASTE
         )
     params = _params_of(text)
+    _remember_shaped(params.get("access_token"), params.get("code"))
     if any(key in params for key in _ERROR_KEYS):
         raise PasteRejected(
             explain_error(params, client_id=client_id, redirect_uri=redirect_uri, wording=wording)
@@ -274,7 +276,14 @@ def parse_paste(
     token = unquote(text)
     if not is_token_shaped(token):
         raise PasteRejected(f"That does not look like a LiveChat token. {WHAT_TO_PASTE}")
+    redact.remember(token)
     return Grant(access_token=token)
+
+
+def _remember_shaped(*values: str | None) -> None:
+    """What an answer carries that could be a credential is a secret from the moment it is
+    read (a Ctrl-C while it is checked shows the frames that hold it, under --full-trace)."""
+    redact.remember(*(value for value in values if value and is_token_shaped(value)))
 
 
 def _grant_from(params: dict[str, str], expected_state: str | None) -> Grant:
@@ -325,6 +334,7 @@ def parse_code_answer(
             explain_error(params, client_id=client_id, redirect_uri=redirect_uri, wording=wording)
         )
     code = params.get("code")
+    _remember_shaped(code, params.get("access_token"))
     if not code:
         kind = " It carries a token of the implicit grant." if "access_token" in params else ""
         raise PasteRejected(f"That address has no code in it.{kind} {WHAT_TO_PASTE_CODE}")

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from . import redact
 from .bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
 from .errors import CacheUnusable, CacheWarning, printable, reason, warn
 from .locks import LOCK_TIMEOUT, Locks
@@ -25,7 +26,7 @@ from .settings import DEFAULT_ACCOUNT, is_account_name
 FORMAT_VERSION = 2
 Key = tuple[str, str, str]
 """(accounts URL, client id, account or customer name)."""
-_Entry = TypeVar("_Entry")
+_Entry = TypeVar("_Entry", "CacheEntry", "CustomerEntry")
 
 
 class CacheEntry(NamedTuple):
@@ -48,6 +49,10 @@ class CacheEntry(NamedTuple):
             f"refresh_token={'yes' if self.refresh_token else 'no'}, "
             f"account_id={self.account_id!r})"
         )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return self.access_token, self.refresh_token
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -123,6 +128,10 @@ class CustomerEntry(NamedTuple):
             f"CustomerEntry(entity_id={self.entity_id!r}, agent={self.agent!r}, "
             f"expires_at={self.expires_at.isoformat()!r})"
         )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.access_token,)
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -374,9 +383,11 @@ class TokenCache:
                         damaged += 1
                         continue
                     try:
-                        found[(accounts_url, client_id, account)] = parse(raw)
+                        found[(accounts_url, client_id, account)] = entry = parse(raw)
                     except (KeyError, TypeError, ValueError, OverflowError):
                         damaged += 1
+                    else:  # secrets from the moment they are read
+                        redact.remember(*entry.secrets)
         if damaged:
             _warn(
                 f"{damaged} damaged entry(ies) in {printable(str(self.path))} count as not cached."

@@ -264,56 +264,18 @@ def scrub_exception(error: BaseException) -> None:
 
 
 def _scrub_one(error: BaseException) -> None:
-    with contextlib.suppress(Exception):
-        if (args := _copy_masked(error.args)) is not error.args:
-            error.args = args
-    names = {*vars(error), *_EXCEPTION_TEXTS} if hasattr(error, "__dict__") else _EXCEPTION_TEXTS
+    names = {*getattr(error, "__dict__", ()), *_EXCEPTION_TEXTS, "args"}
     for name in names:
         with contextlib.suppress(Exception):
             value = getattr(error, name)
-            if (masked := _copy_masked(value)) is not value:
-                setattr(error, name, masked)
+            if isinstance(value, (str, list, tuple, dict)) and redact.contains(repr(value)):
+                setattr(error, name, _scrubbed(copy.deepcopy(value), 0))
     with contextlib.suppress(Exception):
-        text = str(error)
-        if redact.contains(text):
-            _disguise(error, redact.scrub(text))
-
-
-def _copy_masked(value: Any) -> Any:
-    """``value`` itself when it holds no known secret, else a masked copy (strings, and what
-    lists, tuples and dicts hold)."""
-    if isinstance(value, str):
-        return redact.scrub(value) if redact.contains(value) else value
-    if isinstance(value, (list, tuple)):
-        items = [_copy_masked(item) for item in value]
-        if all(new is old for new, old in zip(items, value, strict=True)):
-            return value
-        return items if isinstance(value, list) else tuple(items)
-    if isinstance(value, dict):
-        pairs = [(_copy_masked(key), _copy_masked(item)) for key, item in value.items()]
-        if all(
-            pair == old and pair[1] is old[1]
-            for pair, old in zip(pairs, value.items(), strict=True)
-        ):
-            return value
-        return dict(pairs)
-    return value
-
-
-def _disguise(error: BaseException, text: str) -> None:
-    """Give ``error`` a subclass of its class, named as it is, that shows ``text``."""
-    kind = type(error)
-    masked = type(
-        kind.__name__,
-        (kind,),
-        {
-            "__str__": lambda self: text,
-            "__repr__": lambda self: f"{kind.__name__}({text!r})",
-            "__module__": kind.__module__,
-            "__qualname__": kind.__qualname__,
-        },
-    )
-    error.__class__ = masked
+        if redact.contains(text := str(error)):
+            kind, shown = type(error), redact.scrub(text)
+            same = {"__module__": kind.__module__, "__qualname__": kind.__qualname__}
+            shows = {"__str__": lambda self: shown, "__repr__": lambda self: repr(shown)}
+            error.__class__ = type(kind.__name__, (kind,), {**same, **shows})
 
 
 def scrub_report(report: Any) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import redact
 from .bearer import MAX_LIFETIME, expires_at_from, is_short_id, is_token_shaped
 from .errors import (
     AccountsUnreachable,
@@ -176,6 +177,7 @@ def customer_token(
         raise GrantRefused(refused)
     data = answer.json_object()
     access, customer = _text(data, "access_token"), _ident(data, "entity_id")
+    redact.remember(access)  # a secret from the moment it is read
     if access is None or not is_token_shaped(access) or customer is None:
         raise AccountsUnreachable(f"{answer.url} answered without a usable customer token")
     return CustomerTokenResponse(access, customer, _seconds(data), _ident(data, "organization_id"))
@@ -212,6 +214,7 @@ def _token_request(
         raise AccountsUnreachable(refused)
     data = answer.json_object()
     access, refresh = _text(data, "access_token"), _text(data, "refresh_token")
+    redact.remember(access, refresh)  # secrets from the moment they are read
     if access is None or not is_token_shaped(access):
         raise AccountsUnreachable(f"{answer.url} answered without a usable access_token")
     if refresh is not None and not is_token_shaped(refresh):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from ..support.helpers import (
     prompt_state,
     read_login_url,
 )
+from .test_secrets_in_reports import forms
 
 
 def test_paste_redirect_then_cached_run(
@@ -231,6 +233,32 @@ def test_ctrl_c(project: pytest.Pytester, terminal: Spawner, accounts: AccountsS
     out = terminal.transcript()
     assert "login was cancelled (Ctrl-C)" in out
     assert "Traceback" not in out
+
+
+def test_ctrl_c_while_the_token_is_checked_shows_no_token(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    """The pasted token is a secret from the moment it is read: a Ctrl-C while the accounts
+    server is asked about it, under ``--full-trace`` (every frame with its arguments: the
+    pasted address, the token, ``bearer``), shows it masked only."""
+    release = threading.Event()
+    accounts.hold[("GET", "/v2/info")] = release
+    try:
+        child = terminal.spawn("--full-trace", "-l")
+        state = prompt_state(child)
+        token = accounts.issue()
+        paste(child, token, state)
+        child.expect("Checking the token")
+        assert accounts.arrived.wait(30)
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        release.set()
+    out = terminal.transcript()
+    assert "KeyboardInterrupt" in out
+    assert "token_info" in out, "the trace shows the frames that held the token"
+    for form in forms(token):
+        assert form not in out
 
 
 def test_asked_once_for_many_tests(

@@ -251,3 +251,15 @@ def test_control_characters_of_an_error_page_are_escaped() -> None:
     assert "\x07" not in text
     assert "\\x1b]52;c;" in text
     assert shown("ok\n\x1b[2Jcleared\x9b\n") == "ok\n\\x1b[2Jcleared\\x9b\n"
+
+
+def test_a_pasted_token_is_a_secret_from_the_moment_it_is_read() -> None:
+    """Even from an answer that is then refused (another login's state), and a bare one."""
+    from pytest_livechat_token import redact  # noqa: PLC0415
+
+    with pytest.raises(PasteRejected, match="another login attempt"):
+        parse(f"https://localhost/#access_token={ENCODED}&state=other")
+    assert redact.contains(TOKEN)
+    redact.forget_all()
+    parse("dal%3ABareToken0123456789")
+    assert redact.contains("dal:BareToken0123456789")

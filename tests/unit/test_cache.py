@@ -268,3 +268,13 @@ def test_lock_wait_is_bounded_and_names_the_lock_file(cache: TokenCache) -> None
 def test_a_read_creates_nothing(cache: TokenCache) -> None:
     assert cache.get(URL, "c1") is None
     assert not cache.path.parent.exists()
+
+
+def test_what_the_cache_holds_is_a_secret_once_read(cache: TokenCache) -> None:
+    from pytest_livechat_token import redact  # noqa: PLC0415
+
+    cache.put(URL, "c1", entry()._replace(refresh_token="refresh-cached-0123456789"))
+    redact.forget_all()
+    cache.entries()
+    assert redact.contains("dal:first-token-value")
+    assert redact.contains("refresh-cached-0123456789")

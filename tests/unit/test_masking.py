@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pytest_livechat_token import redact
 
 
@@ -41,3 +43,58 @@ def test_report_masking_reaches_every_shape() -> None:
     )
     scrub_report(skipped)
     assert skipped.longrepr == ("f.py", 1, "Skipped: dal:…cdef")
+
+
+def test_an_exception_is_masked_where_it_is() -> None:
+    """Arguments (a copy: what the test holds is not changed), text attributes, notes, chained
+    and grouped exceptions; an exception whose own ``__str__`` shows the secret is given a
+    subclass of the same name that shows it masked."""
+    from pytest_livechat_token.masking import scrub_exception  # noqa: PLC0415
+
+    secret = "dal:ExceptionSecret0123456789abcdef"
+    redact.remember(secret)
+    headers = {"Authorization": f"Bearer {secret}"}
+    error = ValueError(headers, secret)
+    if sys.version_info >= (3, 11):
+        error.add_note(f"note {secret}")
+    scrub_exception(error)
+    assert str(error) == "({'Authorization': 'Bearer dal:…cdef'}, 'dal:…cdef')"
+    assert headers == {"Authorization": f"Bearer {secret}"}, "the test's own dict is unchanged"
+    assert secret not in repr(getattr(error, "__notes__", []))
+
+    class Own(Exception):
+        """Its text is made from bytes: no string attribute holds the secret."""
+
+        def __init__(self, token: str) -> None:
+            super().__init__()
+            self._raw = token.encode()
+
+        def __str__(self) -> str:
+            return f"own {self._raw.decode()}"
+
+    own = Own(secret)
+    try:
+        try:
+            raise OSError(2, "missing", f"/tmp/{secret}")
+        except OSError as cause:
+            raise own from cause
+    except Own as raised:
+        scrub_exception(raised)
+    assert str(own) == "own dal:…cdef"
+    assert type(own).__name__ == "Own"
+    assert isinstance(own, Own)
+    assert isinstance(own.__cause__, OSError)
+    assert secret not in str(own.__cause__)
+
+
+def test_a_masked_list_masks_what_is_added() -> None:
+    from pytest_livechat_token.masking import _MaskedList  # noqa: PLC0415
+
+    secret = "dal:ListSecret0123456789abcdef"
+    redact.remember(secret)
+    properties = _MaskedList([("first", secret)])
+    properties.append(("token", secret))
+    properties.extend([("more", [secret])])
+    properties.insert(0, ("zero", secret))
+    assert secret not in repr(properties)
+    assert properties[1] == ("first", "dal:…cdef")

@@ -288,3 +288,17 @@ def test_a_busy_info_is_not_a_refused_token(accounts: AccountsServer) -> None:
     accounts.fixed[("GET", "/v2/info")] = (429, b"{}", {"Retry-After": "3"})
     with pytest.raises(AccountsUnreachable, match="HTTP 429"):
         token_info(accounts.url, accounts.issue())
+
+
+def test_what_the_token_endpoint_answers_is_a_secret_at_once(accounts: AccountsServer) -> None:
+    """Remembered as it is read, before anything else is checked: here the answer is then
+    refused as damaged (a refresh token of the wrong shape), and the access token it carried
+    is masked all the same."""
+    from pytest_livechat_token import redact  # noqa: PLC0415
+    from pytest_livechat_token.oauth import refresh_grant  # noqa: PLC0415
+
+    body = json.dumps({"access_token": "dal:AnsweredSecret0123456789", "refresh_token": "x y"})
+    accounts.fixed[("POST", "/v2/token")] = (200, body.encode(), {})
+    with pytest.raises(AccountsUnreachable, match="damaged refresh_token"):
+        refresh_grant(accounts.url, "client-1", "refresh-whatever-0123456789")
+    assert redact.contains("dal:AnsweredSecret0123456789")
