@@ -18,15 +18,15 @@ from typing import Any, NamedTuple, TypeVar
 
 from . import redact
 from .bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
-from .errors import CacheUnusable, CacheWarning, printable, reason, warn
-from .locks import LOCK_TIMEOUT, Locks
+from .errors import CacheUnusable, CacheWarning, NoCache, Once, printable, reason, warn
+from .locks import LOCK_TIMEOUT, Locks, no_cache_place
 from .private_file import MAX_SIZE, PrivateFile
 from .settings import DEFAULT_ACCOUNT, is_account_name
 
 FORMAT_VERSION = 2
 Key = tuple[str, str, str]
 """(accounts URL, client id, account or customer name)."""
-_Entry = TypeVar("_Entry", "CacheEntry", "CustomerEntry")
+_Entry = TypeVar("_Entry")
 
 
 class CacheEntry(NamedTuple):
@@ -49,10 +49,6 @@ class CacheEntry(NamedTuple):
             f"refresh_token={'yes' if self.refresh_token else 'no'}, "
             f"account_id={self.account_id!r})"
         )
-
-    @property
-    def secrets(self) -> tuple[str | None, ...]:
-        return self.access_token, self.refresh_token
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -93,6 +89,7 @@ class CacheEntry(NamedTuple):
         if not all(value is None or is_short_id(value) for value in (account_id, organization_id)):
             raise TypeError("account_id and organization_id must be short printable strings")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
+        redact.remember(token, refresh)  # secrets from the moment they are read
         return cls(
             token, expires_at, obtained_at, token_type, scope, refresh, account_id, organization_id
         )
@@ -129,10 +126,6 @@ class CustomerEntry(NamedTuple):
             f"expires_at={self.expires_at.isoformat()!r})"
         )
 
-    @property
-    def secrets(self) -> tuple[str | None, ...]:
-        return (self.access_token,)
-
     def to_json(self) -> dict[str, Any]:
         document = {
             "access_token": self.access_token,
@@ -166,6 +159,7 @@ class CustomerEntry(NamedTuple):
         if not isinstance(agent, str) or not is_account_name(agent):
             raise TypeError("agent must be an account name")
         expires_at, obtained_at = _aware(raw["expires_at"]), _aware(raw["obtained_at"])
+        redact.remember(token)  # a secret from the moment it is read
         return cls(token, entity_id, expires_at, obtained_at, organization_id, agent)
 
     def token(self, name: str) -> CustomerToken:
@@ -243,8 +237,14 @@ class TokenCache:
     def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = path
         self._file = PrivateFile(path)
-        self._warn_once = _Once(_warn)  # for what is wrong with the place, said once
-        self.locks = Locks(path, self._warn_once, lock_timeout=lock_timeout)
+        self._warn_once = Once(_warn)  # for what is wrong with the place, said once
+        kind = self._file.nothing_kept()
+        self.off = f"no token cache ({printable(str(path))} is {kind})" if kind else None
+        """Why nothing is cached (``/dev/null``, another device, a pipe, a directory), or None.
+        Nothing is then read or written there, and the locks are taken in a private directory
+        of the system's temporary one instead of beside it: tokens are kept for the run."""
+        beside = path if kind is None else no_cache_place()
+        self.locks = Locks(beside, self._warn_once, lock_timeout=lock_timeout)
 
     def get(
         self, accounts_url: str, client_id: str, account: str = DEFAULT_ACCOUNT
@@ -296,6 +296,14 @@ class TokenCache:
         key = (accounts_url, client_id, name)
         return self._update(lambda sections: sections.customers.pop(key, None), unless=None)
 
+    def keeps(self) -> bool:
+        """Whether what is stored here can be read back: not with no cache, nor a bad file."""
+        try:
+            self._load(for_writing=True)
+        except CacheUnusable:
+            return False
+        return self.off is None
+
     def problem(self) -> str | None:
         """Why the cache directory is not ours to use, or None (``PrivateFile.problem``)."""
         return self._file.problem()
@@ -304,7 +312,11 @@ class TokenCache:
         self, change: Callable[[_Sections], _Result], *, unless: object = _ALWAYS
     ) -> _Result:
         """The one read-modify-write: under the write lock, read both sections, let ``change``
-        edit them in place, and write them back unless it returned ``unless``."""
+        edit them in place, and write them back unless it returned ``unless``. Nothing is
+        written where no file is kept (``NoCache``) or the file is not ours or cannot be read
+        (``CacheUnusable``: a link, another owner, writable by others)."""
+        if self.off is not None:
+            raise NoCache(self.off)
         with self.locks.writing():
             document = self._load(for_writing=True)
             sections = _Sections(self._entries_of(document), self._customers_of(document))
@@ -318,47 +330,55 @@ class TokenCache:
         so a reader sees the old file or the new one, never a part. (It also keeps filelock
         off the path of a warm-cache run.) Windows cannot rename over an open file: lock there.
         """
-        return self.locks.writing() if os.name == "nt" else contextlib.nullcontext()
+        locked = os.name == "nt" and self.off is None
+        return self.locks.writing() if locked else contextlib.nullcontext()
 
     def _load(self, *, for_writing: bool = False) -> dict[str, Any]:
         """The cache document, as version 2; a missing, foreign, damaged or unreadable file
-        counts as empty. A file of a newer format counts as empty too, and is never
-        overwritten: ``for_writing`` raises ``CacheUnusable`` for it."""
+        counts as empty. ``for_writing`` raises ``CacheUnusable`` for a file that is not ours,
+        cannot be read or is of a newer format: it is never overwritten."""
         shown = printable(str(self.path))
-        if (problem := self.problem()) is not None:
-            self._warn_once(f"the token cache {shown} is not used: {problem}.")
-            return _empty()
         try:
-            data = self._file.read()
-        except FileNotFoundError:
-            return _empty()
-        except (OSError, CacheUnusable) as error:
-            self._warn_once(f"the token cache {shown} is not used: {reason(error)}.")
-            return _empty()
-        try:
+            data = self._raw()
+            if data is None:
+                return _empty()
             document = _document(data)
+            if not isinstance(document, dict):
+                raise CacheUnusable(
+                    f"it was written by a newer pytest-livechat-token (cache format version "
+                    f"{document}), so it is left untouched"
+                )
+            return document
+        except CacheUnusable as unusable:
+            if for_writing:  # never replaced: what it holds (other accounts') stays
+                raise
+            self._warn_once(f"the token cache {shown} is not used: {unusable}.")
+            return _empty()
         except json.JSONDecodeError:
             damage = "not valid JSON"
         except RecursionError:
             damage = "nested too deeply"
         except ValueError as error:  # also UnicodeDecodeError
             damage = printable(str(error), 80)
-        else:
-            if isinstance(document, dict):
-                return document
-            newer = (
-                f"it was written by a newer pytest-livechat-token (cache format version "
-                f"{document}), so it is left untouched"
-            )
-            if for_writing:
-                raise CacheUnusable(newer)
-            self._warn_once(f"the token cache {shown} is not used: {newer}.")
-            return _empty()
         _warn(
             f"the token cache {shown} is damaged ({damage}); it counts as empty "
             "and the next login replaces it."
         )
         return _empty()
+
+    def _raw(self) -> bytes | None:
+        """The file's bytes; None where there is none (or no cache); ``CacheUnusable`` when it
+        or its directory is not ours, or it cannot be read."""
+        if self.off is not None:
+            return None
+        if (problem := self.problem()) is not None:
+            raise CacheUnusable(problem)
+        try:
+            return self._file.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise CacheUnusable(reason(error)) from None
 
     def _entries_of(self, document: dict[str, Any]) -> dict[Key, CacheEntry]:
         return self._parsed(document["entries"], CacheEntry.from_json)
@@ -383,11 +403,9 @@ class TokenCache:
                         damaged += 1
                         continue
                     try:
-                        found[(accounts_url, client_id, account)] = entry = parse(raw)
+                        found[(accounts_url, client_id, account)] = parse(raw)
                     except (KeyError, TypeError, ValueError, OverflowError):
                         damaged += 1
-                    else:  # secrets from the moment they are read
-                        redact.remember(*entry.secrets)
         if damaged:
             _warn(
                 f"{damaged} damaged entry(ies) in {printable(str(self.path))} count as not cached."
@@ -405,19 +423,6 @@ class TokenCache:
 
 def _by_key(item: tuple[Key, object]) -> Key:
     return item[0]
-
-
-class _Once:
-    """Says each message once per cache object: a run reads the cache many times."""
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self._say = say
-        self._said: set[str] = set()
-
-    def __call__(self, message: str) -> None:
-        if message not in self._said:
-            self._said.add(message)
-            self._say(message)
 
 
 def _warn(message: str) -> None:

@@ -18,6 +18,7 @@ from .errors import (
     GrantRefused,
     LiveChatTokenError,
     MissingScope,
+    NoCache,
     NotConfigured,
     printable,
     reason,
@@ -143,6 +144,8 @@ class CustomerSource:
             redact.remember(fetched.access_token)
             try:
                 run.cache.put_customer(url, client_id, name, fetched)
+            except NoCache:
+                pass  # kept for the run, as the header said
             except (OSError, LiveChatTokenError) as error:
                 warn(
                     CacheWarning(

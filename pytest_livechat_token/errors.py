@@ -5,6 +5,7 @@ what to do. No message ever holds a token.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 
 class CacheWarning(UserWarning):
@@ -34,6 +35,11 @@ class CacheLockTimeout(LiveChatTokenError):
 
 class CacheUnusable(LiveChatTokenError):
     """The cache is not ours (owner, mode, kind of file): nothing is read from it or written."""
+
+
+class NoCache(CacheUnusable):
+    """The cache path names no file to keep (``/dev/null``, another device, a pipe, a
+    directory): the run keeps its tokens in memory, as asked."""
 
 
 class NotConfigured(ConfigError):
@@ -100,6 +106,19 @@ def reason(error: BaseException) -> str:
     if isinstance(error, OSError):
         return error.strerror or type(error).__name__
     return str(error)
+
+
+class Once:
+    """Says each message once (through ``say``): a run reads the cache many times."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._said: set[str] = set()
+
+    def __call__(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            self._say(message)
 
 
 def warn(warning: Warning, stacklevel: int = 3) -> None:

@@ -39,6 +39,8 @@ def header_lines(config: pytest.Config) -> list[str]:
     from .lookup import Found, describe, find  # noqa: PLC0415 - the core, only with a client id
 
     run = run_of(config)
+    if run.cache.off is not None:
+        lines.append(f"livechat: {run.cache.off}")
     entries = run.cache.entries()  # read once for every account's line
     others = [name for name in run.accounts(entries) if name != settings.account]
     if env_token(os.environ, settings.account) is not None and not others:

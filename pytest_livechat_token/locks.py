@@ -171,6 +171,16 @@ class Locks:
         return info.st_ino, info.st_mtime_ns, info.st_size
 
 
+def no_cache_place() -> Path:
+    """Where the locks of a run with no cache are taken (not beside ``/dev/null``): a private
+    directory of this user's in the system's temporary directory, checked and made 0700 as
+    the cache's is."""
+    import tempfile  # noqa: PLC0415 - only a run with no cache
+
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    return Path(tempfile.gettempdir()) / f"pytest-livechat-token-{uid}" / "no-cache"
+
+
 _POLL = 0.05
 """How often a wait looks again (as filelock does)."""
 

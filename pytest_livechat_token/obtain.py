@@ -19,6 +19,7 @@ from .errors import (
     GrantRefused,
     LiveChatTokenError,
     LoginFailed,
+    NoCache,
     NotConfigured,
     NoTerminal,
     printable,
@@ -169,11 +170,13 @@ class TokenSource:
                     return self._use(entry)
                 if entry.refresh_token and (renewed := self._renew(entry, terminal)):
                     return renewed
-            if waited:
+            if waited and run.cache.keeps():
                 raise LoginFailed(
                     f"The LiveChat login{self._whose} in another process ended without a token "
                     "(see its messages). Run again to log in."
                 )
+            # (With no cache that keeps it, what the other process obtained cannot be read
+            # here: this process logs in for itself.)
             if terminal is None:
                 raise NoTerminal(self._no_terminal_message())
 
@@ -217,8 +220,10 @@ class TokenSource:
                 account_id=token.account_id,
                 organization_id=token.organization_id,
             )
-            if self._store(stored, rotated=False):
+            if (unstored := self._store(stored, rotated=False)) is None:
                 terminal.say(f"  Stored in {printable(str(run.settings.token_cache))}.\n")
+            else:
+                terminal.say(f"  Not stored ({unstored}): kept for this run only.\n")
 
         result = guided_login(
             run.settings,
@@ -266,7 +271,7 @@ class TokenSource:
                 client_secret=run.client_secret,
             )
             redact.remember(renewed.access_token, renewed.refresh_token)
-            return renewed, self._store(renewed, rotated=True)
+            return renewed, self._store(renewed, rotated=True) is None
 
         try:
             renewed, stored = shielded(renew_and_store, DEADLINE)
@@ -302,12 +307,15 @@ class TokenSource:
             _said_if_rotated(run, self.account, entry, renewed, stored=stored, terminal=terminal)
         return token
 
-    def _store(self, entry: CacheEntry, *, rotated: bool) -> bool:
-        """Put ``entry`` in the cache; when that fails, say so once and go on with the token
-        in memory (nothing obtained is lost because the disk said no)."""
+    def _store(self, entry: CacheEntry, *, rotated: bool) -> str | None:
+        """Put ``entry`` in the cache: None when stored, else why not. When that fails, say so
+        once and go on with the token in memory (nothing obtained is lost because the disk
+        said no); a run with no cache (``/dev/null``) was told so in the header."""
         run = self.run
         try:
             run.cache.put(run.settings.accounts_url, run.client_id, entry, self.account)
+        except NoCache as none:
+            return str(none)
         except (OSError, LiveChatTokenError) as error:
             log.debug("%scould not store the token: %s", run.notices.tag, reason(error))
             lost = (
@@ -322,8 +330,8 @@ class TokenSource:
                     f"{printable(str(run.settings.token_cache))} ({reason(error)}).{lost}"
                 )
             )
-            return False
-        return True
+            return reason(error)
+        return None
 
     def _no_terminal_message(self) -> str:
         run = self.run

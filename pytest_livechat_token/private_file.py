@@ -51,6 +51,17 @@ class PrivateFile:
             )
         return None
 
+    def nothing_kept(self) -> str | None:
+        """What the path is when it names no file to keep (``/dev/null`` is a device), or
+        None: nothing is ever read from such a path, written to it or put beside it."""
+        try:
+            mode = os.lstat(self.path).st_mode
+        except OSError:
+            return None
+        kinds = {stat.S_ISCHR: "a device", stat.S_ISBLK: "a device", stat.S_ISFIFO: "a pipe"}
+        kinds |= {stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a directory"}
+        return next((kind for test, kind in kinds.items() if test(mode)), None)
+
     def check(self) -> None:
         """``CacheUnusable`` when ``problem`` has something to say."""
         if (problem := self.problem()) is not None:

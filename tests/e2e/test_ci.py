@@ -179,3 +179,26 @@ def test_refresh_token_prints_the_cached_one_alone(
     assert printed.returncode == 0
     assert printed.stdout == f"{pair['refresh_token']}\n"
     assert printed.stderr == ""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_dev_null_is_no_cache_said_once_in_the_header(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    server_side: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: list[str],
+) -> None:
+    """``LIVECHAT_TOKEN_CACHE=/dev/null``, the usual "no cache" of a CI container: said once in
+    the header, never as a warning; the renewed token is used for the run and handed to the
+    workers (one renewal); the device stays a device, and nothing is put beside it."""
+    monkeypatch.setenv("LIVECHAT_TOKEN_CACHE", "/dev/null")
+    pytester.makepyfile(test_ci=SUITE)
+    result = run(pytester, accounts, "-W", "error::UserWarning", *workers)
+    result.assert_outcomes(passed=4)
+    assert accounts.refresh_calls == 1
+    header = [line for line in result.stdout.lines if line.startswith("livechat:")]
+    assert "livechat: no token cache (/dev/null is a device)" in header
+    assert "warning" not in shown(result).lower()
+    assert Path("/dev/null").is_char_device()
+    assert not list(Path("/dev").glob("null.*"))

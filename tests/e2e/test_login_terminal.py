@@ -15,8 +15,10 @@ import pytest
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import (
     Spawner,
+    cache_token,
     expect_token,
     freeze_clock,
+    outcomes,
     paste,
     paste_redirect,
     prompt_state,
@@ -63,6 +65,32 @@ def test_paste_redirect_then_cached_run(
     shown = terminal.transcript(0) + out
     for form in (token, quote(token, safe="")):
         assert form not in shown, "the pasted token must not be echoed or printed"
+
+
+def test_a_symlinked_cache_is_never_written(
+    project: pytest.Pytester,
+    terminal: Spawner,
+    accounts: AccountsServer,
+    cache_file: Path,
+    tmp_path: Path,
+) -> None:
+    """The run says the cache "is not used": after the login it is still the link it was, and
+    the file it points to (the user's store, with another account's pair) is as it was; the
+    token serves the run, and the login says where nothing was stored and why."""
+    store = tmp_path / "store.json"
+    cache_token(store, accounts.url, accounts.issue(), account="other", refresh_token="r" * 20)
+    before = store.read_bytes()
+    cache_file.parent.mkdir(mode=0o700, parents=True)
+    cache_file.symlink_to(store)
+    child = terminal.spawn()
+    paste_redirect(child, accounts.issue())
+    child.expect(pexpect.EOF)
+    out = terminal.transcript()
+    assert outcomes(out) == {"passed": 1, "warnings": 1}
+    assert "could not store the LiveChat token in" in out
+    assert "Not stored (it is a symbolic link): kept for this run only." in out
+    assert cache_file.is_symlink()
+    assert store.read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -329,3 +329,9 @@ def chromium() -> str:
             pytest.fail("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
         pytest.skip("Chromium is not installed (apt-get install chromium runs this test)")
     return found
+
+
+def outcomes(transcript: str) -> dict[str, int]:
+    """The outcomes of a pytest run's summary line in a transcript (``{"passed": 1}``), parsed
+    as pytester parses them: never a substring of the summary."""
+    return pytest.RunResult.parse_summary_nouns(transcript.splitlines())

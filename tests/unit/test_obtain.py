@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -334,11 +335,45 @@ def test_another_process_logging_in_is_waited_for_not_asked_again(world: World) 
         assert "Waiting for the LiveChat login in progress" in world.terminal.text
 
 
+def test_after_waiting_for_a_login_a_cache_that_keeps_nothing_means_a_login_here(
+    world: World, tmp_path: Path
+) -> None:
+    """What the other process obtained could not be stored (the cache is a link it refuses):
+    this one logs in for itself instead of failing as if the other's login had failed."""
+    world.path.parent.mkdir(mode=0o700, parents=True)
+    world.path.symlink_to(tmp_path / "elsewhere.json")
+    token = world.accounts.issue()
+    with held_until_released(world.path.with_name("tokens.json.login.lock")) as release:
+        world.steps = [world.pastes(token)]
+        source = world.source()
+        assert world.terminal is not None
+        terminal, waiting = world.terminal, threading.Event()
+        say = terminal.say
+
+        def said(text: str) -> None:
+            say(text)
+            if "Waiting for the LiveChat login in progress" in text:
+                waiting.set()
+
+        terminal.say = said  # type: ignore[method-assign]
+        found: list[object] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CacheWarning)  # the link, said elsewhere
+            worker = threading.Thread(target=lambda: found.append(source.token()))
+            worker.start()
+            assert waiting.wait(30)
+            release()
+            worker.join(30)
+    assert found == [token]
+    assert world.terminal is not None
+    assert world.terminal.prompts == 1
+
+
 def test_a_login_whose_cache_cannot_be_written_still_serves_the_run(
     accounts: AccountsServer, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache" / "tokens.json"
-    cache.mkdir(parents=True)  # a directory where the file should be: every write fails
+    cache.parent.write_text("")  # a file where the directory should be: every write fails
     token = accounts.issue()
     terminal = scripted_login(accounts, token)
     source = source_for(accounts, cache, terminal)

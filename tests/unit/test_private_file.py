@@ -13,6 +13,7 @@ import pytest
 
 from pytest_livechat_token.bearer import utcnow
 from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
+from pytest_livechat_token.errors import NoCache
 
 
 @pytest.fixture
@@ -44,18 +45,40 @@ def test_a_cache_over_one_mebibyte_is_damaged(cache: TokenCache) -> None:
         assert cache.get("u", "c") is None
 
 
-def test_a_fifo_is_refused_at_once(cache: TokenCache) -> None:
-    cache.path.parent.mkdir(mode=0o700)
-    os.mkfifo(cache.path)
+@pytest.mark.parametrize("kind", ["pipe", "directory"])
+def test_a_pipe_or_a_directory_is_no_cache(tmp_path: Path, kind: str) -> None:
+    """Read at once (a read that waited for a FIFO's writer would never end) as nothing, said
+    by ``off`` and never as a warning; nothing is written there or beside it."""
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    path = folder / "tokens.json"
+    os.mkfifo(path) if kind == "pipe" else path.mkdir()
+    cache = TokenCache(path, lock_timeout=2)
+    assert cache.off == f"no token cache ({path} is a {kind})"
     found: list[object] = []
-    with warnings.catch_warnings(record=True) as warned:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         reader = threading.Thread(target=lambda: found.append(cache.get("u", "c")), daemon=True)
         reader.start()
-        reader.join(30)  # a read that waits for a writer would never end
+        reader.join(30)
         assert not reader.is_alive(), "reading a FIFO as the cache must not wait"
-    assert found == [None]
-    assert any("is not used: it is not a regular file" in str(w.message) for w in warned)
+        assert found == [None]
+        with pytest.raises(NoCache, match="no token cache"):
+            cache.put("u", "c", good_entry())
+        with cache.locks.login(1, lambda: None):
+            pass
+    assert sorted(folder.iterdir()) == [path], "no lock or temp file beside it"
+    assert not cache.keeps()
+
+
+def test_dev_null_is_no_cache() -> None:
+    cache = TokenCache(Path("/dev/null"))
+    assert cache.off == "no token cache (/dev/null is a device)"
+    assert cache.entries() == {}
+    with pytest.raises(NoCache):
+        cache.put("u", "c", good_entry())
+    assert Path("/dev/null").is_char_device()
+    assert not Path("/dev/null.lock").exists()
 
 
 def test_a_symlinked_cache_is_not_followed(cache: TokenCache, tmp_path: Path) -> None:
@@ -68,6 +91,12 @@ def test_a_symlinked_cache_is_not_followed(cache: TokenCache, tmp_path: Path) ->
     with pytest.warns(CacheWarning, match="is not used: it is a symbolic link"):
         assert cache.get("u", "c") is None
     assert target.stat().st_mode & 0o777 == 0o644, "no chmod through the link"
+    before = target.read_bytes()
+    with pytest.raises(CacheUnusable, match="it is a symbolic link"):
+        cache.put("u", "c2", good_entry())
+    assert cache.path.is_symlink(), "the link is not replaced by a file"
+    assert target.read_bytes() == before, "what the link points to is not changed"
+    assert not cache.keeps()
 
 
 def test_a_group_writable_directory_is_not_used(cache: TokenCache) -> None:
@@ -85,6 +114,11 @@ def test_a_group_writable_file_is_not_used(cache: TokenCache) -> None:
     os.chmod(cache.path, 0o620)
     with pytest.warns(CacheWarning, match="it is writable by others \\(mode 620\\)"):
         assert cache.get("u", "c") is None
+    before = cache.path.read_bytes()
+    with pytest.raises(CacheUnusable, match="writable by others"):
+        cache.put("u", "other-client", good_entry())
+    assert cache.path.read_bytes() == before, "the other entries (refresh tokens) stay"
+    assert cache.path.stat().st_mode & 0o777 == 0o620, "no chmod of a file it refuses"
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
