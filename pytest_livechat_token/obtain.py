@@ -22,6 +22,7 @@ from .errors import (
     NoCache,
     NotConfigured,
     NoTerminal,
+    TokenRejected,
     printable,
     reason,
     warn,
@@ -192,13 +193,16 @@ class TokenSource:
                 log.debug("%sguided login%s (%s grant)", tag, self._whose, run.settings.grant)
                 # Logging in again over a cached token is for scopes added to the app since
                 # (or another user): the consent screen shows what the app now asks for.
-                return self._log_in(terminal, consent=force and entry is not None)
+                replacing = entry if force else None
+                return self._log_in(terminal, consent=replacing is not None, replacing=replacing)
 
     def _use(self, entry: CacheEntry) -> BearerToken:
         redact.remember(entry.access_token, entry.refresh_token)
         return entry.bearer(self.account)
 
-    def _log_in(self, terminal: Terminal, *, consent: bool) -> BearerToken:
+    def _log_in(
+        self, terminal: Terminal, *, consent: bool, replacing: CacheEntry | None = None
+    ) -> BearerToken:
         from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
         from .login import guided_login  # noqa: PLC0415
 
@@ -222,6 +226,8 @@ class TokenSource:
             )
             if (unstored := self._store(stored, rotated=False)) is None:
                 terminal.say(f"  Stored in {printable(str(run.settings.token_cache))}.\n")
+                if replacing is not None:
+                    self._revoke_replaced(replacing, stored, terminal)
             else:
                 terminal.say(f"  Not stored ({unstored}): kept for this run only.\n")
 
@@ -240,6 +246,34 @@ class TokenSource:
             consent=consent,
         )
         return result.token
+
+    def _revoke_replaced(self, old: CacheEntry, new: CacheEntry, terminal: Terminal) -> None:
+        """A login over a cached pair (``--livechat-login``, ``login --force``) revokes the pair
+        it replaced, once the new one is stored: no cache holds it any more, so nothing else
+        (``logout``) could reach it. A pair whose refresh token is the environment's is not the
+        cache's to revoke (its access token neither: revoking it takes the refresh token
+        along); a token LiveChat no longer knows is gone already."""
+        from .oauth import revoke  # noqa: PLC0415 - only a login over a cached pair
+
+        run = self.run
+        if old.refresh_token and old.refresh_token == run.env_refresh_token(self.account):
+            return
+        kept = {new.access_token, new.refresh_token}
+        replaced = [token for token in (old.access_token, old.refresh_token) if token]
+        if not (replaced := [token for token in replaced if token not in kept]):
+            return
+        for token in replaced:
+            try:
+                revoke(run.settings.accounts_url, token)
+            except TokenRejected:
+                continue
+            except AccountsUnreachable as unreachable:
+                terminal.say(
+                    f"  ! The replaced token could not be revoked at LiveChat ({unreachable}): "
+                    "it ends by itself when it expires.\n"
+                )
+                return
+        terminal.say("  The token it replaces was revoked at LiveChat.\n")
 
     def _renew(self, entry: CacheEntry, terminal: Terminal | None) -> BearerToken | None:
         """Renew with the cached refresh token and store the new pair before anything uses it.

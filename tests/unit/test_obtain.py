@@ -286,6 +286,41 @@ def test_a_forced_login_asks_even_with_a_fresh_token(world: World) -> None:
     assert TokenCache(world.path).get(world.accounts.url, "client-1") is not None
 
 
+def test_a_forced_login_revokes_the_pair_it_replaced(world: World) -> None:
+    """Once the new pair is stored, the one it replaced is revoked at LiveChat (no cache holds
+    it any more: logout could not reach it)."""
+    world.grant = "code"
+    old = world.accounts.pair()
+    now = utcnow()
+    entry = CacheEntry(
+        old["access_token"], now + timedelta(hours=1), now, refresh_token=old["refresh_token"]
+    )
+    TokenCache(world.path).put(world.accounts.url, "client-1", entry)
+    world.steps = [world.pastes_code()]
+    token = world.source().login(force=True)
+    stored = TokenCache(world.path).get(world.accounts.url, "client-1")
+    assert stored is not None
+    assert stored.access_token == token
+    assert world.accounts.tokens[old["access_token"]].revoked
+    assert old["refresh_token"] not in world.accounts.refresh_tokens
+    assert stored.refresh_token in world.accounts.refresh_tokens, "the new pair stays live"
+    assert not world.accounts.tokens[token].revoked
+    assert "The token it replaces was revoked at LiveChat." in world.shown()
+
+
+def test_a_forced_login_keeps_the_environments_refresh_token(world: World) -> None:
+    """A refresh token from LIVECHAT_REFRESH_TOKEN is the secret store's, not the cache's."""
+    pair = world.accounts.pair()
+    refresh = str(pair["refresh_token"])
+    world.environ["LIVECHAT_REFRESH_TOKEN"] = refresh
+    now = utcnow()
+    entry = CacheEntry(pair["access_token"], now + timedelta(hours=1), now, refresh_token=refresh)
+    TokenCache(world.path).put(world.accounts.url, "client-1", entry)
+    world.steps = [world.pastes(world.accounts.issue())]
+    world.source().login(force=True)
+    assert refresh in world.accounts.refresh_tokens
+
+
 @pytest.mark.parametrize(("cached", "consent"), [(True, ["consent"]), (False, None)])
 def test_logging_in_again_over_a_cached_token_asks_for_consent(
     world: World, cached: bool, consent: list[str] | None
