@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from . import redact
 from .bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
-from .errors import CacheUnusable, CacheWarning, NoCache, Once, printable, reason, warn
+from .errors import CacheUnusable, CacheWarning, ConfigError, NoCache, Once, printable, reason, warn
 from .locks import LOCK_TIMEOUT, Locks, no_cache_place
 from .private_file import MAX_SIZE, PrivateFile
 from .settings import DEFAULT_ACCOUNT, is_account_name
@@ -234,16 +234,19 @@ class TokenCache:
     """Tokens by (accounts URL, client id, account name), and customers by (accounts URL,
     client id, customer name), in one ``PrivateFile``; ``locks`` are the locks beside it."""
 
-    def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
+    def __init__(
+        self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT, unresolved: str | None = None
+    ) -> None:
         self.path = path
         self._file = PrivateFile(path)
         self._warn_once = Once(_warn)  # for what is wrong with the place, said once
-        kind = self._file.nothing_kept()
+        self._unresolved = unresolved  # Settings.cache_problem: a ConfigError at any use
+        kind = self._file.nothing_kept() if unresolved is None else None
         self.off = f"no token cache ({printable(str(path))} is {kind})" if kind else None
         """Why nothing is cached (``/dev/null``, another device, a pipe, a directory), or None.
         Nothing is then read or written there, and the locks are taken in a private directory
         of the system's temporary one instead of beside it: tokens are kept for the run."""
-        beside = path if kind is None else no_cache_place()
+        beside = path if kind is None and unresolved is None else no_cache_place()
         self.locks = Locks(beside, self._warn_once, lock_timeout=lock_timeout)
 
     def get(
@@ -317,6 +320,8 @@ class TokenCache:
         (``CacheUnusable``: a link, another owner, writable by others)."""
         if self.off is not None:
             raise NoCache(self.off)
+        if self._unresolved is not None:
+            raise ConfigError(self._unresolved)
         with self.locks.writing():
             document = self._load(for_writing=True)
             sections = _Sections(self._entries_of(document), self._customers_of(document))
@@ -371,6 +376,8 @@ class TokenCache:
         or its directory is not ours, or it cannot be read."""
         if self.off is not None:
             return None
+        if self._unresolved is not None:
+            raise ConfigError(self._unresolved)
         if (problem := self.problem()) is not None:
             raise CacheUnusable(problem)
         try:

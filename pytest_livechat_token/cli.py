@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser
-        settings = resolve(cli, os.environ, {}, home=Path.home(), flags=_FLAGS)
+        settings = resolve(cli, os.environ, {}, home=Path.home, flags=_FLAGS)
         run = Run(
             settings,
             os.environ,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 KEY = "livechat_token"
 """The key of the hand-off in xdist's ``workerinput``."""
-_NOT_HANDED = ("token_cache",)
+_NOT_HANDED = ("token_cache", "cache_problem")
 """Settings that are per host: a worker keeps its own."""
 _T = TypeVar("_T")
 

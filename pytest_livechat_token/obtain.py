@@ -227,7 +227,7 @@ class TokenSource:
             if (unstored := self._store(stored, rotated=False)) is None:
                 terminal.say(f"  Stored in {printable(str(run.settings.token_cache))}.\n")
                 if replacing is not None:
-                    self._revoke_replaced(replacing, stored, terminal)
+                    _revoke_replaced(run, self.account, replacing, stored, terminal)
             else:
                 terminal.say(f"  Not stored ({unstored}): kept for this run only.\n")
 
@@ -246,34 +246,6 @@ class TokenSource:
             consent=consent,
         )
         return result.token
-
-    def _revoke_replaced(self, old: CacheEntry, new: CacheEntry, terminal: Terminal) -> None:
-        """A login over a cached pair (``--livechat-login``, ``login --force``) revokes the pair
-        it replaced, once the new one is stored: no cache holds it any more, so nothing else
-        (``logout``) could reach it. A pair whose refresh token is the environment's is not the
-        cache's to revoke (its access token neither: revoking it takes the refresh token
-        along); a token LiveChat no longer knows is gone already."""
-        from .oauth import revoke  # noqa: PLC0415 - only a login over a cached pair
-
-        run = self.run
-        if old.refresh_token and old.refresh_token == run.env_refresh_token(self.account):
-            return
-        kept = {new.access_token, new.refresh_token}
-        replaced = [token for token in (old.access_token, old.refresh_token) if token]
-        if not (replaced := [token for token in replaced if token not in kept]):
-            return
-        for token in replaced:
-            try:
-                revoke(run.settings.accounts_url, token)
-            except TokenRejected:
-                continue
-            except AccountsUnreachable as unreachable:
-                terminal.say(
-                    f"  ! The replaced token could not be revoked at LiveChat ({unreachable}): "
-                    "it ends by itself when it expires.\n"
-                )
-                return
-        terminal.say("  The token it replaces was revoked at LiveChat.\n")
 
     def _renew(self, entry: CacheEntry, terminal: Terminal | None) -> BearerToken | None:
         """Renew with the cached refresh token and store the new pair before anything uses it.
@@ -342,9 +314,8 @@ class TokenSource:
         return token
 
     def _store(self, entry: CacheEntry, *, rotated: bool) -> str | None:
-        """Put ``entry`` in the cache: None when stored, else why not. When that fails, say so
-        once and go on with the token in memory (nothing obtained is lost because the disk
-        said no); a run with no cache (``/dev/null``) was told so in the header."""
+        """Put ``entry`` in the cache: None when stored, else why not (said once as a warning,
+        but for no cache, which the header says); the token stays in memory all the same."""
         run = self.run
         try:
             run.cache.put(run.settings.accounts_url, run.client_id, entry, self.account)
@@ -376,6 +347,36 @@ class TokenSource:
             f"{shorten(run.client_id)} at {run.settings.accounts_url}, and {whom} has no "
             f"terminal to log in from. {first[:1].upper()}{first[1:]}, or set {self.token_env}."
         )
+
+
+def _revoke_replaced(
+    run: Run, account: str, old: CacheEntry, new: CacheEntry, terminal: Terminal
+) -> None:
+    """A login over a cached pair (``--livechat-login``, ``login --force``) revokes the pair
+    it replaced, once the new one is stored: no cache holds it any more, so nothing else
+    (``logout``) could reach it. A pair whose refresh token is the environment's is not the
+    cache's to revoke (its access token neither: revoking it takes the refresh token
+    along); a token LiveChat no longer knows is gone already."""
+    from .oauth import revoke  # noqa: PLC0415 - only a login over a cached pair
+
+    if old.refresh_token and old.refresh_token == run.env_refresh_token(account):
+        return
+    kept = {new.access_token, new.refresh_token}
+    replaced = [token for token in (old.access_token, old.refresh_token) if token]
+    if not (replaced := [token for token in replaced if token not in kept]):
+        return
+    for token in replaced:
+        try:
+            revoke(run.settings.accounts_url, token)
+        except TokenRejected:
+            continue
+        except AccountsUnreachable as unreachable:
+            terminal.say(
+                f"  ! The replaced token could not be revoked at LiveChat ({unreachable}): "
+                "it ends by itself when it expires.\n"
+            )
+            return
+    terminal.say("  The token it replaces was revoked at LiveChat.\n")
 
 
 def _with_env_refresh(run: Run, account: str, entry: CacheEntry | None) -> CacheEntry | None:

@@ -159,7 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ini["open_browser"] = config.getini("livechat_open_browser")
     ini["require"] = config.getini("livechat_require")
     try:
-        settings = resolve(cli, os.environ, ini, home=Path.home())
+        settings = resolve(cli, os.environ, ini, home=Path.home)
         redact.remember(*env_secrets(os.environ))
         pat = _pat()
     except LiveChatTokenError as error:
@@ -221,8 +221,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     from .header import header_lines  # noqa: PLC0415
 
     lines: list[str] = []
-    guarded(lambda: lines.extend(header_lines(config)))
-    return lines or ["livechat: the token cache could not be read (see the warnings)"]
+    problem = guarded(lambda: lines.extend(header_lines(config)))
+    return lines if problem is None else [*lines, f"livechat: {problem}"]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -83,7 +83,7 @@ class Run:
         self.now = now
         self.wording = wording or Wording()
         self.notices = Notices(who, notify)
-        self.cache = TokenCache(settings.token_cache)
+        self.cache = TokenCache(settings.token_cache, unresolved=settings.cache_problem)
         self.locks = self.cache.locks
         self.started_at = now()
         self.obtained: dict[str, BearerToken] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -177,6 +177,9 @@ class Settings(NamedTuple):
     open_browser: bool = True
     require: bool = False
     """Tests that need a credential fail, not skip, when none is configured (CI)."""
+    cache_problem: str | None = None
+    """Why the cache path cannot be resolved here (``~user`` unknown, no home directory), or
+    None; ``token_cache`` is then the path as given, never used."""
 
 
 def shorten(client_id: str) -> str:
@@ -185,14 +188,30 @@ def shorten(client_id: str) -> str:
 
 
 def default_cache_path(
-    env: Mapping[str, str], home: PurePath, platform: str = sys.platform
+    env: Mapping[str, str], home: PurePath | Callable[[], PurePath], platform: str = sys.platform
 ) -> Path:
-    """Where the cache lives when nothing says otherwise (XDG on POSIX, LOCALAPPDATA on Windows)."""
-    if platform == "win32":
-        base = env.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
-    else:
-        base = env.get("XDG_CACHE_HOME") or str(home / ".cache")
+    """Where the cache lives when nothing says otherwise (XDG on POSIX, LOCALAPPDATA on
+    Windows). ``home`` is asked for only when the variable is not set (it may raise
+    ``RuntimeError``: no home directory is known)."""
+    variable, below = "LOCALAPPDATA", ["AppData", "Local"]
+    if platform != "win32":
+        variable, below = "XDG_CACHE_HOME", [".cache"]
+    base = env.get(variable) or str((home() if callable(home) else home).joinpath(*below))
     return Path(base) / "pytest-livechat-token" / "tokens.json"
+
+
+def _default_cache(
+    env: Mapping[str, str], home: PurePath | Callable[[], PurePath], platform: str
+) -> tuple[Path, str | None]:
+    """``default_cache_path``, and None; or, where no home directory can be found (``HOME``
+    unset, a user id with no entry in the password database), a stand-in and what to do."""
+    try:
+        return default_cache_path(env, home, platform), None
+    except RuntimeError:
+        return Path("~/.cache/pytest-livechat-token/tokens.json"), (
+            "the token cache has no place: no home directory is known (HOME is not set and "
+            "this user has none): set LIVECHAT_TOKEN_CACHE or XDG_CACHE_HOME to a full path."
+        )
 
 
 def _pick(
@@ -303,10 +322,18 @@ def _client_id(raw: str, source: str) -> str | None:
     return value or None
 
 
-def _path(raw: str, source: str) -> Path:
+def _path(raw: str, source: str) -> tuple[Path, str | None]:
+    """The path ``raw`` with ``~`` expanded, and None; or, where ``~`` names a user or home
+    this machine does not know, the path as given and what to do."""
     if "\x00" in raw:
         raise ConfigError(f"{source} must be a file path, got {printable(raw, 80)!r}.")
-    return Path(raw).expanduser()
+    try:
+        return Path(raw).expanduser(), None
+    except RuntimeError:  # "Could not determine home directory."
+        return Path(raw), (
+            f"{source} is {printable(raw, 80)!r}, whose ~ names no home directory here: give "
+            "the token cache's full path."
+        )
 
 
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -340,7 +367,7 @@ def resolve(
     env: Mapping[str, str],
     ini: Mapping[str, Any],
     *,
-    home: PurePath,
+    home: PurePath | Callable[[], PurePath],
     platform: str = sys.platform,
     flags: Mapping[str, str] | None = None,
 ) -> Settings:
@@ -348,7 +375,10 @@ def resolve(
 
     ``cli`` and ``ini`` map option names to values, None (or "") where unset; ``ini`` also
     carries ``open_browser`` (a bool), and ``cli`` may carry ``no_browser``. ``flags`` names
-    the command line's options in messages, where they are not the pytest ones.
+    the command line's options in messages, where they are not the pytest ones. ``home`` (or
+    a function that finds it, called only when the default cache path needs it) is the
+    user's home directory. A cache path that cannot be resolved is no error here: it is one
+    when a token is needed (``cache_problem``).
     """
     picked = {option.name: _pick(option, cli, env, ini, flags or {}) for option in OPTIONS}
     values: dict[str, Any] = {}
@@ -366,8 +396,10 @@ def resolve(
                 f"{grant[1]} must be one of {', '.join(GRANTS)}, got {printable(grant[0], 40)!r}."
             )
         values["grant"] = next(name for name in GRANTS if name == grant[0])
-    cache = picked["token_cache"]
-    values["token_cache"] = _path(*cache) if cache else default_cache_path(env, home, platform)
+    if cache := picked["token_cache"]:
+        values["token_cache"], values["cache_problem"] = _path(*cache)
+    else:
+        values["token_cache"], values["cache_problem"] = _default_cache(env, home, platform)
     if (account := picked["account"]) is not None:
         values["account"] = account_name(*account)
     for name in ("min_ttl", "prompt_timeout"):

@@ -464,3 +464,15 @@ def test_logout_waits_for_a_renewal_and_revokes_what_it_stored(
     assert new["refresh_token"] not in accounts.refresh_tokens
     assert TokenCache(cache_file).get(accounts.url, "client-1") is None
     assert old["access_token"] in accounts.tokens
+
+
+def test_a_cache_path_naming_an_unknown_user_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, accounts: AccountsServer
+) -> None:
+    monkeypatch.setenv("LIVECHAT_TOKEN_CACHE", "~nosuchuser-livechat/tokens.json")
+    result = cli("status", accounts_url=accounts.url)
+    assert result.returncode != 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "whose ~ names no home directory here: give the token cache's full path" in lines[0]
+    assert "unexpectedly" not in result.stderr

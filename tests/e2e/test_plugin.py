@@ -360,3 +360,69 @@ def test_header_says_when_tokens_live_less_than_min_ttl(
             "(10 min): a token is renewed at most once a run and then used while it lasts"
         ]
     )
+
+
+NO_PASSWD_ENTRY = """
+import pwd
+
+def _unknown(uid):
+    raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+pwd.getpwuid = _unknown  # a container's arbitrary user id: no entry in the password database
+"""
+
+HOMELESS_SUITE = """
+def test_without_token():
+    pass
+
+def test_with_token(livechat_bearer):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "cache", [None, "~nosuchuser-livechat/tokens.json"], ids=["no-home", "unknown-user"]
+)
+def test_a_cache_path_that_cannot_be_resolved_never_breaks_a_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cache: str | None
+) -> None:
+    """``HOME`` unset with a user id the password database does not know, or a cache path
+    naming an unknown user: no INTERNALERROR; a test without a token passes, one that needs a
+    token errors in one line that says what to do; a token from the environment works."""
+    monkeypatch.delenv("HOME")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    if cache is not None:
+        monkeypatch.setenv("LIVECHAT_TOKEN_CACHE", cache)
+    pytester.makeconftest(NO_PASSWD_ENTRY)
+    pytester.makepyfile(test_homeless=HOMELESS_SUITE)
+    result = pytester.runpytest_subprocess("--livechat-client-id=client-1")
+    result.assert_outcomes(passed=1, errors=1)
+    shown = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in shown
+    assert "Traceback" not in shown
+    what_to_do = (
+        "set LIVECHAT_TOKEN_CACHE or XDG_CACHE_HOME to a full path"
+        if cache is None
+        else "whose ~ names no home directory here: give the token cache's full path"
+    )
+    lines = result.stdout.lines
+    said = lines[lines.index(next(line for line in lines if "ERROR at setup of" in line)) + 1]
+    assert what_to_do in said
+    monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", "dal:" + "HomelessToken0123456789")
+    pytester.runpytest_subprocess("--livechat-client-id=client-1").assert_outcomes(passed=2)
+    assert not (pytester.path / "~nosuchuser-livechat").exists()
+
+
+def test_no_home_and_no_client_id_says_nothing_of_the_cache(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that does not use the plugin is not told anything about a cache it never needs."""
+    monkeypatch.delenv("HOME")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    pytester.makeconftest(NO_PASSWD_ENTRY)
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    shown = result.stdout.str() + result.stderr.str()
+    assert "token cache" not in shown
+    assert "home directory" not in shown

@@ -100,6 +100,45 @@ def test_cache_path_expands_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert settings({"token_cache": "~/t.json"}).token_cache == tmp_path / "t.json"
 
 
+def no_home() -> PurePosixPath:
+    raise RuntimeError("Could not determine home directory.")
+
+
+def test_no_home_directory_is_no_error_until_the_cache_is_used() -> None:
+    """``HOME`` unset and a user id with no passwd entry (a container's arbitrary uid):
+    ``Path.home()`` raises; the settings resolve all the same, and say what to do."""
+    settings = resolve({}, {}, {}, home=no_home, platform="linux")
+    assert settings.cache_problem is not None
+    assert "set LIVECHAT_TOKEN_CACHE or XDG_CACHE_HOME" in settings.cache_problem
+    given = resolve({}, {"XDG_CACHE_HOME": "/x"}, {}, home=no_home, platform="linux")
+    assert given.cache_problem is None, "home is asked for only when it is needed"
+    assert given.token_cache == Path("/x/pytest-livechat-token/tokens.json")
+    named = resolve({}, {"LIVECHAT_TOKEN_CACHE": "/c/t.json"}, {}, home=no_home)
+    assert (named.token_cache, named.cache_problem) == (Path("/c/t.json"), None)
+
+
+def test_an_unknown_user_in_the_cache_path_is_said_when_it_is_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
+    from pytest_livechat_token.cache import CacheEntry, TokenCache  # noqa: PLC0415
+
+    raw = "~nosuchuser-livechat/x.json"
+    settings = resolve({}, {"LIVECHAT_TOKEN_CACHE": raw}, {}, home=HOME)
+    assert settings.token_cache == Path(raw)
+    assert settings.cache_problem == (
+        f"LIVECHAT_TOKEN_CACHE is {raw!r}, whose ~ names no home directory here: give the "
+        "token cache's full path."
+    )
+    cache = TokenCache(settings.token_cache, unresolved=settings.cache_problem)
+    with pytest.raises(ConfigError, match="whose ~ names no home directory"):
+        cache.entries()
+    with pytest.raises(ConfigError, match="whose ~ names no home directory"):
+        cache.put("u", "c", CacheEntry("dal:abcdefgh-1234", utcnow(), utcnow()))
+    assert not Path(raw.split("/", maxsplit=1)[0]).exists(), "nothing made where ~ was not"
+
+
 def test_default_cache_paths() -> None:
     assert default_cache_path({"XDG_CACHE_HOME": "/x"}, HOME, "linux") == Path(
         "/x/pytest-livechat-token/tokens.json"
