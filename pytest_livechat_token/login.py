@@ -167,36 +167,38 @@ def guided_login(
         vet(result.token)
         return result
 
-    receiver = _start_receiver(settings.redirect_uri, terminal)
-    try:
-        opened = settings.open_browser and open_url(url)
-        terminal.say(
-            instructions(
-                url,
-                settings.redirect_uri,
-                opened=opened,
-                who=who,
-                catching=receiver is not None,
-                note=words.login_note,
-                account=account,
-                others=others,
+    # From before the address is shown until the login ends, nothing typed is seen or lost.
+    with terminal.hush():
+        receiver = _start_receiver(settings.redirect_uri, terminal)
+        try:
+            opened = settings.open_browser and open_url(url)
+            terminal.say(
+                instructions(
+                    url,
+                    settings.redirect_uri,
+                    opened=opened,
+                    who=who,
+                    catching=receiver is not None,
+                    note=words.login_note,
+                    account=account,
+                    others=others,
+                )
             )
-        )
-        interpret = code if verifier else implicit
-        result = _answers(
-            settings,
-            terminal,
-            receiver=receiver,
-            interpret=interpret,
-            state=state,
-            now=now,
-            wording=words,
-        )
-        keep(result)
-        return result
-    finally:
-        if receiver is not None:
-            receiver.close()
+            interpret = code if verifier else implicit
+            result = _answers(
+                settings,
+                terminal,
+                receiver=receiver,
+                interpret=interpret,
+                state=state,
+                now=now,
+                wording=words,
+            )
+            keep(result)
+            return result
+        finally:
+            if receiver is not None:
+                receiver.close()
 
 
 def _start_receiver(redirect_uri: str, terminal: Terminal) -> LoopbackReceiver | None:
@@ -236,17 +238,25 @@ def _answers(
         try:
             pasted = terminal.ask_hidden(prompt, timeout, receiver.wake_fd if receiver else None)
         except TimeoutError:
-            raise LoginFailed(
-                f"No address was pasted within {timeout:.0f} s, so the LiveChat login stopped. "
-                f"Run again and paste the address, or allow more time with "
-                f"{wording.flag('prompt_timeout')}."
+            raise _ended(
+                terminal,
+                LoginFailed(
+                    f"No address was pasted within {timeout:.0f} s, so the LiveChat login "
+                    f"stopped. Run again and paste the address, or allow more time with "
+                    f"{wording.flag('prompt_timeout')}."
+                ),
             ) from None
         except EOFError:
-            raise LoginFailed(
-                "The LiveChat login stopped: input ended before an address was pasted."
+            raise _ended(
+                terminal,
+                LoginFailed(
+                    "The LiveChat login stopped: input ended before an address was pasted."
+                ),
             ) from None
         except KeyboardInterrupt:
-            raise LoginCancelled("The LiveChat login was cancelled (Ctrl-C).") from None
+            raise _ended(
+                terminal, LoginCancelled("The LiveChat login was cancelled (Ctrl-C).")
+            ) from None
         answer = receiver.take() if pasted is None and receiver else None
         if pasted is None and answer is None:
             continue
@@ -280,6 +290,14 @@ def _answers(
         f"The LiveChat login stopped after {MAX_TRIES} unusable answers (see the messages "
         "above). Run again when the address you paste comes from the login address shown."
     )
+
+
+def _ended(terminal: Terminal, failed: LoginFailed) -> LoginFailed:
+    """A prompt that ended without an answer says so at once, where the person is looking;
+    what they type from now on (a late paste) is neither shown nor left for the shell."""
+    terminal.linger()
+    terminal.say(f"  ✗ {failed} What you type now is not shown, and is dropped.\n")
+    return failed
 
 
 def _confirm(

@@ -5,6 +5,7 @@ xdist hand-off). The fixtures live in ``fixtures``, the header in ``header``, th
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -280,6 +281,12 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
         from .masking import keep_last  # noqa: PLC0415 - imported at configure already
 
         keep_last(manager, masker)
+
+
+def pytest_enter_pdb() -> None:
+    """The debugger reads the terminal: put back one a login left quiet (``terminal.settle``)."""
+    if (terminal := sys.modules.get(f"{__package__}.terminal")) is not None:
+        terminal.settle()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

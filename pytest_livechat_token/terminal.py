@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO
 
 from .errors import printable
@@ -21,6 +21,16 @@ from .errors import printable
 class Terminal(Protocol):
     def say(self, text: str) -> None:
         """Show ``text`` to the person."""
+
+    def hush(self) -> contextlib.AbstractContextManager[None]:
+        """For a whole login: from before its address is shown, what is typed is neither
+        shown nor edited by the terminal, so that the prompts read it all (a paste or an end
+        of input made before a prompt shows counts)."""
+
+    def linger(self) -> None:
+        """The login ended without an answer: keep what is typed from now on unseen, and drop
+        it when the run ends (``settle``), so that a late paste reaches neither the screen
+        nor the shell."""
 
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         """Show ``prompt``, read one line without echo.
@@ -78,17 +88,30 @@ def alarm_paused() -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
-def _unechoed(saved: list[Any]) -> list[Any]:
-    """The terminal's settings ``saved`` with echo, line editing and signal keys off: what
-    is pasted is not shown, and every key, Ctrl-C included, is read as it is typed."""
+def _quiet(saved: list[Any], *, keys: bool) -> list[Any]:
+    """The terminal's settings ``saved`` with echo and line editing off: what is typed is not
+    shown and waits, byte by byte, to be read. ``keys``: the signal keys off too, while a
+    prompt reads every key as it is typed (Ctrl-C included)."""
     import termios  # noqa: PLC0415
 
+    off = termios.ECHO | termios.ICANON | ((termios.ISIG | termios.IEXTEN) if keys else 0)
     quiet = [*saved]
-    quiet[3] = saved[3] & ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    quiet[3] = saved[3] & ~off
     quiet[6] = [*saved[6]]
     quiet[6][termios.VMIN] = 1
     quiet[6][termios.VTIME] = 0
     return quiet
+
+
+_LINGERING: list[Callable[[], None]] = []
+"""How to put back each terminal left quiet after a login that ended without an answer."""
+
+
+def settle() -> None:
+    """Put back every terminal a login left quiet (``Terminal.linger``), dropping what was
+    typed since: at exit, and before pytest's debugger reads the terminal."""
+    while _LINGERING:
+        _LINGERING.pop()()
 
 
 def _control_keys(saved: list[Any] | None) -> dict[str, bytes]:
@@ -112,33 +135,82 @@ def _control_keys(saved: list[Any] | None) -> dict[str, bytes]:
 class _Tty:
     def __init__(self, descriptor: int) -> None:
         self._fd = descriptor
+        self._saved: list[Any] | None = None
+        """The settings to put back, while hushed."""
+        self._linger = False
 
     def say(self, text: str) -> None:
         data = shown(text).encode("utf-8", "replace")
         while data:
             data = data[os.write(self._fd, data) :]
 
-    def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
+    @contextlib.contextmanager
+    def hush(self) -> Iterator[None]:
         import termios  # noqa: PLC0415
 
         try:
             saved = termios.tcgetattr(self._fd)
         except termios.error:
-            saved = None
-        guard = _EchoGuard.start(self._fd, saved) if saved is not None else None
+            yield
+            return
+        guard = _EchoGuard.start(self._fd, saved)
+        self._saved = saved
         try:
-            if saved is not None:
-                termios.tcsetattr(self._fd, termios.TCSANOW, _unechoed(saved))
+            termios.tcsetattr(self._fd, termios.TCSANOW, _quiet(saved, keys=False))
+            yield
+        finally:
+            self._saved = None
+            if self._linger:
+                self._quiet_until_exit(saved, guard)
+            else:
+                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
+                if guard is not None:
+                    guard.stand_down()
+
+    def linger(self) -> None:
+        self._linger = True
+
+    def _quiet_until_exit(self, saved: list[Any], guard: _EchoGuard | None) -> None:
+        """Echo stays off (line editing and the signal keys back on) until ``settle``, which
+        drops what was typed and puts the settings back; the guard does it if we are killed."""
+        import atexit  # noqa: PLC0415
+        import termios  # noqa: PLC0415
+
+        unshown = [*saved]
+        unshown[3] = saved[3] & ~termios.ECHO
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(self._fd, termios.TCSANOW, unshown)
+        descriptor = os.dup(self._fd)
+
+        def put_back() -> None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcflush(descriptor, termios.TCIFLUSH)
+                termios.tcsetattr(descriptor, termios.TCSANOW, saved)
+            os.close(descriptor)
+            if guard is not None:
+                guard.stand_down()
+
+        if not _LINGERING:
+            atexit.register(settle)
+        _LINGERING.append(put_back)
+
+    def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
+        if self._saved is None:  # a prompt of its own, not within a login's hush
+            with self.hush():
+                return self.ask_hidden(prompt, timeout, wake)
+        import termios  # noqa: PLC0415
+
+        saved = self._saved
+        termios.tcsetattr(self._fd, termios.TCSANOW, _quiet(saved, keys=True))
+        try:
             self.say(prompt)  # only once echo is off, so that nothing pasted is shown
             editor = LineEditor(**_control_keys(saved))
             deadline = time.monotonic() + timeout
             with alarm_paused():
                 return self._read_line(editor, deadline, wake)
         finally:
-            if saved is not None:
-                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
-            if guard is not None:
-                guard.stand_down()
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self._fd, termios.TCSANOW, _quiet(saved, keys=False))
             self.say("\n")
 
     def _read_line(self, editor: LineEditor, deadline: float, wake: int | None) -> str | None:
@@ -176,7 +248,7 @@ class _Tty:
 class LineEditor:
     """The line being typed or pasted at a hidden prompt, edited as the terminal's own line
     editing would (erase, kill), from the bytes the terminal sends while its line editing and
-    signal keys are off (``_unechoed``). Ctrl-C is read as a key, not waited for as a signal,
+    signal keys are off (``_quiet``). Ctrl-C is read as a key, not waited for as a signal,
     so it cancels the prompt whatever the process's threads and signal handlers are doing.
     """
 
@@ -236,11 +308,12 @@ signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 descriptor, saved = int(sys.argv[2]), ast.literal_eval(sys.argv[3])
 if sys.stdin.buffer.read() != b"done":
+    termios.tcflush(descriptor, termios.TCIFLUSH)
     termios.tcsetattr(descriptor, termios.TCSANOW, saved)
 """
 """The echo guard: it waits for its stdin to end. When the process that asked ends without
-saying ``done`` first (killed, ``os._exit`` by pytest-timeout's thread method), it puts the
-terminal back as it was, echo included."""
+saying ``done`` first (killed, ``os._exit`` by pytest-timeout's thread method), it drops
+what was typed unseen and puts the terminal back as it was, echo included."""
 
 
 class _EchoGuard:
@@ -299,6 +372,12 @@ class _Console:  # pragma: no cover - Windows only; not exercised on the machine
     def say(self, text: str) -> None:
         self._out.write(text)
         self._out.flush()
+
+    def hush(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # the console does not echo msvcrt's reads
+
+    def linger(self) -> None:
+        pass
 
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         # ``wake`` is not watched here: on Windows the browser's answer is pasted.

@@ -243,6 +243,68 @@ def test_prompt_timeout(
     assert "Traceback" not in out
 
 
+LATE = """
+import os, time
+
+def test_waits_for_the_go():
+    deadline = time.monotonic() + 60
+    while not os.path.exists("go") and time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
+
+
+def test_a_prompt_that_times_out_says_so_and_leaves_nothing_behind(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    """It says so at once, where the person looks; a paste that comes late (while the run goes
+    on) is not echoed, and does not reach the shell after pytest exits."""
+    project.makepyfile(test_zlate=LATE)
+    command = " ".join(
+        shlex.quote(word)
+        for word in [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--livechat-accounts-url={accounts.url}",
+            "--livechat-no-browser",
+            "--livechat-client-id=client-1",
+            "--livechat-prompt-timeout=1",
+        ]
+    )
+    script = f'{command}; read -r -t 2 line; echo "shell read: [$line]"'
+    log = project.path / "shell.out"
+    with log.open("wb") as transcript:
+        child = pexpect.spawn(
+            "bash", ["--norc", "--noprofile", "-c", script], cwd=str(project.path), timeout=60
+        )
+        child.logfile_read = transcript
+        child.expect("No address was pasted within 1 s")
+        child.expect("What you type now is not shown, and is dropped.")
+        child.sendline("LATE-PASTE-https://localhost/#access_token=dal%3Alate")
+        (project.path / "go").write_text("")
+        child.expect(r"shell read: \[(.*)\]")
+        read_by_shell = child.match.group(1)
+        child.expect(pexpect.EOF)
+    assert read_by_shell == b""
+    out = log.read_bytes().decode("utf-8", "replace")
+    assert "LATE-PASTE" not in out
+    assert outcomes(out) == {"passed": 1, "errors": 1}
+
+
+def test_end_of_input_before_the_prompt_shows_counts(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    """Ctrl-D typed as soon as the address is printed (a script, a fast typist), before the
+    prompt itself shows, ends the login at once: it does not wait out the prompt's time."""
+    child = terminal.spawn("--livechat-prompt-timeout=600")
+    read_login_url(child)
+    child.sendeof()
+    child.expect("input ended before an address was pasted", timeout=60)
+    child.expect(pexpect.EOF)
+
+
 def test_end_of_input(
     project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
 ) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 Step = str | BaseException | Callable[[int | None], str | None]
@@ -17,9 +18,20 @@ class ScriptedTerminal:
     shown: list[str] = field(default_factory=list)
     prompts: int = 0
     closed: bool = False
+    hushed: int = 0
+    """How many logins hushed it."""
+    lingering: bool = False
 
     def say(self, text: str) -> None:
         self.shown.append(text)
+
+    @contextlib.contextmanager
+    def hush(self) -> Iterator[None]:
+        self.hushed += 1
+        yield
+
+    def linger(self) -> None:
+        self.lingering = True
 
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         self.prompts += 1

@@ -637,3 +637,29 @@ def test_a_new_customer_cut_short_by_ctrl_c_is_stored_all_the_same(
     entry = TokenCache(path).get_customer(accounts.url, "client-1", "buyer")
     assert entry is not None
     assert entry.entity_id in accounts.customer_ids
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        (TimeoutError(), "No address was pasted within 60 s"),
+        (EOFError(), "input ended before an address was pasted"),
+        (KeyboardInterrupt(), "The LiveChat login was cancelled (Ctrl-C)."),
+    ],
+    ids=["time-out", "end-of-input", "ctrl-c"],
+)
+def test_a_prompt_that_ends_without_an_answer_says_so_at_once_and_lingers(
+    world: World, step: BaseException, said: str
+) -> None:
+    """Within the login's hush, on the terminal itself (not only in the test's error), and the
+    terminal keeps what is typed later unseen (``linger``)."""
+    world.steps = [step]
+    with pytest.raises(LoginFailed):
+        world.source().token()
+    assert world.terminal is not None
+    assert world.terminal.hushed == 1
+    assert world.terminal.lingering
+    last = world.terminal.shown[-1]
+    assert last.startswith("  ✗ ")
+    assert said in last
+    assert last.endswith("What you type now is not shown, and is dropped.\n")

@@ -144,3 +144,45 @@ def test_the_terminal_s_own_keys_are_used() -> None:
     assert editor.feed(b"\x03ab#c\n") == "\x03ac", "a key the terminal does not use is text"
     with pytest.raises(KeyboardInterrupt):
         editor.feed(b"\x07")
+
+
+def test_what_is_typed_before_the_prompt_within_a_hush_is_read_by_it() -> None:
+    """Within a login's hush, keys typed before the prompt shows (a paste, Ctrl-D) are neither
+    echoed nor lost: the prompt reads them; afterwards the settings are as they were."""
+    main, far = os.openpty()
+    before = termios.tcgetattr(far)
+    try:
+        tty = _Tty(far)
+        with tty.hush():
+            assert not termios.tcgetattr(far)[3] & termios.ECHO
+            os.write(main, b"early paste\n\x04")
+            assert tty.ask_hidden("Paste? ", 30) == "early paste"
+        assert termios.tcgetattr(far) == before
+        echoed = bytearray()
+        while select.select([main], [], [], 0)[0]:
+            echoed.extend(os.read(main, 1024))
+        assert b"early" not in echoed, "nothing typed was echoed"
+    finally:
+        os.close(far)
+        os.close(main)
+
+
+def test_a_login_that_ended_without_an_answer_keeps_late_input_unseen_until_settled() -> None:
+    from pytest_livechat_token import terminal  # noqa: PLC0415
+
+    main, far = os.openpty()
+    before = termios.tcgetattr(far)
+    try:
+        tty = _Tty(far)
+        with tty.hush():
+            tty.linger()
+        assert not termios.tcgetattr(far)[3] & termios.ECHO, "echo stays off"
+        assert termios.tcgetattr(far)[3] & termios.ICANON, "line editing is back"
+        os.write(main, b"late paste\n")
+        terminal.settle()
+        assert termios.tcgetattr(far) == before
+        assert not select.select([far], [], [], 0)[0], "the late paste is dropped"
+        terminal.settle()  # a second time: nothing left to do
+    finally:
+        os.close(far)
+        os.close(main)
