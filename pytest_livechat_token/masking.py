@@ -41,9 +41,11 @@ _MAX_DEPTH = 12
 MASKER = "livechat-token-masker"
 """The name ``Masker`` is registered under."""
 _REPORT_FILES = pytest.StashKey[dict[str, Path]]()
-_REPORT_FILE_OPTIONS = ("xmlpath", "htmlpath", "report_log")
-"""junitxml's, pytest-html's and pytest-reportlog's options: each plugin expands ``~`` and
-environment variables in its path and resolves it from the directory pytest started in."""
+_REPORT_FILE_OPTIONS = ("xmlpath", "htmlpath", "report_log", "allure_report_dir")
+"""junitxml's, pytest-html's, pytest-reportlog's and allure-pytest's options: each plugin
+expands ``~`` and environment variables in its path and resolves it from the directory pytest
+started in. allure's is a directory: every file in it (its results record a test's parameters,
+which may hold what the test was given)."""
 
 
 def install(config: pytest.Config) -> None:
@@ -331,13 +333,16 @@ def _report_files(config: pytest.Config) -> dict[str, Path]:
 
 def scrub_files(config: pytest.Config) -> None:
     """Mask the report files that were written whole at the end of the session: junitxml,
-    pytest-html's report and its assets, ``--report-log``. Each is replaced atomically."""
+    pytest-html's report and its assets, ``--report-log``, allure's results. Each is replaced
+    atomically."""
     if not redact.known() or hasattr(config, "workerinput"):
         return
     files = config.stash.get(_REPORT_FILES, {})
     paths = list(files.values())
-    if (html := files.get("htmlpath")) is not None and (assets := html.parent / "assets").is_dir():
-        paths += [path for path in assets.iterdir() if path.is_file()]
+    if (html := files.get("htmlpath")) is not None:
+        paths.append(html.parent / "assets")
+    for directory in [path for path in paths if path.is_dir()]:
+        paths += [path for path in directory.iterdir() if path.is_file()]
     for path in paths:
         with contextlib.suppress(OSError):
             _scrub_file(path)
@@ -357,12 +362,14 @@ def _scrub_file(path: Path) -> None:
 
 def _scrubbed(value: Any, depth: int) -> Any:
     """``value`` with its strings masked: lists, dicts and dataclasses in place, a tuple or a
-    string anew."""
+    string anew where anything in it was masked (else ``value`` itself)."""
     if isinstance(value, str):
         return redact.scrub(value)
     if depth <= _MAX_DEPTH:
         if isinstance(value, tuple):
             items = [_scrubbed(item, depth + 1) for item in value]
+            if all(new is old for new, old in zip(items, value, strict=True)):
+                return value
             return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
         if isinstance(value, list):
             value[:] = [_scrubbed(item, depth + 1) for item in value]

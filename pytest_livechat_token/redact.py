@@ -51,10 +51,12 @@ def contains(text: str) -> bool:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every known secret masked, also where a repr cut it short (``dal:Ab...``)."""
+    """``text`` with every known secret masked, also where a repr cut it short (``dal:Ab...``);
+    ``text`` itself when it holds none (what is keyed by a string's identity stays found)."""
     if not _secrets or not text:
         return text
-    return re.sub(_RUN, _masked_run, text)
+    masked = re.sub(_RUN, _masked_run, text)
+    return text if masked == text else masked  # the same object when nothing was masked
 
 
 def _masked_run(match: re.Match[str]) -> str:

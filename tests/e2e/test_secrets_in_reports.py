@@ -125,6 +125,9 @@ VERBOSE = (
     "--html=report.html",
     "--log-file=log.txt",
     "--debug=debug.log",
+    "--alluredir=allure-results",
+    "--json-report",
+    "--json-report-file=report.json",
     "--log-level=DEBUG",
     "-o",
     "log_cli=true",
@@ -133,7 +136,8 @@ VERBOSE = (
 
 @pytest.fixture(autouse=True)
 def _report_plugins(with_plugins: None) -> None:
-    """The leaky suite runs with pytest-html (``--html``, ``extras``)."""
+    """The leaky suite runs with pytest-html (``--html``, ``extras``), allure-pytest and
+    pytest-json-report."""
 
 
 def forms(*secrets: str) -> set[str]:
@@ -153,7 +157,8 @@ def assert_nowhere(pytester: pytest.Pytester, shown: str, secrets: set[str], cac
         if path.is_file() and not path.name.startswith(cache.name)
     ]
     names = {path.name for path in written}
-    assert {"report.xml", "report.html", "log.txt", "debug.log"} <= names
+    assert {"report.xml", "report.html", "log.txt", "debug.log", "report.json"} <= names
+    assert any(name.endswith("-result.json") for name in names), "allure wrote its results"
     for path in written:
         content = path.read_bytes()
         for secret in secrets:
