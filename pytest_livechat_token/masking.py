@@ -280,12 +280,17 @@ def _scrub_one(error: BaseException) -> None:
             error.__class__ = type(kind.__name__, (kind,), {**same, **shows})
 
 
+_REPORT_IDENTITY = frozenset({"longrepr", "nodeid", "_id", "location", "keywords", "when"})
+"""What a report is matched by (xdist checks a worker's report against its item by nodeid):
+never changed. (Test ids made from a secret are masked where they are made.)"""
+
+
 def scrub_report(report: Any) -> None:
     """Mask every known secret in ``report``, whatever attribute holds it: the failure text,
     sections, user properties, an xfail's reason, pytest-html's extras, what other plugins
     attached to it (pytest-json-report's ``_json_report_extra``)."""
     for name, value in list(vars(report).items()):
-        if name == "longrepr":
+        if name in _REPORT_IDENTITY:
             continue
         if isinstance(value, (str, list, tuple, dict)) or dataclasses.is_dataclass(value):
             new = _scrubbed(value, 0)
