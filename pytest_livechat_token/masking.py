@@ -3,15 +3,12 @@ other plugins read, not field by field, so that a channel nobody listed is cover
 construction (``install``):
 
 - what a test phase leaves for reporters, before any other plugin's hook implementation sees
-  it (``Masker``, registered last and kept last): the exception as it leaves the test or a
-  fixture, each captured section as the item is given it, the report as it is made and again
-  as it is logged (subtests and xdist add to it in between), the warnings as they are recorded;
+  it (``Masker``, registered last and kept last);
 - everything pytest writes to the terminal: its terminal writer's last step (``write_raw``);
 - log records whole, as they are made: message, arguments, exception text and stack;
-- the files pytest and known plugins write: ``--debug``'s trace as it is written; the
-  ``.pytest_cache`` values (``config.cache.set``) as they are set; junitxml, pytest-html (and
-  its assets) and ``--report-log`` once they are written (``scrub_files``, at unconfigure,
-  at the paths those plugins resolved at configure);
+- the files pytest and known plugins write: ``--debug``'s trace as it is written, the
+  ``.pytest_cache`` values as they are set, junitxml, pytest-html, ``--report-log`` and allure
+  once they are written (``scrub_files``);
 - VCR cassettes as they are saved, whoever made the ``VCR`` (``cassettes``).
 
 A report's representation objects are walked and their strings replaced in place, so that the
@@ -243,7 +240,6 @@ def _mask_writer(writer: Any) -> None:
 _EXCEPTION_TEXTS = ("msg", "filename", "filename2", "strerror", "reason", "text")
 """Attributes of the standard exceptions (OSError's, SyntaxError's, pytest's outcomes) that
 their text is made from but that are not in their ``__dict__``."""
-_MAX_CHAINED = 32
 
 
 def scrub_exception(error: BaseException) -> None:
@@ -253,7 +249,7 @@ def scrub_exception(error: BaseException) -> None:
     is given a subclass of its class, of the same name, whose text is the masked one (where
     Python allows it: not for its built-in classes)."""
     pending, seen = [error], set[int]()
-    while pending and len(seen) < _MAX_CHAINED:
+    while pending and len(seen) < 32:  # a chain (or group) that long is not walked further
         current = pending.pop()
         if id(current) in seen:
             continue
@@ -434,7 +430,10 @@ def compared(op: str, left: object, right: object) -> list[str] | None:
     side holds one."""
     from .bearer import BearerToken, mask  # noqa: PLC0415 - only for a failed comparison
 
-    if not any(isinstance(side, BearerToken) or _holds_secret(side) for side in (left, right)):
+    if not any(
+        isinstance(side, BearerToken) or (isinstance(side, str) and redact.contains(side))
+        for side in (left, right)
+    ):
         return None
 
     def shown(value: object) -> str:
@@ -448,7 +447,3 @@ def compared(op: str, left: object, right: object) -> list[str] | None:
         f"{shown(left)} {op} {shown(right)}",
         "(a LiveChat token is never shown: compare it in your own code if you must)",
     ]
-
-
-def _holds_secret(value: object) -> bool:
-    return isinstance(value, str) and redact.contains(value)
