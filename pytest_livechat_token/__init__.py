@@ -1,4 +1,10 @@
-"""pytest-livechat-token: a valid LiveChat OAuth bearer token for your tests."""
+"""pytest-livechat-token: a valid LiveChat OAuth bearer token for your tests.
+
+The public API, in one place: what the fixtures return (``BearerToken``, ``CustomerToken``,
+``PersonalAccessToken``, the RTM sessions ``Rtm`` and ``AsyncRtm``), the base of every error
+of the plugin (``LiveChatTokenError``) and RTM's (``RtmError``), and its warnings. Every other
+module path is internal and may change before the first release.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +12,51 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .bearer import BearerToken, CustomerToken
-    from .errors import ApiLifecycleWarning, CacheWarning, RenewalWarning
+    from .errors import ApiLifecycleWarning, CacheWarning, LiveChatTokenError, RenewalWarning
+    from .pat import PersonalAccessToken
+    from .rtm import AsyncRtm, Rtm
     from .rtm_frames import RtmError
 
 __all__ = [
     "ApiLifecycleWarning",
+    "AsyncRtm",
     "BearerToken",
     "CacheWarning",
     "CustomerToken",
+    "LiveChatTokenError",
+    "PersonalAccessToken",
     "RenewalWarning",
+    "Rtm",
     "RtmError",
     "__version__",
 ]
-__version__ = "0.1.0"
-
 _EXPORTS = {
     "ApiLifecycleWarning": "errors",
+    "AsyncRtm": "rtm",
     "BearerToken": "bearer",
-    "CustomerToken": "bearer",
     "CacheWarning": "errors",
+    "CustomerToken": "bearer",
+    "LiveChatTokenError": "errors",
+    "PersonalAccessToken": "pat",
     "RenewalWarning": "errors",
+    "Rtm": "rtm",
     "RtmError": "rtm_frames",
 }
 
 
 def __getattr__(name: str) -> Any:
     """The exported names, imported when first asked for (PEP 562): pytest imports this
-    package at every start-up, and most runs never touch a token class."""
+    package at every start-up, and most runs never touch a token class. ``__version__`` is the
+    installed distribution's (pyproject.toml is the one place it is written)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pytest-livechat-token")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            return "0+unknown"
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module  # noqa: PLC0415
+    from importlib import import_module
 
     return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -59,16 +59,16 @@ def _settings(base_url: str, credential: Credential) -> dict[str, Any]:
 
 
 def httpx_client(**settings: Any) -> httpx.Client:
-    import httpx  # noqa: PLC0415 - heavy; only tests that use an API client need it
+    import httpx  # heavy; only tests that use an API client need it
 
-    from .transport import LiveChatTransport  # noqa: PLC0415
+    from .transport import LiveChatTransport
 
     return httpx.Client(transport=LiveChatTransport(), **settings)
 
 
 def async_httpx_client(**settings: Any) -> httpx.AsyncClient:
-    import httpx  # noqa: PLC0415
+    import httpx
 
-    from .transport import AsyncLiveChatTransport  # noqa: PLC0415
+    from .transport import AsyncLiveChatTransport
 
     return httpx.AsyncClient(transport=AsyncLiveChatTransport(), **settings)

@@ -17,7 +17,7 @@ def open_in_browser(url: str) -> bool:
     there unless ``BROWSER`` names one. A browser command that does not return (``webbrowser``
     waits for the ones named in ``BROWSER``) holds up the prompt for at most 5 seconds.
     """
-    import webbrowser  # noqa: PLC0415 - only a login needs it
+    import webbrowser  # only a login needs it
 
     headless = sys.platform not in ("darwin", "win32") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")

@@ -110,7 +110,7 @@ def mask_filesystem_persister(module: Any) -> None:
 
 
 def _request(request: Any, masked: Callable[[Any], Any]) -> Any:
-    from vcr.request import Request  # noqa: PLC0415 - vcrpy is there: it called us
+    from vcr.request import Request  # vcrpy is there: it called us
 
     headers = {name: masked(value) for name, value in request.headers.items()}
     return Request(request.method, masked(request.uri), masked(request.body), headers)
@@ -151,7 +151,7 @@ def _set_length(response: dict[str, Any]) -> None:
 def _decompressed(response: Any) -> dict[str, Any] | None:
     """A copy of a vcrpy response with its gzip or deflate body decompressed (at most
     ``_MAX_BODY`` bytes), or None: not compressed so, or not decompressible."""
-    import zlib  # noqa: PLC0415
+    import zlib
 
     headers = response.get("headers") if isinstance(response, dict) else None
     body = response.get("body") if isinstance(response, dict) else None

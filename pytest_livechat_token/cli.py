@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         source = run.account()
         env_secrets(os.environ)  # a malformed token variable is a usage error
-        from .cli_logout import logout  # noqa: PLC0415 - it takes this module's exit codes
+        from .cli_logout import logout  # it takes this module's exit codes
 
         command = {
             "login": _login,
@@ -221,7 +221,7 @@ def _token(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
     if not arguments.json:
         print(token, file=out)
         return OK
-    import json  # noqa: PLC0415 - only for --json
+    import json  # only for --json
 
     expires = token.expires_at
     answer = {
@@ -338,7 +338,7 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
 
 
 def _customer(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .errors import MissingScope  # noqa: PLC0415
+    from .errors import MissingScope
 
     try:
         token = source.run.customers.token(account_name(arguments.name, "--name"))

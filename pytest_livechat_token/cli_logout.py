@@ -130,7 +130,7 @@ def _removed(run: Run, remove: Callable[[], object], what: str, said: str, err: 
 
 
 def _revoke(accounts_url: str, what: str, token: str, *, customer: bool = False) -> tuple[str, int]:
-    from .oauth import revoke, revoke_customer  # noqa: PLC0415
+    from .oauth import revoke, revoke_customer
 
     try:
         (revoke_customer if customer else revoke)(accounts_url, token)

@@ -63,7 +63,7 @@ class CustomerSource:
         if known is not None and still_valid(known.expires_at, run.now()):
             return known
         if run.handed is not None:
-            from .handoff import customer_of  # noqa: PLC0415 - only workers are handed anything
+            from .handoff import customer_of  # only workers are handed anything
 
             if (handed := customer_of(run.handed, name, run.now())) is not None:
                 return handed
@@ -92,7 +92,7 @@ class CustomerSource:
         run = self.run
         agent_token = run.account().token()  # the agent's own login, if one is needed
         if agent_token.scope is not None:
-            from .scopes import missing_scopes  # noqa: PLC0415
+            from .scopes import missing_scopes
 
             if missing_scopes([SCOPE], agent_token.scope):
                 raise MissingScope(self._missing_scope(agent_token.account))
@@ -110,8 +110,8 @@ class CustomerSource:
     def _fetch(
         self, name: str, agent_token: BearerToken, entry: CustomerEntry | None
     ) -> CustomerToken:
-        from .oauth import TIMEOUT, customer_token  # noqa: PLC0415 - imports httpx when called
-        from .shield import shielded  # noqa: PLC0415
+        from .oauth import TIMEOUT, customer_token  # the accounts server's client, urllib's
+        from .shield import shielded
 
         run = self.run
         url, client_id = run.settings.accounts_url, run.client_id

@@ -73,7 +73,7 @@ def _env_value(environ: Mapping[str, str], name: str) -> str | None:
         value = unquote(value)
     if not value:
         return None
-    from .bearer import is_token_shaped  # noqa: PLC0415 - only when a variable is set
+    from .bearer import is_token_shaped  # only when a variable is set
 
     if not is_token_shaped(value):
         raise ConfigError(

@@ -122,13 +122,7 @@ class Once:
 
 
 def warn(warning: Warning, stacklevel: int = 3) -> None:
-    """Issue ``warning`` as the person's filters say (``-W ignore::...`` silences it), except
-    that a filter that turns every warning into an error (``-W error``) does not turn ours into
-    one: what they report (a damaged cache, a renewal that failed) is something the run goes on
-    without, never a reason to stop it with a traceback of ours."""
-    try:
-        warnings.warn(warning, stacklevel=stacklevel)
-    except Warning:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", type(warning))
-            warnings.warn(warning, stacklevel=stacklevel)
+    """Issue ``warning`` as the person's filters say: ``-W ignore::...`` silences it, and
+    ``-W error`` (or ``filterwarnings = error``) turns it into an error like any other
+    warning (the front ends show it in one line, ``session.guarded``)."""
+    warnings.warn(warning, stacklevel=stacklevel)

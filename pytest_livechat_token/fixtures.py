@@ -33,7 +33,7 @@ _T = TypeVar("_T")
 
 def bearer_for(config: pytest.Config) -> Callable[[str], BearerToken]:
     """What ``livechat_bearer_for`` returns (also for the ``livechat_accounts`` marker)."""
-    from . import standins  # noqa: PLC0415
+    from . import standins
 
     def get(name: str) -> BearerToken:
         return _noted(config, run_of(config).account(name).token())
@@ -44,7 +44,7 @@ def bearer_for(config: pytest.Config) -> Callable[[str], BearerToken]:
 
 def customer_for(config: pytest.Config) -> Callable[[str], CustomerToken]:
     """What ``livechat_customer_for`` returns (also for the ``livechat_customers`` marker)."""
-    from . import standins  # noqa: PLC0415
+    from . import standins
 
     def get(name: str) -> CustomerToken:
         return _noted(config, run_of(config).customers.token(name))
@@ -59,7 +59,7 @@ _Token = TypeVar("_Token", "BearerToken", "CustomerToken")
 
 def _noted(config: pytest.Config, token: _Token) -> _Token:
     """``token``, its identities noted for the cassettes recorded in this run (``standins``)."""
-    from .standins import identities  # noqa: PLC0415
+    from .standins import identities
 
     config.stash[IDENTITIES].update(identities(token))
     return token
@@ -96,7 +96,7 @@ def livechat_api(
     """An ``httpx.Client`` for the LiveChat API that sends the default account's bearer token,
     or the Personal Access Token of ``LIVECHAT_PAT`` when it is set (then no login is asked);
     closed at the end."""
-    from .api import api_client  # noqa: PLC0415 - imports httpx
+    from .api import api_client  # imports httpx
 
     with api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request)) as client:
         yield client
@@ -109,7 +109,7 @@ def livechat_async_api(
     """``livechat_api``'s async twin: an ``httpx.AsyncClient`` with the same base URL, headers,
     timeout and credential. One a test: it keeps no connection between requests, so it is
     bound to no event loop and works under pytest-asyncio's and anyio's loops of any scope."""
-    from .api import async_api_client  # noqa: PLC0415 - imports httpx
+    from .api import async_api_client  # imports httpx
 
     return async_api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request))
 
@@ -145,7 +145,7 @@ def livechat_customer_api(
     """An ``httpx.Client`` for the Customer Chat API as the customer ``default``:
     ``livechat_customer_api.post("start_chat", json={...})`` posts to
     ``<api url>customer/action/start_chat?organization_id=...``; closed at the end."""
-    from .api import customer_client  # noqa: PLC0415 - imports httpx
+    from .api import customer_client  # imports httpx
 
     _organized(livechat_customer)
     api_url = pytestconfig.stash[SETTINGS].api_url
@@ -158,7 +158,7 @@ def livechat_customer_async_api(
     livechat_customer: CustomerToken, pytestconfig: pytest.Config
 ) -> httpx.AsyncClient:
     """``livechat_customer_api``'s async twin (one a test, as ``livechat_async_api``)."""
-    from .api import async_customer_client  # noqa: PLC0415 - imports httpx
+    from .api import async_customer_client  # imports httpx
 
     _organized(livechat_customer)
     return async_customer_client(pytestconfig.stash[SETTINGS].api_url, livechat_customer)
@@ -198,7 +198,7 @@ def _named(
     """What ``get`` returns for a name, or the test fails with one line: a name that breaks
     the rule, or anything that goes wrong on the way (``session.guarded``). It is skipped
     instead when what is missing is a setting (no client id) or a scope."""
-    from .errors import MissingScope, NotConfigured  # noqa: PLC0415 - off the start-up path
+    from .errors import MissingScope, NotConfigured  # off the start-up path
 
     if not isinstance(name, str) or not is_account_name(name):
         pytest.fail(
@@ -235,7 +235,7 @@ def _named(
 def livechat_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
     """A function of an account name that returns a logged-in Agent Chat RTM session of that
     account (``livechat_bearer_for(name)``'s token), one a test, closed at its teardown."""
-    from .rtm_sessions import Sessions  # noqa: PLC0415 - only when a test uses RTM
+    from .rtm_sessions import Sessions  # only when a test uses RTM
 
     sessions = Sessions(request, "agent")
     yield sessions.of
@@ -253,7 +253,7 @@ def livechat_rtm(livechat_rtm_for: Callable[[str], Rtm], pytestconfig: pytest.Co
 def livechat_customer_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
     """A function of a customer name that returns a logged-in Customer Chat RTM session of
     that customer (``livechat_customer_for(name)``'s token), one a test."""
-    from .rtm_sessions import Sessions  # noqa: PLC0415
+    from .rtm_sessions import Sessions
 
     sessions = Sessions(request, "customer")
     yield sessions.of

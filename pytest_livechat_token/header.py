@@ -36,7 +36,7 @@ def header_lines(config: pytest.Config) -> list[str]:
         return lines or [
             "livechat: no client id configured (--livechat-client-id or LIVECHAT_CLIENT_ID)"
         ]
-    from .lookup import Found, describe, find  # noqa: PLC0415 - the core, only with a client id
+    from .lookup import Found, describe, find  # the core, only with a client id
 
     run = run_of(config)
     if run.cache.off is not None:
@@ -83,7 +83,7 @@ def header_lines(config: pytest.Config) -> list[str]:
         lines += filter(None, [line(name, find(run, name, entries)) for name in others])
     lifetime = default.lifetime
     if lifetime is not None and 0 < lifetime < settings.min_ttl:
-        from .bearer import describe_duration  # noqa: PLC0415
+        from .bearer import describe_duration
 
         lines.append(
             f"livechat: the server issues tokens for {describe_duration(lifetime)}, less "

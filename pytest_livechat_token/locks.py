@@ -147,7 +147,7 @@ class Locks:
     def _wait(self, lock: Any, timeout: float) -> bool:
         """Take ``lock`` when the process ahead lets it go; False once the queue has not moved
         for ``timeout`` seconds. Paused: pytest-timeout's alarm (signal method) does not run."""
-        from .terminal import alarm_paused  # noqa: PLC0415 - only a wait needs it
+        from .terminal import alarm_paused  # only a wait needs it
 
         seen = self._progress()
         deadline = self._clock() + timeout
@@ -175,7 +175,7 @@ def no_cache_place() -> Path:
     """Where the locks of a run with no cache are taken (not beside ``/dev/null``): a private
     directory of this user's in the system's temporary directory, checked and made 0700 as
     the cache's is."""
-    import tempfile  # noqa: PLC0415 - only a run with no cache
+    import tempfile  # only a run with no cache
 
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
     return Path(tempfile.gettempdir()) / f"pytest-livechat-token-{uid}" / "no-cache"
@@ -186,14 +186,14 @@ _POLL = 0.05
 
 
 def _file_lock(path: Path) -> Any:
-    import filelock  # noqa: PLC0415 - kept off pytest's start-up path
+    import filelock  # kept off pytest's start-up path
 
     return filelock.FileLock(str(path), mode=PRIVATE_FILE)
 
 
 def _acquire(lock: Any, timeout: float) -> bool:
     """Take a ``filelock`` lock within ``timeout`` seconds; False when it stayed taken."""
-    import filelock  # noqa: PLC0415
+    import filelock
 
     try:
         lock.acquire(timeout=timeout)

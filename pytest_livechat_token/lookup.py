@@ -85,7 +85,7 @@ def find(  # noqa: PLR0911 - the lookup order: one return a step
     if client_id is None:
         return Found("unconfigured")
     if run.handed is not None:
-        from .handoff import bearer_of  # noqa: PLC0415 - only workers are handed anything
+        from .handoff import bearer_of  # only workers are handed anything
 
         if (handed := bearer_of(run.handed, account, run.now())) is not None:
             return Found("controller", handed)

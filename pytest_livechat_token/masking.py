@@ -73,7 +73,7 @@ def _watch_for_vcrpy(config: pytest.Config) -> None:
     when vcrpy is imported already, else as soon as anything imports it (a test module that
     makes its own ``vcr.VCR()``, or uses ``vcr.use_cassette``)."""
     if (module := sys.modules.get(_VCR_PERSISTER)) is not None:
-        from .cassettes import mask_filesystem_persister  # noqa: PLC0415 - vcrpy is there
+        from .cassettes import mask_filesystem_persister  # vcrpy is there
 
         mask_filesystem_persister(module)
         return
@@ -114,7 +114,7 @@ class _MaskingLoader:
 
     def exec_module(self, module: Any) -> None:
         self._inner.exec_module(module)
-        from .cassettes import mask_filesystem_persister  # noqa: PLC0415 - vcrpy is there
+        from .cassettes import mask_filesystem_persister  # vcrpy is there
 
         mask_filesystem_persister(module)
 
@@ -428,7 +428,7 @@ def compared(op: str, left: object, right: object) -> list[str] | None:
     """A failed comparison that involves a secret shows neither side (pytest would print a
     diff, which can show a part of a token that no mask finds afterwards); None when neither
     side holds one."""
-    from .bearer import BearerToken, mask  # noqa: PLC0415 - only for a failed comparison
+    from .bearer import BearerToken, mask  # only for a failed comparison
 
     if not any(
         isinstance(side, BearerToken) or (isinstance(side, str) and redact.contains(side))

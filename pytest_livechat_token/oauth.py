@@ -319,9 +319,9 @@ def _request_into(
     """One request with the standard library's client (``urllib.request``: it honours the
     proxy variables as httpx does), not httpx: an HTTP mock a test has active (pytest-httpx,
     respx) never sees, fails or answers the plugin's own calls. No redirect is followed."""
-    import urllib.error  # noqa: PLC0415 - only a request needs these
-    import urllib.request  # noqa: PLC0415
-    from urllib.parse import urlencode  # noqa: PLC0415
+    import urllib.error  # only a request needs these
+    import urllib.request
+    from urllib.parse import urlencode
 
     headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
     body: bytes | None = None

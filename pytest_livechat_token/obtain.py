@@ -203,8 +203,8 @@ class TokenSource:
     def _log_in(
         self, terminal: Terminal, *, consent: bool, replacing: CacheEntry | None = None
     ) -> BearerToken:
-        from .browser import open_in_browser  # noqa: PLC0415 - only a login needs these
-        from .login import guided_login  # noqa: PLC0415
+        from .browser import open_in_browser  # only a login needs these
+        from .login import guided_login
 
         run = self.run
 
@@ -253,8 +253,8 @@ class TokenSource:
         None when the accounts server refuses the refresh token (it is then dropped, and the
         caller falls back to a login). Runs under the login lock: one renewal for all processes.
         """
-        from .renewal import DEADLINE, renew  # noqa: PLC0415 - imports the accounts client
-        from .shield import shielded  # noqa: PLC0415
+        from .renewal import DEADLINE, renew  # imports the accounts client
+        from .shield import shielded
 
         run = self.run
         notices = run.notices
@@ -357,7 +357,7 @@ def _revoke_replaced(
     (``logout``) could reach it. A pair whose refresh token is the environment's is not the
     cache's to revoke (its access token neither: revoking it takes the refresh token
     along); a token LiveChat no longer knows is gone already."""
-    from .oauth import revoke  # noqa: PLC0415 - only a login over a cached pair
+    from .oauth import revoke  # only a login over a cached pair
 
     if old.refresh_token and old.refresh_token == run.env_refresh_token(account):
         return

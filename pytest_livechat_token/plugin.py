@@ -129,7 +129,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
     result = yield
     if config.option.help:  # after pytest's own "Environment variables:"
-        from .settings import ENVIRONMENT  # noqa: PLC0415 - only for --help
+        from .settings import ENVIRONMENT  # only for --help
 
         lines = [f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT]
         print(
@@ -165,13 +165,13 @@ def pytest_configure(config: pytest.Config) -> None:
         pat = _pat()
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
-    from .masking import install  # noqa: PLC0415
+    from .masking import install
 
     install(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     handed = workerinput.get("livechat_token") if workerinput else None
     if handed:
-        from .handoff import settings_from  # noqa: PLC0415 - only workers are handed anything
+        from .handoff import settings_from  # only workers are handed anything
 
         settings = settings_from(settings, handed)
         interactive = bool(handed.get("interactive"))
@@ -194,7 +194,7 @@ def _pat() -> PersonalAccessToken | None:
     """``LIVECHAT_PAT``, checked and remembered as a secret (its module only when it is set)."""
     if not os.environ.get(PAT_ENV, "").strip():
         return None
-    from .pat import from_environ  # noqa: PLC0415 - only for runs that set it
+    from .pat import from_environ  # only for runs that set it
 
     pat = from_environ(os.environ)
     if pat is not None:
@@ -211,7 +211,7 @@ class XdistHandOff:
         self._payload: dict[str, Any] | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
-        from .handoff import KEY, payload  # noqa: PLC0415 - only a controller with workers
+        from .handoff import KEY, payload  # only a controller with workers
 
         if self._payload is None:
             self._payload = dict(payload(run_of(self._config)))
@@ -219,7 +219,7 @@ class XdistHandOff:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from .header import header_lines  # noqa: PLC0415
+    from .header import header_lines
 
     lines: list[str] = []
     problem = guarded(lambda: lines.extend(header_lines(config)))
@@ -231,7 +231,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     accounts = item.get_closest_marker("livechat_accounts")
     customers = item.get_closest_marker("livechat_customers")
     if accounts is not None or customers is not None:
-        from .fixtures import bearer_for, customer_for  # noqa: PLC0415 - marked tests only
+        from .fixtures import bearer_for, customer_for  # marked tests only
 
         # Before any fixture of the test: whatever a function-scoped fixture mocks or blocks
         # cannot stand in the way of the tokens.
@@ -243,8 +243,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     marker = item.get_closest_marker("livechat_scopes")
     if marker is None:
         return
-    from .bearer import BearerToken  # noqa: PLC0415 - only marked tests need these
-    from .scopes import missing_scopes  # noqa: PLC0415
+    from .bearer import BearerToken  # only marked tests need these
+    from .scopes import missing_scopes
 
     token = getattr(item, "funcargs", {}).get("livechat_bearer")
     names = getattr(item, "fixturenames", ())
@@ -269,7 +269,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
     """A failed comparison that involves a secret shows neither side (``masking.compared``)."""
-    from .masking import compared  # noqa: PLC0415 - only for a failed comparison
+    from .masking import compared  # only for a failed comparison
 
     return compared(op, left, right)
 
@@ -278,7 +278,7 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
     """The masker stays the plugin registered last (``masking.keep_last``)."""
     masker = manager.get_plugin("livechat-token-masker")
     if masker is not None and plugin is not masker:
-        from .masking import keep_last  # noqa: PLC0415 - imported at configure already
+        from .masking import keep_last  # imported at configure already
 
         keep_last(manager, masker)
 
@@ -292,7 +292,7 @@ def pytest_enter_pdb() -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The report files are complete now: mask them (``masking.scrub_files``)."""
     if redact.known():
-        from .masking import scrub_files  # noqa: PLC0415
+        from .masking import scrub_files
 
         scrub_files(config)
 
@@ -308,7 +308,7 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 @pytest.hookimpl(optionalhook=True)  # pytest-recording's; nothing happens without it
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    from .cassettes import configure  # noqa: PLC0415 - only with pytest-recording
+    from .cassettes import configure  # only with pytest-recording
 
     identities: dict[str, str] = config.stash[IDENTITIES]
     configure(vcr, config.stash[SETTINGS].accounts_url, identities)

@@ -20,7 +20,7 @@ _longest_first: list[str] = []  # the forms, longest first: sorted when one is a
 
 def remember(*secrets: str | None) -> None:
     """Mask these from now on: as they are, URL-encoded, and without their region prefix."""
-    from .bearer import mask, region_of  # noqa: PLC0415 - not needed before the first secret
+    from .bearer import mask, region_of  # not needed before the first secret
 
     for secret in secrets:
         if not secret or len(secret) < _MIN_SECRET or secret in _secrets:

@@ -147,7 +147,7 @@ class Rtm:
         return message.payload
 
     def _send(self, action: str, payload: Mapping[str, Any] | None, request_id: str) -> None:
-        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed
 
         log.debug("RTM %s > %s", self.who, shown(action, payload))
         try:
@@ -159,7 +159,7 @@ class Rtm:
             ) from None
 
     def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed
 
         why = "LiveChat closed the RTM connection"
         try:
@@ -247,14 +247,14 @@ def open_session(
     the login's answer (the initial state). ``RtmUnavailable`` with one line for a refused
     connection, a refused login or a time-out."""
     try:
-        from websockets.exceptions import InvalidHandshake, InvalidURI  # noqa: PLC0415
-        from websockets.sync.client import connect  # noqa: PLC0415
+        from websockets.exceptions import InvalidHandshake, InvalidURI
+        from websockets.sync.client import connect
     except ImportError:
         raise RtmUnavailable(f"the RTM fixtures need the websockets library: {EXTRA}") from None
-    from urllib.parse import urlsplit  # noqa: PLC0415
+    from urllib.parse import urlsplit
 
-    from .rtm_frames import RtmError  # noqa: PLC0415
-    from .settings import is_loopback_host  # noqa: PLC0415
+    from .rtm_frames import RtmError
+    from .settings import is_loopback_host
 
     where = printable(url.split("?", 1)[0], 120)
     local = is_loopback_host(urlsplit(url).hostname or "")

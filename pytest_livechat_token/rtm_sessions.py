@@ -47,8 +47,8 @@ class Sessions:
         found: list[Rtm] = []
 
         def connect() -> None:
-            from .rtm import open_session  # noqa: PLC0415 - imports websockets
-            from .rtm_frames import rtm_url  # noqa: PLC0415
+            from .rtm import open_session  # imports websockets
+            from .rtm_frames import rtm_url
 
             url = rtm_url(settings.api_url, who, _organization(config, token))
             session, _ = open_session(
@@ -74,9 +74,9 @@ def _organization(config: pytest.Config, token: Token) -> str:
     learnt = config.stash.setdefault(_ORGANIZATIONS, {})
     if str(token) in learnt:
         return learnt[str(token)]
-    from .bearer import BearerToken  # noqa: PLC0415
-    from .oauth import token_info  # noqa: PLC0415
-    from .rtm_frames import RtmUnavailable  # noqa: PLC0415
+    from .bearer import BearerToken
+    from .oauth import token_info
+    from .rtm_frames import RtmUnavailable
 
     info = None
     if isinstance(token, BearerToken):

@@ -116,7 +116,7 @@ class Run:
     def customers(self) -> CustomerSource:
         """The customers of this run, made with the default account's token."""
         if self._customers is None:
-            from .customers import CustomerSource  # noqa: PLC0415 - only customer tests need it
+            from .customers import CustomerSource  # only customer tests need it
 
             self._customers = CustomerSource(self)
         return self._customers
@@ -160,7 +160,7 @@ class Run:
         """The terminal to ask the person on, when there is one."""
         if self._open_terminal is not None:
             return self._open_terminal()
-        from .terminal import open_terminal  # noqa: PLC0415 - only a login needs it
+        from .terminal import open_terminal  # only a login needs it
 
         return open_terminal()
 

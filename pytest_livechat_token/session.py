@@ -79,7 +79,7 @@ def wording(config: pytest.Config, *, at_configure: bool = False) -> Wording:
 def run_of(config: pytest.Config, *, at_configure: bool = False) -> Run:
     """This process's run, made when first needed."""
     if RUN not in config.stash:
-        from .run import Run  # noqa: PLC0415 - the core, off the start-up path
+        from .run import Run  # the core, off the start-up path
 
         process = config.stash[PROCESS]
         worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -105,6 +105,8 @@ def guarded(step: Callable[[], object]) -> str | None:
         step()
     except LiveChatTokenError as error:
         return str(error)
+    except Warning as warning:  # one of ours, turned into an error by -W error
+        return f"{type(warning).__name__}: {warning} (a warning made an error by -W error)"
     except Exception as error:  # anything else is a bug of ours: still one line, no token
         return (
             f"pytest-livechat-token failed unexpectedly ({type(error).__name__}) while getting a "

@@ -161,8 +161,9 @@ class Settings(NamedTuple):
     """Resolved settings (``resolve``), immutable. The cache path has no default here: it is
     per host (``default_cache_path``), so whoever makes settings says where the cache is.
 
-    A ``NamedTuple``, like ``Option``: typed and frozen as a dataclass would be, at a tenth of
-    the cost of making the class, which every pytest run pays at start-up.
+    A ``NamedTuple``: typed and frozen as a dataclass would be, at a tenth of the cost of making
+    the class, which every pytest run pays at start-up (``Option`` is a plain class with
+    ``__slots__``, for the same reason).
     """
 
     token_cache: Path

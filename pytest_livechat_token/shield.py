@@ -45,7 +45,7 @@ def shielded(step: Callable[[], _T], deadline: float) -> _T:
                 continue
         raise
     if not finished:
-        from .errors import AccountsUnreachable  # noqa: PLC0415
+        from .errors import AccountsUnreachable
 
         raise AccountsUnreachable(
             f"the accounts server gave no whole answer within {deadline:.0f} s"

@@ -72,7 +72,7 @@ def alarm_paused() -> Iterator[None]:
     """The real-time interval timer (``SIGALRM``, as pytest-timeout's default method uses it)
     stopped while a person answers, and started again with the time it had left: the time
     spent at the prompt does not count against a test's timeout."""
-    import signal  # noqa: PLC0415
+    import signal
 
     if (
         not hasattr(signal, "setitimer")
@@ -92,7 +92,7 @@ def _quiet(saved: list[Any], *, keys: bool) -> list[Any]:
     """The terminal's settings ``saved`` with echo and line editing off: what is typed is not
     shown and waits, byte by byte, to be read. ``keys``: the signal keys off too, while a
     prompt reads every key as it is typed (Ctrl-C included)."""
-    import termios  # noqa: PLC0415
+    import termios
 
     off = termios.ECHO | termios.ICANON | ((termios.ISIG | termios.IEXTEN) if keys else 0)
     quiet = [*saved]
@@ -120,7 +120,7 @@ def _control_keys(saved: list[Any] | None) -> dict[str, bytes]:
     settings that could not be read) keeps ``LineEditor``'s usual one."""
     if saved is None:
         return {}
-    import termios  # noqa: PLC0415
+    import termios
 
     places = {"interrupt": termios.VINTR, "abort": termios.VQUIT, "end": termios.VEOF}
     places |= {"erase": termios.VERASE, "kill": termios.VKILL}
@@ -146,7 +146,7 @@ class _Tty:
 
     @contextlib.contextmanager
     def hush(self) -> Iterator[None]:
-        import termios  # noqa: PLC0415
+        import termios
 
         try:
             saved = termios.tcgetattr(self._fd)
@@ -173,8 +173,8 @@ class _Tty:
     def _quiet_until_exit(self, saved: list[Any], guard: _EchoGuard | None) -> None:
         """Echo stays off (line editing and the signal keys back on) until ``settle``, which
         drops what was typed and puts the settings back; the guard does it if we are killed."""
-        import atexit  # noqa: PLC0415
-        import termios  # noqa: PLC0415
+        import atexit
+        import termios
 
         unshown = [*saved]
         unshown[3] = saved[3] & ~termios.ECHO
@@ -198,7 +198,7 @@ class _Tty:
         if self._saved is None:  # a prompt of its own, not within a login's hush
             with self.hush():
                 return self.ask_hidden(prompt, timeout, wake)
-        import termios  # noqa: PLC0415
+        import termios
 
         saved = self._saved
         termios.tcsetattr(self._fd, termios.TCSANOW, _quiet(saved, keys=True))
@@ -214,8 +214,8 @@ class _Tty:
             self.say("\n")
 
     def _read_line(self, editor: LineEditor, deadline: float, wake: int | None) -> str | None:
-        import select  # noqa: PLC0415
-        import termios  # noqa: PLC0415
+        import select
+        import termios
 
         try:
             while True:
@@ -326,7 +326,7 @@ class _EchoGuard:
 
     @classmethod
     def start(cls, descriptor: int, saved: list[Any]) -> _EchoGuard | None:
-        import subprocess  # noqa: PLC0415 - only at a prompt
+        import subprocess  # only at a prompt
 
         try:
             process = subprocess.Popen(
@@ -382,7 +382,7 @@ class _Console:  # pragma: no cover - Windows only; not exercised on the machine
     def ask_hidden(self, prompt: str, timeout: float, wake: int | None = None) -> str | None:
         # ``wake`` is not watched here: on Windows the browser's answer is pasted.
         if sys.platform == "win32":
-            import msvcrt  # noqa: PLC0415
+            import msvcrt
 
             self.say(prompt)
             typed: list[str] = []

@@ -43,7 +43,7 @@ def vet(run: Run, account: str, token: BearerToken) -> None:
 def _learn_users(run: Run, names: list[str]) -> dict[str, str | None]:
     """The user of each of ``names`` whose token (cached, or obtained in this run) the
     accounts server can still name (``/v2/info``); None where it cannot."""
-    from .oauth import token_info  # noqa: PLC0415 - a login has imported it already
+    from .oauth import token_info  # a login has imported it already
 
     entries = run.client_entries()
     learned: dict[str, str | None] = {}

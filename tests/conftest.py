@@ -25,7 +25,7 @@ pytest_plugins = ["pytester"]
 def _no_known_secrets() -> Iterator[None]:
     """Each test starts and ends knowing no secret: what one test remembered masks nothing in
     the next."""
-    from pytest_livechat_token import redact  # noqa: PLC0415
+    from pytest_livechat_token import redact
 
     redact.forget_all()
     yield
@@ -81,7 +81,7 @@ def accounts() -> Iterator[AccountsServer]:
 @pytest.fixture
 def rtm_server(accounts: AccountsServer) -> Iterator[RtmServer]:
     """The RTM APIs over a real WebSocket, on the tokens ``accounts`` issues."""
-    from .support.rtm_server import RtmServer  # noqa: PLC0415 - imports websockets
+    from .support.rtm_server import RtmServer  # imports websockets
 
     server = RtmServer(accounts).start()
     yield server

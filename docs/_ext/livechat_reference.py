@@ -140,10 +140,46 @@ def fixtures_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def api_page() -> str:
+    """Every name ``pytest_livechat_token`` exports (``__all__``): its kind, its docstring, and
+    its public methods and properties with the first line of theirs."""
+    import pytest_livechat_token as package
+
+    lines = [
+        "# Python API",
+        "",
+        GENERATED,
+        "",
+        "What `pytest_livechat_token` exports: import these names from the package itself",
+        "(`from pytest_livechat_token import BearerToken`); every other module path is internal.",
+        f"`pytest_livechat_token.__version__` is the installed version ({package.__version__}"
+        " when this page was made).",
+        "",
+    ]
+    for name in sorted(name for name in package.__all__ if not name.startswith("_")):
+        exported = getattr(package, name)
+        bases = ", ".join(f"`{base.__name__}`" for base in exported.__bases__)
+        lines += [f"## `{name}`", "", f"A class (bases: {bases}).", ""]
+        lines += [(inspect.getdoc(exported) or "").replace("``", "`"), ""]
+        members = [
+            (member, value)
+            for member, value in vars(exported).items()
+            if not member.startswith("_") and (callable(value) or isinstance(value, property))
+            and inspect.getdoc(value)
+        ]
+        for member, value in members:
+            first = (inspect.getdoc(value) or "").split("\n\n")[0]
+            lines.append(f"- `{member}`: {_cell(first).replace('``', '`')}")
+        if members:
+            lines.append("")
+    return "\n".join(lines)
+
+
 def write(reference: Path) -> None:
     """Write the generated pages into ``reference`` (only when they changed: a rebuild then
     reads nothing new)."""
-    for name, text in (("options.md", options_page()), ("fixtures.md", fixtures_page())):
+    pages = (("options.md", options_page()), ("fixtures.md", fixtures_page()))
+    for name, text in (*pages, ("api.md", api_page())):
         path = reference / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)

@@ -357,7 +357,7 @@ def inprocess(smoke: bool) -> dict[str, Any]:
     """In-process times of the plugin, stable on a noisy machine: start-up (import, options,
     settings, header) and the warm path (start-up plus the fixture's first token from a warm
     cache), each in a fresh interpreter with compiled bytecode, as an installed package has."""
-    import compileall  # noqa: PLC0415
+    import compileall
 
     runs = 3 if smoke else 31
     compileall.compile_dir(ROOT / "pytest_livechat_token", quiet=1)

@@ -335,7 +335,7 @@ def test_a_second_paste_never_reaches_the_shell(
 
 def cli_alone(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """livechat-token with no controlling terminal at all (a new session), nothing on stdin."""
-    import os  # noqa: PLC0415
+    import os
 
     return subprocess.run(
         [sys.executable, "-m", "pytest_livechat_token", *args],

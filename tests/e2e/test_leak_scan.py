@@ -113,22 +113,22 @@ def test_the_token_appears_nowhere(
 
 
 def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    import queue  # noqa: PLC0415
-    from datetime import datetime, timezone  # noqa: PLC0415
+    import queue
+    from datetime import datetime, timezone
 
-    from pytest_livechat_token import BearerToken  # noqa: PLC0415
-    from pytest_livechat_token.authorize import Grant  # noqa: PLC0415
-    from pytest_livechat_token.cache import CacheEntry  # noqa: PLC0415
-    from pytest_livechat_token.login import LoginResult  # noqa: PLC0415
-    from pytest_livechat_token.loopback import Answer  # noqa: PLC0415
-    from pytest_livechat_token.oauth import TokenResponse  # noqa: PLC0415
-    from pytest_livechat_token.run import Run  # noqa: PLC0415
-    from pytest_livechat_token.settings import Settings  # noqa: PLC0415
+    from pytest_livechat_token import BearerToken
+    from pytest_livechat_token.authorize import Grant
+    from pytest_livechat_token.cache import CacheEntry
+    from pytest_livechat_token.login import LoginResult
+    from pytest_livechat_token.loopback import Answer
+    from pytest_livechat_token.oauth import TokenResponse
+    from pytest_livechat_token.run import Run
+    from pytest_livechat_token.settings import Settings
 
     secret, refresh = "dal:SECRETSECRETSECRET", "dal:REFRESHREFRESH"
     now = datetime.now(timezone.utc)
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", secret)
-    import os  # noqa: PLC0415
+    import os
 
     shown = [
         Run(

@@ -315,7 +315,7 @@ def test_vcrpy_used_directly_saves_masked_cassettes(
     result.assert_outcomes(passed=2)
     cassettes = sorted((pytester.path / "cassettes").iterdir())
     assert [path.name for path in cassettes] == ["module.json", "own.yaml"]
-    import yaml  # noqa: PLC0415 - vcrpy's own dependency
+    import yaml  # vcrpy's own dependency
 
     own = yaml.safe_load((pytester.path / "cassettes" / "own.yaml").read_text())
     sent = own["interactions"][0]["request"]["headers"]

@@ -31,9 +31,9 @@ def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
 
 
 def test_every_variable_is_listed_once_in_help(pytester: pytest.Pytester) -> None:
-    import re  # noqa: PLC0415
+    import re
 
-    from pytest_livechat_token.settings import ENVIRONMENT  # noqa: PLC0415
+    from pytest_livechat_token.settings import ENVIRONMENT
 
     out = pytester.runpytest("--help").stdout.str()
     named = re.findall(r"\bLIVECHAT_[A-Z_]+(?:<NAME>)?", out)
@@ -264,9 +264,11 @@ def test_damaged_cache_is_one_warning(
     assert "CacheWarning" not in ignored.stdout.str() + ignored.stderr.str()
 
 
-def test_damaged_cache_under_w_error_is_still_a_warning(
+def test_damaged_cache_under_w_error_is_an_error_of_one_line(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
+    """``-W error`` turns the plugin's warnings into errors like any other warning; the test
+    that needed the token errors with the warning's one line, no traceback."""
     cache_file.parent.mkdir(parents=True)
     cache_file.write_bytes(b"\x00garbage")
     pytester.makepyfile(test_user=USER_TEST)
@@ -275,8 +277,10 @@ def test_damaged_cache_under_w_error_is_still_a_warning(
     )
     result.assert_outcomes(errors=1)
     out = result.stdout.str() + result.stderr.str()
-    assert "CacheWarning: the token cache" in out
-    assert "has no terminal to log in from" in out
+    lines = result.stdout.lines
+    said = lines[lines.index(next(line for line in lines if "ERROR at setup of" in line)) + 1]
+    assert said.startswith("CacheWarning: the token cache")
+    assert said.endswith("(a warning made an error by -W error)")
     assert "Traceback" not in out
     assert "INTERNALERROR" not in out
 
@@ -335,8 +339,8 @@ def test_expired_time_is_aware_utc(
 def test_the_login_says_what_to_do_under_a_thread_timeout(
     pytester: pytest.Pytester, args: list[str], noted: bool
 ) -> None:
-    from pytest_livechat_token.login import instructions  # noqa: PLC0415
-    from pytest_livechat_token.session import run_of  # noqa: PLC0415
+    from pytest_livechat_token.login import instructions
+    from pytest_livechat_token.session import run_of
 
     config = pytester.parseconfigure(*args)
     note = run_of(config).wording.login_note

@@ -49,7 +49,7 @@ def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pyte
 def cassettes_of(pytester: pytest.Pytester) -> str:
     """The cassettes' text, and every body in them as a person who opens one would read it:
     binary bodies decoded, compressed ones decompressed."""
-    import yaml  # noqa: PLC0415 - pytest-recording's cassettes are YAML
+    import yaml  # pytest-recording's cassettes are YAML
 
     found = sorted(pytester.path.rglob("cassettes/**/*.yaml"))
     assert found, "the run recorded cassettes"

@@ -121,10 +121,10 @@ def cache_token(
 ) -> None:
     """Put ``token`` in the cache for client-1 and ``account``, valid for ``seconds`` more
     (from ``now``, the real time by default)."""
-    from datetime import timedelta  # noqa: PLC0415
+    from datetime import timedelta
 
-    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
-    from pytest_livechat_token.cache import CacheEntry, TokenCache  # noqa: PLC0415
+    from pytest_livechat_token.bearer import utcnow
+    from pytest_livechat_token.cache import CacheEntry, TokenCache
 
     now = now or utcnow()
     entry = CacheEntry(
@@ -160,7 +160,7 @@ def freeze_clock(
     starts: what they print of a token's time left is then exact (``8 h 0 min`` for a token
     cached with 8 hours from the returned moment), however long they take to start. With
     ``directory``, pytest runs started there take ``-p frozen_clock``."""
-    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
+    from pytest_livechat_token.bearer import utcnow
 
     now = at or utcnow()
     monkeypatch.setenv("FROZEN_NOW", now.isoformat())
@@ -258,7 +258,7 @@ def prompt_state(child: Any) -> str:
 def paste(child: Any, token: str, state: str | None, **fields: Any) -> None:
     """Paste, as a person would, the address the browser landed on, carrying ``token`` (and
     ``fields``: ``expires_in=...``)."""
-    from .accounts_server import redirect_fragment  # noqa: PLC0415
+    from .accounts_server import redirect_fragment
 
     child.sendline("https://localhost/" + redirect_fragment(token, state, **fields))
 
@@ -281,9 +281,9 @@ def make_run(
 ) -> Run:
     """The one in-process run of the core for tests: client-1 at ``accounts_url``, the cache at
     ``path``, no browser, a 60 s prompt; ``terminal`` is the person (None: nobody to ask)."""
-    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
-    from pytest_livechat_token.run import Run  # noqa: PLC0415
-    from pytest_livechat_token.settings import Settings  # noqa: PLC0415
+    from pytest_livechat_token.bearer import utcnow
+    from pytest_livechat_token.run import Run
+    from pytest_livechat_token.settings import Settings
 
     values: dict[str, Any] = {
         "client_id": "client-1",
@@ -320,8 +320,8 @@ CHROMIUM_FLAGS = [
 def chromium() -> str:
     """Debian's Chromium; a skip where it is not installed, a failure where CI needs it
     (``LIVECHAT_TESTS_NEED_CHROMIUM=1``, which .ci/run sets)."""
-    import os  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
+    import os
+    import shutil
 
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:

@@ -31,7 +31,7 @@ def source_for(
 
 
 def paste_for(terminal: ScriptedTerminal, token: str) -> str:
-    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+    from urllib.parse import parse_qs, urlsplit
 
     url = next(line for line in terminal.text.split() if "state=" in line)
     state = parse_qs(urlsplit(url).query)["state"][0]
@@ -77,7 +77,7 @@ def logout(
     accounts: AccountsServer, path: Path, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
     """``livechat-token logout`` in-process, for client-1 at the test server; (code, stderr)."""
-    from pytest_livechat_token.cli import main  # noqa: PLC0415
+    from pytest_livechat_token.cli import main
 
     argv = ["--client-id=client-1", f"--accounts-url={accounts.url}", f"--token-cache={path}"]
     code = main(["logout", *argv])

@@ -271,7 +271,7 @@ def test_a_read_creates_nothing(cache: TokenCache) -> None:
 
 
 def test_what_the_cache_holds_is_a_secret_once_read(cache: TokenCache) -> None:
-    from pytest_livechat_token import redact  # noqa: PLC0415
+    from pytest_livechat_token import redact
 
     cache.put(URL, "c1", entry()._replace(refresh_token="refresh-cached-0123456789"))
     redact.forget_all()

@@ -32,7 +32,7 @@ class Shelf:
 def stored(body: bytes, encoding: str | None, identities: dict[str, str] | None = None) -> Any:
     """The response as the masking persister hands it on, for an answer ``body`` sent with
     ``Content-Encoding: encoding``."""
-    from vcr.request import Request  # noqa: PLC0415
+    from vcr.request import Request
 
     redact.remember(SECRET)
     headers = {"Content-Type": ["application/json"], "Content-Length": [str(len(body))]}

@@ -28,7 +28,11 @@ def test_the_readme_is_at_most_8_kb() -> None:
 
 @pytest.mark.parametrize(
     ("name", "page"),
-    [("options.md", reference.options_page), ("fixtures.md", reference.fixtures_page)],
+    [
+        ("options.md", reference.options_page),
+        ("fixtures.md", reference.fixtures_page),
+        ("api.md", reference.api_page),
+    ],
 )
 def test_the_generated_pages_are_current(name: str, page: object) -> None:
     assert callable(page)
@@ -66,7 +70,7 @@ def test_every_fixture_ini_key_and_marker_named_exists() -> None:
 
 
 def test_the_plugin_exports_every_fixture_it_defines() -> None:
-    from pytest_livechat_token import fixtures  # noqa: PLC0415
+    from pytest_livechat_token import fixtures
 
     defined = {
         name

@@ -8,10 +8,10 @@ from pytest_livechat_token import redact
 
 
 def test_report_masking_reaches_every_shape() -> None:
-    from dataclasses import dataclass  # noqa: PLC0415
-    from types import SimpleNamespace  # noqa: PLC0415
+    from dataclasses import dataclass
+    from types import SimpleNamespace
 
-    from pytest_livechat_token.masking import scrub_report  # noqa: PLC0415
+    from pytest_livechat_token.masking import scrub_report
 
     secret = "dal:ReportSecret0123456789abcdef"
     redact.remember(secret)
@@ -49,7 +49,7 @@ def test_an_exception_is_masked_where_it_is() -> None:
     """Arguments (a copy: what the test holds is not changed), text attributes, notes, chained
     and grouped exceptions; an exception whose own ``__str__`` shows the secret is given a
     subclass of the same name that shows it masked."""
-    from pytest_livechat_token.masking import scrub_exception  # noqa: PLC0415
+    from pytest_livechat_token.masking import scrub_exception
 
     secret = "dal:ExceptionSecret0123456789abcdef"
     redact.remember(secret)
@@ -88,7 +88,7 @@ def test_an_exception_is_masked_where_it_is() -> None:
 
 
 def test_a_masked_list_masks_what_is_added() -> None:
-    from pytest_livechat_token.masking import _MaskedList  # noqa: PLC0415
+    from pytest_livechat_token.masking import _MaskedList
 
     secret = "dal:ListSecret0123456789abcdef"
     redact.remember(secret)

@@ -126,8 +126,8 @@ def test_the_test_server_revokes_as_documented(accounts: AccountsServer) -> None
 def test_a_refusal_is_named_only_by_a_plain_error_name(
     accounts: AccountsServer, body: bytes, named: str | None
 ) -> None:
-    from pytest_livechat_token.errors import GrantRefused  # noqa: PLC0415
-    from pytest_livechat_token.oauth import refresh_grant  # noqa: PLC0415
+    from pytest_livechat_token.errors import GrantRefused
+    from pytest_livechat_token.oauth import refresh_grant
 
     accounts.fixed[("POST", "/v2/token")] = (401, body, {})
     with pytest.raises(GrantRefused) as refused:
@@ -294,8 +294,8 @@ def test_what_the_token_endpoint_answers_is_a_secret_at_once(accounts: AccountsS
     """Remembered as it is read, before anything else is checked: here the answer is then
     refused as damaged (a refresh token of the wrong shape), and the access token it carried
     is masked all the same."""
-    from pytest_livechat_token import redact  # noqa: PLC0415
-    from pytest_livechat_token.oauth import refresh_grant  # noqa: PLC0415
+    from pytest_livechat_token import redact
+    from pytest_livechat_token.oauth import refresh_grant
 
     body = json.dumps({"access_token": "dal:AnsweredSecret0123456789", "refresh_token": "x y"})
     accounts.fixed[("POST", "/v2/token")] = (200, body.encode(), {})

@@ -121,8 +121,8 @@ def test_an_unknown_user_in_the_cache_path_is_said_when_it_is_used(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    from pytest_livechat_token.bearer import utcnow  # noqa: PLC0415
-    from pytest_livechat_token.cache import CacheEntry, TokenCache  # noqa: PLC0415
+    from pytest_livechat_token.bearer import utcnow
+    from pytest_livechat_token.cache import CacheEntry, TokenCache
 
     raw = "~nosuchuser-livechat/x.json"
     settings = resolve({}, {"LIVECHAT_TOKEN_CACHE": raw}, {}, home=HOME)

@@ -168,7 +168,7 @@ def test_what_is_typed_before_the_prompt_within_a_hush_is_read_by_it() -> None:
 
 
 def test_a_login_that_ended_without_an_answer_keeps_late_input_unseen_until_settled() -> None:
-    from pytest_livechat_token import terminal  # noqa: PLC0415
+    from pytest_livechat_token import terminal
 
     main, far = os.openpty()
     before = termios.tcgetattr(far)
