@@ -164,7 +164,8 @@ def api_page() -> str:
         members = [
             (member, value)
             for member, value in vars(exported).items()
-            if not member.startswith("_") and (callable(value) or isinstance(value, property))
+            if not member.startswith("_")
+            and (callable(value) or isinstance(value, property))
             and inspect.getdoc(value)
         ]
         for member, value in members:

@@ -25,7 +25,7 @@ from pytest_livechat_token.cache import CacheEntry, TokenCache
 from pytest_livechat_token.errors import PasteRejected
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import Spawner, freeze_clock, read_login_url
+from ..support.helpers import Spawner, freeze_clock, outcomes, read_login_url
 
 CODE = "--livechat-grant=code"
 
@@ -134,7 +134,7 @@ def test_login_once_then_renew_silently(
     child.expect("it will be renewed silently")
     child.expect(pexpect.EOF)
     first = terminal.transcript()
-    assert "1 passed" in first
+    assert outcomes(first) == {"passed": 1}
     stored = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["default"]
     assert stored["refresh_token"].startswith("refresh-")
     assert stored["refresh_token"] not in first
@@ -208,7 +208,7 @@ def test_two_sessions_renew_once(
         for _ in range(2)
     ]
     outputs = [session.communicate(timeout=120)[0] for session in sessions]
-    assert all("1 passed" in out for out in outputs), outputs
+    assert all(outcomes(out) == {"passed": 1} for out in outputs), outputs
     assert accounts.refresh_calls == 1
 
 
@@ -224,7 +224,7 @@ def test_revoked_refresh_token_leads_to_the_guided_login(
     child.sendline(browser_lands_on(url))
     child.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "1 passed" in out
+    assert outcomes(out) == {"passed": 1}
     assert pair["refresh_token"] not in out
 
 
@@ -257,7 +257,7 @@ def test_wrong_or_replayed_code_is_explained(
     child.expect("A code works once, for a few minutes")
     child.sendline(browser_lands_on(url))
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_unreachable_server_keeps_the_old_pair(

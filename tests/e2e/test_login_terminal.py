@@ -46,7 +46,7 @@ def test_paste_redirect_then_cached_run(
     paste(child, token, state)
     child.expect("Logged in to LiveChat: token valid for 8 h 0 min")
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
     assert accounts.count("GET", "/v2/info") == 1
 
     stored = json.loads(cache_file.read_text())
@@ -59,7 +59,7 @@ def test_paste_redirect_then_cached_run(
     again = terminal.spawn()
     again.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "1 passed" in out
+    assert outcomes(out) == {"passed": 1}
     assert "Paste the address" not in out
     assert accounts.count("GET", "/v2/info") == 1, "a cached token needs no network call"
     shown = terminal.transcript(0) + out
@@ -114,7 +114,7 @@ def test_other_paste_forms(
     state = prompt_state(child)
     child.sendline(paste(token, state))  # type: ignore[operator]
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_bad_answers_are_explained_and_asked_again(
@@ -138,7 +138,7 @@ def test_bad_answers_are_explained_and_asked_again(
     child.expect(r"Try again \(1 try left\)")
     paste(child, token, state)
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_three_bad_answers_end_the_login(
@@ -153,7 +153,7 @@ def test_three_bad_answers_end_the_login(
     child.expect(pexpect.EOF)
     out = terminal.transcript()
     assert "stopped after 3 unusable answers" in out
-    assert "1 error" in out
+    assert outcomes(out) == {"errors": 1}
     assert "Traceback" not in out
 
 
@@ -171,7 +171,7 @@ def test_rejected_token_gets_another_try(
     child.expect("refused this token")
     paste(child, good, state)
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_token_of_another_client_is_refused(
@@ -189,7 +189,7 @@ def test_token_of_another_client_is_refused(
     child.expect("belongs to another app")
     paste(child, good, state)
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_unreachable_accounts_server_uses_fragment_expiry(
@@ -208,7 +208,7 @@ def test_unreachable_accounts_server_uses_fragment_expiry(
     child.expect("Could not confirm the token")
     child.expect("valid for 59 min")
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
     assert cache_file.exists()
 
 
@@ -227,7 +227,7 @@ def test_unconfirmed_bare_token_is_used_but_not_cached(
     child.sendline(token)
     child.expect("for this run only")
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
     assert not cache_file.exists() or "access_token" not in cache_file.read_text()
 
 
@@ -369,7 +369,7 @@ def test_asked_once_for_many_tests(
     paste_redirect(child, token)
     child.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "6 passed" in out
+    assert outcomes(out) == {"passed": 6}
     assert out.count("Paste the address") == 1
     assert accounts.count("GET", "/v2/info") == 1
 
@@ -379,7 +379,7 @@ def test_no_prompt_when_no_test_needs_a_token(pytester: pytest.Pytester, termina
     child = terminal.spawn()
     child.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "1 passed" in out
+    assert outcomes(out) == {"passed": 1}
     assert "LiveChat login needed" not in out
 
 
@@ -410,7 +410,7 @@ def test_opens_the_browser(
     assert recording_browser.read_text() == url
     paste(child, token, state)
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_no_browser_opens_nothing(
@@ -425,7 +425,7 @@ def test_no_browser_opens_nothing(
     child = terminal.spawn()  # with --livechat-no-browser
     paste_redirect(child, token)
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
     assert "A browser window was opened" not in terminal.transcript()
     assert not recording_browser.exists()
 

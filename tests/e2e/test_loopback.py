@@ -20,6 +20,7 @@ from ..support.helpers import (
     chromium,
     expect_token,
     free_port,
+    outcomes,
     prompt_state,
     read_login_url,
 )
@@ -76,7 +77,7 @@ def test_answer_posted_by_the_page_logs_in(
     child.expect("Received the login from the browser")
     child.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "1 passed" in out
+    assert outcomes(out) == {"passed": 1}
     assert token not in out
     assert "another login attempt" not in out, "a foreign answer says nothing on the terminal"
     assert "tries left" not in out, "and uses up no try"
@@ -114,7 +115,7 @@ def test_pasting_still_works(
     child.expect("Waiting for the browser, or paste the address")
     child.sendline(redirect + redirect_fragment(token, state))
     child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 def test_busy_port_falls_back_to_paste(
@@ -134,7 +135,7 @@ def test_busy_port_falls_back_to_paste(
         state = prompt_state(child)
         child.sendline(redirect + redirect_fragment(token, state))
         child.expect(pexpect.EOF)
-    assert "1 passed" in terminal.transcript()
+    assert outcomes(terminal.transcript()) == {"passed": 1}
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ def test_end_to_end_in_headless_chromium(
     child.expect("Received the login from the browser")
     child.expect(pexpect.EOF)
     out = terminal.transcript()
-    assert "1 passed" in out
+    assert outcomes(out) == {"passed": 1}
     assert accounts.count("GET", "/") == 1  # the authorization endpoint, once
     # The implicit grant confirms its token at /v2/info; the code grant trades its code.
     assert accounts.count("GET", "/v2/info") == (grant == "implicit")
