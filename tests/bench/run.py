@@ -130,6 +130,105 @@ def startup(smoke: bool) -> dict[str, Any]:
     return results
 
 
+PEERS = {
+    "bare": None,
+    "pytest-livechat-token": "pytest_livechat_token.plugin",
+    "pytest-asyncio": "pytest_asyncio.plugin",
+    "pytest-randomly": "pytest_randomly",
+}
+"""The one-test run's plugins: none, this one, and two peers (each the module its ``pytest11``
+entry point names), each alone: autoloading is off, ``-p`` names the one."""
+
+
+def _instructions(command: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
+    """What callgrind counts for ``command``: instructions, not seconds (they do not move with
+    the machine's load)."""
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = [line for line in result.stderr.splitlines() if "Collected :" in line]
+    if result.returncode != 0 or not found:
+        raise SystemExit(f"callgrind failed: {command}\n{result.stdout}\n{result.stderr}")
+    return int(found[-1].rsplit(":", 1)[1])
+
+
+def _drop_rewritten(module: str) -> None:
+    """Remove the bytecode pytest's assertion rewriter cached for ``module``'s package (files
+    named ``*-pytest-*.pyc``; the interpreter's own stay, as pip installed them): a run with
+    ``PYTHONDONTWRITEBYTECODE=1`` then rewrites and compiles them from source, as it does at
+    every run of a container that never had them."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module.split(".", maxsplit=1)[0])
+    if spec is None or spec.origin is None:
+        return
+    for cached in Path(spec.origin).parent.rglob("__pycache__/*-pytest-*.pyc"):
+        cached.unlink()
+
+
+def startup_instructions(smoke: bool) -> dict[str, Any]:
+    """A one-test pytest run, bare and with each plugin alone, with bytecode caches and without
+    (``PYTHONDONTWRITEBYTECODE=1``, as in many CI containers: pytest's assertion rewriter then
+    compiles each module of a plugin's package from source at every run); the overhead of each
+    plugin over the bare run, side by side. Skipped (said) without valgrind; a peer that is not
+    installed is left out (said)."""
+    import importlib.util
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("start-up instructions: skipped (valgrind is not installed)")
+        return {"skipped": "valgrind is not installed"}
+    wanted = list(PEERS)[:2] if smoke else list(PEERS)  # the smoke run: bare and this one
+    peers = {
+        name: module
+        for name, module in PEERS.items()
+        if name in wanted
+        and (module is None or importlib.util.find_spec(module.split(".")[0]) is not None)
+    }
+    for name in sorted(set(wanted) - set(peers)):
+        print(f"start-up instructions: {name} left out (not installed)")
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        (base / "test_one.py").write_text("def test_one():\n    pass\n")
+        env = _environ(base / "cache")
+        env |= {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+        for caches in (True, False):
+            mode = "with bytecode caches" if caches else "without bytecode caches"
+            run_env = dict(env)
+            if caches:
+                run_env.pop("PYTHONDONTWRITEBYTECODE", None)
+            else:
+                run_env["PYTHONDONTWRITEBYTECODE"] = "1"
+            counts: dict[str, int] = {}
+            for name, module in peers.items():
+                command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+                command += ["-p", module] if module else []
+                command.append("test_one.py")
+                if caches:  # the first run writes the caches (pytest's rewritten ones too)
+                    _timed(command, base, run_env)
+                elif module:
+                    _drop_rewritten(module)
+                counts[name] = _instructions(command, base, run_env)
+            bare = counts["bare"]
+            overheads = {
+                name: round(100 * (count - bare) / bare, 2)
+                for name, count in counts.items()
+                if name != "bare"
+            }
+            figures[mode] = {"instructions": counts, "overhead_percent": overheads}
+            print(f"start-up instructions, {mode} (one-test run; overhead over bare):")
+            print(f"  bare: {bare / 1e6:.1f} M")
+            for name, percent in overheads.items():
+                print(f"  {name}: {counts[name] / 1e6:.1f} M, +{percent:.2f} %")
+    return figures
+
+
 WITH_PLUGIN = """
 import pytest
 
@@ -409,6 +508,7 @@ def inprocess(smoke: bool) -> dict[str, Any]:
 
 
 BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "startup_instructions": startup_instructions,
     "inprocess": inprocess,
     "startup": startup,
     "warm": warm,

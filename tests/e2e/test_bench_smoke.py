@@ -29,6 +29,21 @@ def test_inprocess_bench() -> None:
     assert figures["warm_parts_median_ms"]["fixture"] > 0
 
 
+def test_startup_instructions_bench() -> None:
+    """Instruction counts (callgrind) of a one-test run, bare and with this plugin, with and
+    without bytecode caches; said to be skipped where valgrind is missing."""
+    import shutil
+
+    figures = run.startup_instructions(True)
+    if shutil.which("valgrind") is None:
+        assert figures == {"skipped": "valgrind is not installed"}
+        return
+    for mode in ("with bytecode caches", "without bytecode caches"):
+        counts = figures[mode]["instructions"]
+        assert set(counts) == {"bare", "pytest-livechat-token"}
+        assert counts["pytest-livechat-token"] > counts["bare"] > 0
+
+
 def test_lookup_bench() -> None:
     figures = run.lookup(True)
     assert all(figure["calls"] == 200 for figure in figures.values())
