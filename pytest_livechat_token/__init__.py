@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .bearer import BearerToken, CustomerToken
-    from .errors import ApiLifecycleWarning, CacheWarning, LiveChatTokenError, RenewalWarning
-    from .pat import PersonalAccessToken
-    from .rtm import AsyncRtm, Rtm
-    from .rtm_frames import RtmError
+    from ._base.bearer import BearerToken, CustomerToken
+    from ._base.errors import ApiLifecycleWarning, CacheWarning, LiveChatTokenError, RenewalWarning
+    from ._base.pat import PersonalAccessToken
+    from ._rtm.frames import RtmError
+    from ._rtm.session import AsyncRtm, Rtm
 
 __all__ = [
     "ApiLifecycleWarning",
@@ -31,16 +31,16 @@ __all__ = [
     "__version__",
 ]
 _EXPORTS = {
-    "ApiLifecycleWarning": "errors",
-    "AsyncRtm": "rtm",
-    "BearerToken": "bearer",
-    "CacheWarning": "errors",
-    "CustomerToken": "bearer",
-    "LiveChatTokenError": "errors",
-    "PersonalAccessToken": "pat",
-    "RenewalWarning": "errors",
-    "Rtm": "rtm",
-    "RtmError": "rtm_frames",
+    "ApiLifecycleWarning": "_base.errors",
+    "AsyncRtm": "_rtm.session",
+    "BearerToken": "_base.bearer",
+    "CacheWarning": "_base.errors",
+    "CustomerToken": "_base.bearer",
+    "LiveChatTokenError": "_base.errors",
+    "PersonalAccessToken": "_base.pat",
+    "RenewalWarning": "_base.errors",
+    "Rtm": "_rtm.session",
+    "RtmError": "_rtm.frames",
 }
 
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from .errors import printable
-from .session import (
+from ._base.errors import printable
+from ._base.settings import ACCOUNT_RULE, is_account_name
+from ._plugin.stash import (
     CUSTOMER_TOKENS,
     IDENTITIES,
     PROCESS,
@@ -19,24 +20,25 @@ from .session import (
     replaying,
     run_of,
 )
-from .settings import ACCOUNT_RULE, is_account_name
 
 if TYPE_CHECKING:
     import httpx
 
-    from .bearer import BearerToken, CustomerToken
-    from .pat import PersonalAccessToken
-    from .rtm import AsyncRtm, Rtm
+    from ._base.bearer import BearerToken, CustomerToken
+    from ._base.pat import PersonalAccessToken
+    from ._rtm.session import AsyncRtm, Rtm
 
 _T = TypeVar("_T")
 
 
 def bearer_for(config: pytest.Config) -> Callable[[str], BearerToken]:
     """What ``livechat_bearer_for`` returns (also for the ``livechat_accounts`` marker)."""
-    from . import standins
+    from ._plugin import standins
 
     def get(name: str) -> BearerToken:
-        return _noted(config, run_of(config).account(name).token())
+        from ._core.obtain import source_of  # the core, when a token is first needed
+
+        return _noted(config, source_of(run_of(config), name).token())
 
     replay = standins.bearer if replaying(config) else get
     return _by_name(config, "livechat_bearer_for", "an account", config.stash[TOKENS], replay)
@@ -44,10 +46,12 @@ def bearer_for(config: pytest.Config) -> Callable[[str], BearerToken]:
 
 def customer_for(config: pytest.Config) -> Callable[[str], CustomerToken]:
     """What ``livechat_customer_for`` returns (also for the ``livechat_customers`` marker)."""
-    from . import standins
+    from ._plugin import standins
 
     def get(name: str) -> CustomerToken:
-        return _noted(config, run_of(config).customers.token(name))
+        from ._core.customers import CustomerSource  # the core, when a customer is first needed
+
+        return _noted(config, CustomerSource(run_of(config)).token(name))
 
     replay = standins.customer if replaying(config) else get
     stash = config.stash[CUSTOMER_TOKENS]
@@ -59,7 +63,7 @@ _Token = TypeVar("_Token", "BearerToken", "CustomerToken")
 
 def _noted(config: pytest.Config, token: _Token) -> _Token:
     """``token``, its identities noted for the cassettes recorded in this run (``standins``)."""
-    from .standins import identities
+    from ._plugin.standins import identities
 
     config.stash[IDENTITIES].update(identities(token))
     return token
@@ -96,7 +100,7 @@ def livechat_api(
     """An ``httpx.Client`` for the LiveChat API that sends the default account's bearer token,
     or the Personal Access Token of ``LIVECHAT_PAT`` when it is set (then no login is asked);
     closed at the end."""
-    from .api import api_client  # imports httpx
+    from ._api.clients import api_client  # imports httpx
 
     with api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request)) as client:
         yield client
@@ -109,7 +113,7 @@ def livechat_async_api(
     """``livechat_api``'s async twin: an ``httpx.AsyncClient`` with the same base URL, headers,
     timeout and credential. One a test: it keeps no connection between requests, so it is
     bound to no event loop and works under pytest-asyncio's and anyio's loops of any scope."""
-    from .api import async_api_client  # imports httpx
+    from ._api.clients import async_api_client  # imports httpx
 
     return async_api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request))
 
@@ -145,7 +149,7 @@ def livechat_customer_api(
     """An ``httpx.Client`` for the Customer Chat API as the customer ``default``:
     ``livechat_customer_api.post("start_chat", json={...})`` posts to
     ``<api url>customer/action/start_chat?organization_id=...``; closed at the end."""
-    from .api import customer_client  # imports httpx
+    from ._api.clients import customer_client  # imports httpx
 
     _organized(livechat_customer)
     api_url = pytestconfig.stash[SETTINGS].api_url
@@ -158,7 +162,7 @@ def livechat_customer_async_api(
     livechat_customer: CustomerToken, pytestconfig: pytest.Config
 ) -> httpx.AsyncClient:
     """``livechat_customer_api``'s async twin (one a test, as ``livechat_async_api``)."""
-    from .api import async_customer_client  # imports httpx
+    from ._api.clients import async_customer_client  # imports httpx
 
     _organized(livechat_customer)
     return async_customer_client(pytestconfig.stash[SETTINGS].api_url, livechat_customer)
@@ -198,7 +202,7 @@ def _named(
     """What ``get`` returns for a name, or the test fails with one line: a name that breaks
     the rule, or anything that goes wrong on the way (``session.guarded``). It is skipped
     instead when what is missing is a setting (no client id) or a scope."""
-    from .errors import MissingScope, NotConfigured  # off the start-up path
+    from ._base.errors import MissingScope, NotConfigured  # off the start-up path
 
     if not isinstance(name, str) or not is_account_name(name):
         pytest.fail(
@@ -235,7 +239,7 @@ def _named(
 def livechat_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
     """A function of an account name that returns a logged-in Agent Chat RTM session of that
     account (``livechat_bearer_for(name)``'s token), one a test, closed at its teardown."""
-    from .rtm_sessions import Sessions  # only when a test uses RTM
+    from ._plugin.rtm_sessions import Sessions  # only when a test uses RTM
 
     sessions = Sessions(request, "agent")
     yield sessions.of
@@ -253,7 +257,7 @@ def livechat_rtm(livechat_rtm_for: Callable[[str], Rtm], pytestconfig: pytest.Co
 def livechat_customer_rtm_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Rtm]]:
     """A function of a customer name that returns a logged-in Customer Chat RTM session of
     that customer (``livechat_customer_for(name)``'s token), one a test."""
-    from .rtm_sessions import Sessions
+    from ._plugin.rtm_sessions import Sessions
 
     sessions = Sessions(request, "customer")
     yield sessions.of

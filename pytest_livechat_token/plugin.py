@@ -12,9 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import redact
-from .environment import env_secrets
-from .errors import LiveChatTokenError
+from ._base import redact
+from ._base.environment import env_secrets
+from ._base.errors import LiveChatTokenError
+from ._base.settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
+from ._plugin.stash import (
+    CUSTOMER_TOKENS,
+    IDENTITIES,
+    PROCESS,
+    SETTINGS,
+    STDIN_IS_TTY,
+    TOKENS,
+    Process,
+    guarded,
+    run_of,
+)
 from .fixtures import (
     livechat_api,
     livechat_api_url,
@@ -32,21 +44,9 @@ from .fixtures import (
     livechat_rtm,
     livechat_rtm_for,
 )
-from .session import (
-    CUSTOMER_TOKENS,
-    IDENTITIES,
-    PROCESS,
-    SETTINGS,
-    STDIN_IS_TTY,
-    TOKENS,
-    Process,
-    guarded,
-    run_of,
-)
-from .settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
 
 if TYPE_CHECKING:
-    from .pat import PersonalAccessToken
+    from ._base.pat import PersonalAccessToken
 
 __all__ = [
     "livechat_api",
@@ -129,7 +129,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
     result = yield
     if config.option.help:  # after pytest's own "Environment variables:"
-        from .settings import ENVIRONMENT  # only for --help
+        from ._base.settings import ENVIRONMENT  # only for --help
 
         lines = [f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT]
         print(
@@ -165,13 +165,13 @@ def pytest_configure(config: pytest.Config) -> None:
         pat = _pat()
     except LiveChatTokenError as error:
         raise pytest.UsageError(str(error)) from None
-    from .masking import install
+    from ._plugin.masking import install
 
     install(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     handed = workerinput.get("livechat_token") if workerinput else None
     if handed:
-        from .handoff import settings_from  # only workers are handed anything
+        from ._core.handed import settings_from  # only workers are handed anything
 
         settings = settings_from(settings, handed)
         interactive = bool(handed.get("interactive"))
@@ -185,7 +185,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
-        message = guarded(lambda: run_of(config, at_configure=True).account().login(force=True))
+        from ._core.obtain import source_of  # the core: a login before any test runs
+
+        message = guarded(lambda: source_of(run_of(config, at_configure=True)).login(force=True))
         if message is not None:
             raise pytest.UsageError(f"--livechat-login: {message}")
 
@@ -194,7 +196,7 @@ def _pat() -> PersonalAccessToken | None:
     """``LIVECHAT_PAT``, checked and remembered as a secret (its module only when it is set)."""
     if not os.environ.get(PAT_ENV, "").strip():
         return None
-    from .pat import from_environ  # only for runs that set it
+    from ._base.pat import from_environ  # only for runs that set it
 
     pat = from_environ(os.environ)
     if pat is not None:
@@ -211,7 +213,8 @@ class XdistHandOff:
         self._payload: dict[str, Any] | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
-        from .handoff import KEY, payload  # only a controller with workers
+        from ._core.handed import KEY
+        from ._core.handoff import payload  # only a controller with workers
 
         if self._payload is None:
             self._payload = dict(payload(run_of(self._config)))
@@ -219,7 +222,7 @@ class XdistHandOff:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from .header import header_lines
+    from ._plugin.header import header_lines
 
     lines: list[str] = []
     problem = guarded(lambda: lines.extend(header_lines(config)))
@@ -243,8 +246,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     marker = item.get_closest_marker("livechat_scopes")
     if marker is None:
         return
-    from .bearer import BearerToken  # only marked tests need these
-    from .scopes import missing_scopes
+    from ._base.bearer import BearerToken  # only marked tests need these
+    from ._base.scopes import missing_scopes
 
     token = getattr(item, "funcargs", {}).get("livechat_bearer")
     names = getattr(item, "fixturenames", ())
@@ -269,7 +272,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
     """A failed comparison that involves a secret shows neither side (``masking.compared``)."""
-    from .masking import compared  # only for a failed comparison
+    from ._plugin.masking import compared  # only for a failed comparison
 
     return compared(op, left, right)
 
@@ -278,21 +281,21 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
     """The masker stays the plugin registered last (``masking.keep_last``)."""
     masker = manager.get_plugin("livechat-token-masker")
     if masker is not None and plugin is not masker:
-        from .masking import keep_last  # imported at configure already
+        from ._plugin.masking import keep_last  # imported at configure already
 
         keep_last(manager, masker)
 
 
 def pytest_enter_pdb() -> None:
     """The debugger reads the terminal: put back one a login left quiet (``terminal.settle``)."""
-    if (terminal := sys.modules.get(f"{__package__}.terminal")) is not None:
+    if (terminal := sys.modules.get(f"{__package__}._auth.terminal")) is not None:
         terminal.settle()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The report files are complete now: mask them (``masking.scrub_files``)."""
     if redact.known():
-        from .masking import scrub_files
+        from ._plugin.masking import scrub_files
 
         scrub_files(config)
 
@@ -308,7 +311,7 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 @pytest.hookimpl(optionalhook=True)  # pytest-recording's; nothing happens without it
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    from .cassettes import configure  # only with pytest-recording
+    from ._plugin.cassettes import configure  # only with pytest-recording
 
     identities: dict[str, str] = config.stash[IDENTITIES]
     configure(vcr, config.stash[SETTINGS].accounts_url, identities)

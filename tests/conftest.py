@@ -25,7 +25,7 @@ pytest_plugins = ["pytester"]
 def _no_known_secrets() -> Iterator[None]:
     """Each test starts and ends knowing no secret: what one test remembered masks nothing in
     the next."""
-    from pytest_livechat_token import redact
+    from pytest_livechat_token._base import redact
 
     redact.forget_all()
     yield

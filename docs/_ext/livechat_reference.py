@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_livechat_token import plugin
-from pytest_livechat_token.settings import ENVIRONMENT, OPTIONS, REQUIRE_ENV
+from pytest_livechat_token._base.settings import ENVIRONMENT, OPTIONS, REQUIRE_ENV
 
 _ENV = re.compile(r"\s*\[env ([A-Z_]+)(=1)?\]$")
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "http://127.0.0.1:9"  # never contacted: a warm cache needs no network

@@ -13,7 +13,7 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 URL = "https://accounts.livechat.com"
 CLIENTS = 3

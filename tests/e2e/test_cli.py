@@ -15,8 +15,8 @@ import httpx
 import pexpect
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import (

@@ -14,15 +14,15 @@ import httpx
 import pexpect
 import pytest
 
-from pytest_livechat_token.authorize import (
+from pytest_livechat_token._auth.authorize import (
     authorization_url,
     code_challenge,
     new_code_verifier,
     parse_code_answer,
 )
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.errors import PasteRejected
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import PasteRejected
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import Spawner, freeze_clock, outcomes, read_login_url

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CustomerEntry, TokenCache
-from pytest_livechat_token.customers import CustomerRefused, CustomerSource
-from pytest_livechat_token.errors import ConfigError, MissingScope
-from pytest_livechat_token.pat import from_environ
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import ConfigError, MissingScope
+from pytest_livechat_token._base.pat import from_environ
+from pytest_livechat_token._core.customers import CustomerRefused, CustomerSource
+from pytest_livechat_token._store.cache import CustomerEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import cache_token, make_run
@@ -29,7 +29,7 @@ def customers(
     accounts: AccountsServer, path: Path, environ: dict[str, str] | None = None, **kwargs: Any
 ) -> CustomerSource:
     """The customers of a run with nobody to ask."""
-    return make_run(accounts.url, path, environ=environ, **kwargs).customers
+    return CustomerSource(make_run(accounts.url, path, environ=environ, **kwargs))
 
 
 def cached_agent(accounts: AccountsServer, path: Path, scope: str = AGENT_SCOPE) -> str:

@@ -117,13 +117,14 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime, timezone
 
     from pytest_livechat_token import BearerToken
-    from pytest_livechat_token.authorize import Grant
-    from pytest_livechat_token.cache import CacheEntry
-    from pytest_livechat_token.login import LoginResult
-    from pytest_livechat_token.loopback import Answer
-    from pytest_livechat_token.oauth import TokenResponse
-    from pytest_livechat_token.run import Run
-    from pytest_livechat_token.settings import Settings
+    from pytest_livechat_token._auth.authorize import Grant
+    from pytest_livechat_token._auth.login import LoginResult
+    from pytest_livechat_token._auth.loopback import Answer
+    from pytest_livechat_token._auth.oauth import TokenResponse
+    from pytest_livechat_token._base.settings import Settings
+    from pytest_livechat_token._core.obtain import source_of
+    from pytest_livechat_token._core.run import Run
+    from pytest_livechat_token._store.cache import CacheEntry
 
     secret, refresh = "dal:SECRETSECRETSECRET", "dal:REFRESHREFRESH"
     now = datetime.now(timezone.utc)
@@ -131,12 +132,14 @@ def test_reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     shown = [
-        Run(
-            Settings(token_cache=Path("t.json"), client_id="c"),
-            os.environ,
-            interactive=False,
-            handed={"accounts": {"default": {"token": secret}}},
-        ).account(),
+        source_of(
+            Run(
+                Settings(token_cache=Path("t.json"), client_id="c"),
+                os.environ,
+                interactive=False,
+                handed={"accounts": {"default": {"token": secret}}},
+            )
+        ),
         Grant(secret),
         CacheEntry(secret, now, now, refresh_token=refresh),
         TokenResponse(secret, refresh, 1, None),

@@ -11,7 +11,7 @@ import httpx
 import pexpect
 import pytest
 
-from pytest_livechat_token.loopback import LoopbackTarget, loopback_target
+from pytest_livechat_token._auth.loopback import LoopbackTarget, loopback_target
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import (

@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.errors import ConfigError, LoginFailed, NoTerminal
-from pytest_livechat_token.handoff import HandOff
-from pytest_livechat_token.obtain import TokenSource
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import ConfigError, LoginFailed, NoTerminal
+from pytest_livechat_token._core.handed import HandOff
+from pytest_livechat_token._core.obtain import TokenSource, source_of
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import cache_pair, cache_token, freeze_clock, make_run
@@ -38,7 +38,7 @@ def source(
     run = make_run(
         accounts.url, path, terminal, environ=environ, handed=handed, grant=grant, account=account
     )
-    return run.account()
+    return source_of(run)
 
 
 def pastes(terminal: ScriptedTerminal, token: str) -> Step:
@@ -76,7 +76,7 @@ def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Pat
     default = source(accounts, path, person)
     assert default.token() == first
     shown_first = person.text
-    supervisor = default.run.account("supervisor").token()
+    supervisor = source_of(default.run, "supervisor").token()
     assert supervisor == second
     assert (default.token().account, default.token().account_id) == ("default", "acc-1")
     assert (supervisor.account, supervisor.account_id) == ("supervisor", "acc-2")
@@ -99,8 +99,8 @@ def test_two_names_are_two_users_each_cached(accounts: AccountsServer, path: Pat
     # Another process: both from the cache, nobody asked.
     later = source(accounts, path, ScriptedTerminal([]))
     assert later.token() == first
-    assert later.run.account("supervisor").token() == second
-    assert later.run.account("supervisor").token().account_id == "acc-2"
+    assert source_of(later.run, "supervisor").token() == second
+    assert source_of(later.run, "supervisor").token().account_id == "acc-2"
 
 
 def test_the_same_user_for_two_names_is_refused_and_asked_again(
@@ -111,7 +111,7 @@ def test_the_same_user_for_two_names_is_refused_and_asked_again(
     other = accounts.issue(account_id="acc-2")
     person = ScriptedTerminal([])
     person.steps = [pastes(person, again), pastes(person, other)]
-    token = source(accounts, path, person).run.account("supervisor").token()
+    token = source_of(source(accounts, path, person).run, "supervisor").token()
     assert token == other
     assert person.prompts == 2
     assert (
@@ -136,7 +136,7 @@ def test_a_user_cached_without_its_id_is_asked_for_before_another_name(
         pastes(person, accounts.issue(account_id="acc-1")),
         pastes(person, accounts.issue(account_id="acc-2")),
     ]
-    token = source(accounts, path, person).run.account("supervisor").token()
+    token = source_of(source(accounts, path, person).run, "supervisor").token()
     assert token.account_id == "acc-2"
     assert "That is the LiveChat user cached as 'default' (account acc-1)" in person.text
 
@@ -151,7 +151,7 @@ def test_a_user_the_accounts_server_cannot_name_is_not_taken_for_another_name(
     person = ScriptedTerminal([])
     person.steps = [pastes(person, accounts.issue(account_id="acc-1")) for _ in range(3)]
     with pytest.raises(LoginFailed):
-        source(accounts, path, person).run.account("supervisor").token()
+        source_of(source(accounts, path, person).run, "supervisor").token()
     assert "could not say which user this is, so it cannot be told apart from 'default'" in (
         " ".join(person.text.split())
     )
@@ -162,7 +162,7 @@ def test_the_same_user_three_times_ends_the_login(accounts: AccountsServer, path
     cache_token(path, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
     person = ScriptedTerminal([])
     person.steps = [pastes(person, accounts.issue(account_id="acc-1")) for _ in range(3)]
-    viewer = source(accounts, path, person).run.account("viewer")
+    viewer = source_of(source(accounts, path, person).run, "viewer")
     with pytest.raises(LoginFailed, match="after 3 unusable answers"):
         viewer.token()
     with pytest.raises(LoginFailed):  # not asked again in this process
@@ -183,7 +183,7 @@ def test_code_grant_learns_each_user(
     default = source(accounts, path, person, grant="code")
     assert default.token().account_id == "acc-1"
     accounts.user = "acc-2"  # the person logs in as someone else in a private window
-    supervisor = default.run.account("supervisor").token()
+    supervisor = source_of(default.run, "supervisor").token()
     assert supervisor.account_id == "acc-2"
     assert supervisor.organization_id == "org-1"
     assert accounts.count("GET", "/v2/info") == (0 if ids_in_answer else 2)
@@ -197,7 +197,7 @@ def test_renewal_keeps_the_accounts_user(accounts: AccountsServer, path: Path) -
     """A renewal is of the same user: its account id stays, also when the answer omits it."""
     accounts.ids_in_token_answer = False
     pair = cache_pair(path, accounts, seconds=-60)
-    renewed = source(accounts, path, None).run.account("supervisor").token()
+    renewed = source_of(source(accounts, path, None).run, "supervisor").token()
     assert renewed != pair["access_token"]
     assert (renewed.account, renewed.account_id) == ("supervisor", "acc-2")
     entry = TokenCache(path).get(accounts.url, "client-1", "supervisor")
@@ -213,11 +213,11 @@ def test_env_tokens_by_name(accounts: AccountsServer, path: Path) -> None:
     }
     default = source(accounts, path, None, environ=environ)
     assert default.token() == "dal:default-env-token"
-    read_only = default.run.account("read-only").token()
+    read_only = source_of(default.run, "read-only").token()
     assert read_only == "fra:read-only-env-token"
     assert (read_only.account, read_only.account_id) == ("read-only", None)
     with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_SUPERVISOR"):
-        default.run.account("supervisor").token()
+        source_of(default.run, "supervisor").token()
     assert accounts.requests == []
 
 
@@ -231,7 +231,7 @@ def test_the_default_account_takes_the_plain_env_token(
     assert viewer.token() == "dal:viewer-env-token"
     assert viewer.token().account == "viewer"
     with pytest.raises(NoTerminal, match="LIVECHAT_BEARER_TOKEN_DEFAULT"):
-        viewer.run.account("default").token()
+        source_of(viewer.run, "default").token()
 
 
 def test_each_handed_account_is_its_own(accounts: AccountsServer, path: Path) -> None:
@@ -245,10 +245,10 @@ def test_each_handed_account_is_its_own(accounts: AccountsServer, path: Path) ->
     }
     worker = source(accounts, path, None, handed=handed)
     assert worker.token() == first
-    assert worker.run.account("supervisor").token() == second
-    assert worker.run.account("supervisor").token().account_id == "acc-2"
+    assert source_of(worker.run, "supervisor").token() == second
+    assert source_of(worker.run, "supervisor").token().account_id == "acc-2"
     with pytest.raises(NoTerminal, match="for 'viewer'"):
-        worker.run.account("viewer").token()
+        source_of(worker.run, "viewer").token()
     assert accounts.requests == []
 
 
@@ -257,7 +257,7 @@ def test_a_name_that_breaks_the_rule_is_refused(
     accounts: AccountsServer, path: Path, name: str
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape("[a-z0-9][a-z0-9_-]{0,31}")):
-        source(accounts, path, None).run.account(name)
+        source_of(source(accounts, path, None).run, name)
 
 
 def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
@@ -268,7 +268,7 @@ def test_a_renewal_of_one_account_does_not_wait_for_a_login_of_another(
     pair = cache_pair(path, accounts, seconds=-60)
     cache = TokenCache(path)
     with cache.locks.login(1, lambda: pytest.fail("free")):
-        renewed = source(accounts, path, None).run.account("supervisor").token()
+        renewed = source_of(source(accounts, path, None).run, "supervisor").token()
     assert renewed != pair["access_token"]
 
 

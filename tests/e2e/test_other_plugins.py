@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.bearer import mask
+from pytest_livechat_token._base.bearer import mask
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import cache_pair

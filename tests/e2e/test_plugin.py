@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.session import SETTINGS
-from pytest_livechat_token.settings import OPTIONS, Option
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.settings import OPTIONS, Option
+from pytest_livechat_token._plugin.stash import SETTINGS
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import USER_TEST, cache_token, expect_token, freeze_clock
@@ -33,7 +33,7 @@ def test_options_in_one_group_of_help(pytester: pytest.Pytester) -> None:
 def test_every_variable_is_listed_once_in_help(pytester: pytest.Pytester) -> None:
     import re
 
-    from pytest_livechat_token.settings import ENVIRONMENT
+    from pytest_livechat_token._base.settings import ENVIRONMENT
 
     out = pytester.runpytest("--help").stdout.str()
     named = re.findall(r"\bLIVECHAT_[A-Z_]+(?:<NAME>)?", out)
@@ -339,8 +339,8 @@ def test_expired_time_is_aware_utc(
 def test_the_login_says_what_to_do_under_a_thread_timeout(
     pytester: pytest.Pytester, args: list[str], noted: bool
 ) -> None:
-    from pytest_livechat_token.login import instructions
-    from pytest_livechat_token.session import run_of
+    from pytest_livechat_token._auth.login import instructions
+    from pytest_livechat_token._plugin.stash import run_of
 
     config = pytester.parseconfigure(*args)
     note = run_of(config).wording.login_note

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import pytest
 
-from pytest_livechat_token.bearer import mask, utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
+from pytest_livechat_token._base.bearer import mask, utcnow
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import cache_pair
@@ -218,7 +218,7 @@ def test_an_unexpected_error_on_the_token_path_is_one_line(
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", token)
     pytester.makeconftest(
         """
-        from pytest_livechat_token.obtain import TokenSource
+        from pytest_livechat_token._core.obtain import TokenSource
 
         def explode(self, entries=None):
             bearer = self.run.environ["LIVECHAT_BEARER_TOKEN"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from pytest_livechat_token.cache import TokenCache
+from pytest_livechat_token._store.cache import TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import (

@@ -18,9 +18,9 @@ import pexpect
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_livechat_token.handoff import HandOff
-    from pytest_livechat_token.run import Run
-    from pytest_livechat_token.terminal import Terminal
+    from pytest_livechat_token._auth.terminal import Terminal
+    from pytest_livechat_token._core.handed import HandOff
+    from pytest_livechat_token._core.run import Run
 
     from .accounts_server import AccountsServer
 
@@ -123,8 +123,8 @@ def cache_token(
     (from ``now``, the real time by default)."""
     from datetime import timedelta
 
-    from pytest_livechat_token.bearer import utcnow
-    from pytest_livechat_token.cache import CacheEntry, TokenCache
+    from pytest_livechat_token._base.bearer import utcnow
+    from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
     now = now or utcnow()
     entry = CacheEntry(
@@ -143,10 +143,10 @@ CLOCK = """
 import os
 from datetime import datetime
 
-import pytest_livechat_token.bearer
+import pytest_livechat_token._base.bearer
 
 _frozen = datetime.fromisoformat(os.environ["FROZEN_NOW"])
-pytest_livechat_token.bearer.utcnow = lambda: _frozen
+pytest_livechat_token._base.bearer.utcnow = lambda: _frozen
 """
 """The plugin's clock stopped at ``FROZEN_NOW``: a pytest plugin (``-p frozen_clock``, written by
 ``freeze_clock``), or the first lines of a ``python -c`` (``cli``). It must run before the core
@@ -160,7 +160,7 @@ def freeze_clock(
     starts: what they print of a token's time left is then exact (``8 h 0 min`` for a token
     cached with 8 hours from the returned moment), however long they take to start. With
     ``directory``, pytest runs started there take ``-p frozen_clock``."""
-    from pytest_livechat_token.bearer import utcnow
+    from pytest_livechat_token._base.bearer import utcnow
 
     now = at or utcnow()
     monkeypatch.setenv("FROZEN_NOW", now.isoformat())
@@ -281,9 +281,9 @@ def make_run(
 ) -> Run:
     """The one in-process run of the core for tests: client-1 at ``accounts_url``, the cache at
     ``path``, no browser, a 60 s prompt; ``terminal`` is the person (None: nobody to ask)."""
-    from pytest_livechat_token.bearer import utcnow
-    from pytest_livechat_token.run import Run
-    from pytest_livechat_token.settings import Settings
+    from pytest_livechat_token._base.bearer import utcnow
+    from pytest_livechat_token._base.settings import Settings
+    from pytest_livechat_token._core.run import Run
 
     values: dict[str, Any] = {
         "client_id": "client-1",

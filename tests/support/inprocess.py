@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, TokenCache
-from pytest_livechat_token.obtain import TokenSource
-from pytest_livechat_token.run import Run
-from pytest_livechat_token.settings import Settings
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.settings import Settings
+from pytest_livechat_token._core.obtain import TokenSource, source_of
+from pytest_livechat_token._core.run import Run
+from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer, redirect_fragment
 from .helpers import make_run
@@ -27,7 +27,7 @@ def source_for(
     **kwargs: Any,
 ) -> TokenSource:
     """The default account's source of a run (``helpers.make_run``)."""
-    return make_run(accounts.url, path, terminal, **kwargs).account()
+    return source_of(make_run(accounts.url, path, terminal, **kwargs))
 
 
 def paste_for(terminal: ScriptedTerminal, token: str) -> str:
@@ -48,7 +48,7 @@ def scripted_login(accounts: AccountsServer, token: str) -> ScriptedTerminal:
 
 def env_only(environ: dict[str, str]) -> TokenSource:
     """A source with only the environment to take a token from (no client id, no cache)."""
-    return Run(Settings(token_cache=Path("never-read.json")), environ, interactive=False).account()
+    return source_of(Run(Settings(token_cache=Path("never-read.json")), environ, interactive=False))
 
 
 def rotated_pair(accounts: AccountsServer, cache: TokenCache, *, lifetime: float = -60) -> str:

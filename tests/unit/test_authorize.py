@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pytest_livechat_token.authorize import (
+from pytest_livechat_token._auth.authorize import (
     Grant,
     answer_state,
     authorization_url,
@@ -14,10 +14,10 @@ from pytest_livechat_token.authorize import (
     new_state,
     parse_paste,
 )
-from pytest_livechat_token.errors import (
+from pytest_livechat_token._auth.terminal import shown
+from pytest_livechat_token._base.errors import (
     PasteRejected,
 )
-from pytest_livechat_token.terminal import shown
 
 TOKEN = "dal:Abc-123_xyzQWERTYuiop"
 ENCODED = "dal%3AAbc-123_xyzQWERTYuiop"
@@ -160,7 +160,7 @@ def test_an_oauth_exception_is_explained_before_an_identity_one() -> None:
 def test_re_consent_asks_for_the_consent_screen() -> None:
     from urllib.parse import parse_qs, urlsplit
 
-    from pytest_livechat_token.authorize import authorization_url
+    from pytest_livechat_token._auth.authorize import authorization_url
 
     plain = parse_qs(urlsplit(authorization_url("https://a", "c", "https://l", "s")).query)
     again = authorization_url("https://a", "c", "https://l", "s", consent=True)
@@ -207,8 +207,8 @@ def test_messages_never_hold_the_token() -> None:
 
 
 def test_error_explanations_fit_both_grants_and_name_the_front_ends_flags() -> None:
-    from pytest_livechat_token.authorize import explain_error
-    from pytest_livechat_token.settings import Wording
+    from pytest_livechat_token._auth.authorize import explain_error
+    from pytest_livechat_token._base.settings import Wording
 
     unauthorized = explain_error(
         {"oauth_exception": "unauthorized_client"}, client_id="c", redirect_uri="https://x.test"
@@ -255,7 +255,7 @@ def test_control_characters_of_an_error_page_are_escaped() -> None:
 
 def test_a_pasted_token_is_a_secret_from_the_moment_it_is_read() -> None:
     """Even from an answer that is then refused (another login's state), and a bare one."""
-    from pytest_livechat_token import redact
+    from pytest_livechat_token._base import redact
 
     with pytest.raises(PasteRejected, match="another login attempt"):
         parse(f"https://localhost/#access_token={ENCODED}&state=other")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pytest_livechat_token import BearerToken, CustomerToken
-from pytest_livechat_token.bearer import (
+from pytest_livechat_token._base.bearer import (
     describe_duration,
     expires_at_from,
     is_usable,

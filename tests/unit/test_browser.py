@@ -6,7 +6,7 @@ import pytest
 
 
 def test_no_display_opens_no_console_browser(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_livechat_token import browser
+    from pytest_livechat_token._auth import browser
 
     monkeypatch.setattr("sys.platform", "linux")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
-from pytest_livechat_token.errors import CacheLockTimeout
+from pytest_livechat_token._base.errors import CacheLockTimeout
+from pytest_livechat_token._store.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 
 from ..support.helpers import held_by_another_process
 
@@ -271,7 +271,7 @@ def test_a_read_creates_nothing(cache: TokenCache) -> None:
 
 
 def test_what_the_cache_holds_is_a_secret_once_read(cache: TokenCache) -> None:
-    from pytest_livechat_token import redact
+    from pytest_livechat_token._base import redact
 
     cache.put(URL, "c1", entry()._replace(refresh_token="refresh-cached-0123456789"))
     redact.forget_all()

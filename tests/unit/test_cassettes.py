@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pytest_livechat_token import redact
-from pytest_livechat_token.cassettes import MaskingPersister
+from pytest_livechat_token._base import redact
+from pytest_livechat_token._plugin.cassettes import MaskingPersister
 
 pytest.importorskip("vcr")
 

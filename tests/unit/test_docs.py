@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_livechat_token import plugin
-from pytest_livechat_token.settings import REFRESH_ENV, TOKEN_ENV
+from pytest_livechat_token._base.settings import REFRESH_ENV, TOKEN_ENV
 
 ROOT = Path(__file__).parents[2]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_livechat_token.authorize import answer_state, explain_error, parse_paste
-from pytest_livechat_token.bearer import is_token_shaped
-from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
-from pytest_livechat_token.errors import PasteRejected
+from pytest_livechat_token._auth.authorize import answer_state, explain_error, parse_paste
+from pytest_livechat_token._base.bearer import is_token_shaped
+from pytest_livechat_token._base.errors import PasteRejected
+from pytest_livechat_token._store.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 
 EXAMPLES = int(os.environ.get("LIVECHAT_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.cache import TokenCache
-from pytest_livechat_token.handoff import bearer_of, payload, settings_from
-from pytest_livechat_token.run import Run
-from pytest_livechat_token.settings import Settings, resolve
+from pytest_livechat_token._base.settings import Settings, resolve
+from pytest_livechat_token._core.handed import bearer_of, settings_from
+from pytest_livechat_token._core.handoff import payload
+from pytest_livechat_token._core.run import Run
+from pytest_livechat_token._store.cache import TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import cache_token, make_run

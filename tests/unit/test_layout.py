@@ -1,71 +1,145 @@
-"""The code's layout as docs/explanation/design.md states it: every module in one layer of its
-table, each importing only its own layer and those above it (lazy imports too), pytest only in
-the front ends, and no module or class past its size."""
+"""The code's layout, read from the packages themselves: each private subpackage is one layer
+(pure logic, I/O, orchestration, the front end's parts) and the modules at the top are the front
+ends; a module imports only its own layer and those below it, counting lazy (function-level)
+and ``TYPE_CHECKING`` imports; pytest only in the front ends; nothing imports the pytest glue;
+no import cycle between modules; no class past its size."""
 
 from __future__ import annotations
 
 import ast
 import functools
-import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).parents[2] / "pytest_livechat_token"
-DESIGN = Path(__file__).parents[2] / "docs" / "explanation" / "design.md"
-ENTRY_POINTS = {"__init__", "__main__"}
-"""The package itself (lazy exports) and ``python -m``: above no layer, in none."""
-
-
-@functools.cache
-def _layers() -> list[tuple[str, frozenset[str]]]:
-    rows = re.findall(r"^\| ([A-Za-z/ ]+) \| ((?:`\w+`(?:, )?)+) \|", DESIGN.read_text(), re.M)
-    return [(layer, frozenset(re.findall(r"`(\w+)`", modules))) for layer, modules in rows]
+NAME = PACKAGE.name
+LAYERS = {
+    "_base": 0,  # pure logic
+    "_store": 1,  # I/O: the cache on disk
+    "_auth": 1,  # I/O: the accounts server, the person, the browser, the loopback receiver
+    "_api": 1,  # I/O: the Web API clients
+    "_rtm": 1,  # I/O: RTM sessions
+    "_core": 2,  # orchestration
+    "_plugin": 3,  # the pytest front end's parts
+    "": 3,  # the front ends: plugin, fixtures, cli (and the package's lazy exports)
+}
+FRONT = 3
+GLUE = f"{NAME}.plugin"
+"""What nothing imports: pytest loads it, and it imports the rest."""
 
 
 @functools.cache
 def _modules() -> dict[str, ast.Module]:
-    return {path.stem: ast.parse(path.read_text()) for path in sorted(PACKAGE.glob("*.py"))}
-
-
-def _imports(tree: ast.Module) -> set[str]:
-    """The package's modules and the top-level packages ``tree`` imports, wherever it does."""
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.add(node.module or "")
-            if not node.module:
-                found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+    """Every module of the package by dotted name (``pytest_livechat_token._core.run``)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = ast.parse(path.read_text())
     return found
 
 
-def test_every_module_is_in_one_layer() -> None:
-    placed = [module for _, modules in _layers() for module in modules]
-    assert len(_layers()) == 4
-    assert sorted(placed) == sorted(set(_modules()) - ENTRY_POINTS)
+def _package_of(module: str) -> str:
+    """The subpackage a module is in (``_core``), or "" at the top."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else ""
 
 
-@pytest.mark.parametrize("module", sorted(set(_modules()) - ENTRY_POINTS))
-def test_a_module_imports_only_its_layer_and_those_above(module: str) -> None:
-    layers = _layers()
-    rank = {name: index for index, (_, modules) in enumerate(layers) for name in modules}
-    imports = _imports(_modules()[module])
-    below = sorted(name for name in imports if rank.get(name, -1) > rank[module])
-    assert below == [], f"{module} ({layers[rank[module]][0]}) imports a lower layer"
-    if layers[rank[module]][0] != "front ends":
-        assert "pytest" not in imports, f"{module} is below the pytest glue"
-        assert "_pytest" not in imports
+def _is_package(module: str) -> bool:
+    return module == NAME or (PACKAGE / Path(*module.split(".")[1:]) / "__init__.py").exists()
+
+
+def _imports(module: str) -> set[str]:
+    """The package's modules and the other top-level packages ``module`` imports, wherever
+    it does (in a function, under ``TYPE_CHECKING``): absolute dotted names."""
+    tree = _modules()[module]
+    here = module if _is_package(module) else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here.split(".")
+            base = base[: len(base) - (node.level - 1)]
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if candidate in _modules() else target)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module if node.module.startswith(NAME) else node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name if alias.name.startswith(NAME) else alias.name.split(".")[0]
+                for alias in node.names
+            )
+    return found
+
+
+def _ours(module: str) -> set[str]:
+    """The package's modules ``module`` imports (its subpackages' ``__init__`` aside, which
+    hold only a docstring)."""
+    return {
+        name
+        for name in _imports(module)
+        if name.startswith(NAME) and name in _modules() and name != module
+    }
+
+
+def test_every_subpackage_is_a_layer() -> None:
+    subpackages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert subpackages == set(LAYERS) - {""}
+    assert all(name.startswith("_") for name in subpackages), "private: the API is __init__'s"
 
 
 @pytest.mark.parametrize("module", sorted(_modules()))
-def test_no_module_over_450_lines_and_no_class_over_300(module: str) -> None:
-    source = (PACKAGE / f"{module}.py").read_text()
-    assert source.count("\n") <= 450
-    for node in ast.walk(ast.parse(source)):
+def test_a_module_imports_only_its_layer_and_those_below(module: str) -> None:
+    rank = LAYERS[_package_of(module)]
+    above = sorted(name for name in _ours(module) if LAYERS[_package_of(name)] > rank)
+    assert above == [], f"{module} (layer {rank}) imports a higher layer"
+    if rank < FRONT:
+        assert not {"pytest", "_pytest"} & _imports(module), f"{module} is below the pytest glue"
+    assert module == GLUE or GLUE not in _imports(module), "nothing imports the pytest glue"
+
+
+def test_no_import_cycle() -> None:
+    """No two modules import each other, however far round (Tarjan's strongly connected
+    components of the import graph, lazy and ``TYPE_CHECKING`` imports counted)."""
+    graph = {module: _ours(module) for module in _modules()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    assert cycles == []
+
+
+@pytest.mark.parametrize("module", sorted(_modules()))
+def test_no_class_over_300_lines(module: str) -> None:
+    """A class past 300 lines does two jobs; a module's length is no such sign (modules are
+    merged where a split by size only made fragments)."""
+    for node in ast.walk(_modules()[module]):
         if isinstance(node, ast.ClassDef):
             assert node.end_lineno is not None
             assert node.end_lineno - node.lineno + 1 <= 300, node.name

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.cache import TokenCache
-from pytest_livechat_token.errors import CacheLockTimeout
-from pytest_livechat_token.locks import Locks
+from pytest_livechat_token._base.errors import CacheLockTimeout
+from pytest_livechat_token._store.cache import TokenCache
+from pytest_livechat_token._store.locks import Locks
 
 from ..support.helpers import held_by_another_process
 

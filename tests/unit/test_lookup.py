@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token import redact
-from pytest_livechat_token.errors import ConfigError
+from pytest_livechat_token._base import redact
+from pytest_livechat_token._base.errors import ConfigError
+from pytest_livechat_token._core.obtain import source_of
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import make_run
@@ -53,6 +54,6 @@ def test_two_names_that_would_read_one_variable_are_refused(
         tmp_path / "c" / "tokens.json",
         environ={"LIVECHAT_BEARER_TOKEN_READ_ONLY": "dal:read-only-token-1234"},
     )
-    assert run.account("read-only").token() == "dal:read-only-token-1234"
+    assert source_of(run, "read-only").token() == "dal:read-only-token-1234"
     with pytest.raises(ConfigError, match="'read-only' and 'read_only' would both read"):
-        run.account("read_only")
+        source_of(run, "read_only")

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pytest_livechat_token.loopback import LoopbackReceiver, LoopbackTarget
+from pytest_livechat_token._auth.loopback import LoopbackReceiver, LoopbackTarget
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import free_port

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from pytest_livechat_token import redact
+from pytest_livechat_token._base import redact
 
 
 def test_report_masking_reaches_every_shape() -> None:
     from dataclasses import dataclass
     from types import SimpleNamespace
 
-    from pytest_livechat_token.masking import scrub_report
+    from pytest_livechat_token._plugin.masking import scrub_report
 
     secret = "dal:ReportSecret0123456789abcdef"
     redact.remember(secret)
@@ -49,7 +49,7 @@ def test_an_exception_is_masked_where_it_is() -> None:
     """Arguments (a copy: what the test holds is not changed), text attributes, notes, chained
     and grouped exceptions; an exception whose own ``__str__`` shows the secret is given a
     subclass of the same name that shows it masked."""
-    from pytest_livechat_token.masking import scrub_exception
+    from pytest_livechat_token._plugin.masking import scrub_exception
 
     secret = "dal:ExceptionSecret0123456789abcdef"
     redact.remember(secret)
@@ -88,7 +88,7 @@ def test_an_exception_is_masked_where_it_is() -> None:
 
 
 def test_a_masked_list_masks_what_is_added() -> None:
-    from pytest_livechat_token.masking import _MaskedList
+    from pytest_livechat_token._plugin.masking import _MaskedList
 
     secret = "dal:ListSecret0123456789abcdef"
     redact.remember(secret)

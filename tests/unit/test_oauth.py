@@ -12,12 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pytest_livechat_token import oauth as accounts_module
-from pytest_livechat_token.errors import (
+from pytest_livechat_token._auth import oauth as accounts_module
+from pytest_livechat_token._auth.oauth import token_info
+from pytest_livechat_token._base.errors import (
     AccountsUnreachable,
     TokenRejected,
 )
-from pytest_livechat_token.oauth import token_info
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import refusing_port
@@ -126,8 +126,8 @@ def test_the_test_server_revokes_as_documented(accounts: AccountsServer) -> None
 def test_a_refusal_is_named_only_by_a_plain_error_name(
     accounts: AccountsServer, body: bytes, named: str | None
 ) -> None:
-    from pytest_livechat_token.errors import GrantRefused
-    from pytest_livechat_token.oauth import refresh_grant
+    from pytest_livechat_token._auth.oauth import refresh_grant
+    from pytest_livechat_token._base.errors import GrantRefused
 
     accounts.fixed[("POST", "/v2/token")] = (401, body, {})
     with pytest.raises(GrantRefused) as refused:
@@ -294,8 +294,8 @@ def test_what_the_token_endpoint_answers_is_a_secret_at_once(accounts: AccountsS
     """Remembered as it is read, before anything else is checked: here the answer is then
     refused as damaged (a refresh token of the wrong shape), and the access token it carried
     is masked all the same."""
-    from pytest_livechat_token import redact
-    from pytest_livechat_token.oauth import refresh_grant
+    from pytest_livechat_token._auth.oauth import refresh_grant
+    from pytest_livechat_token._base import redact
 
     body = json.dumps({"access_token": "dal:AnsweredSecret0123456789", "refresh_token": "x y"})
     accounts.fixed[("POST", "/v2/token")] = (200, body.encode(), {})

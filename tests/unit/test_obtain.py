@@ -20,18 +20,19 @@ import httpx
 import pytest
 
 from pytest_livechat_token import RenewalWarning
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, CacheWarning, TokenCache
-from pytest_livechat_token.errors import (
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import (
     LiveChatTokenError,
     LoginCancelled,
     LoginFailed,
     NoTerminal,
 )
-from pytest_livechat_token.handoff import HandOff
-from pytest_livechat_token.obtain import TokenSource
-from pytest_livechat_token.run import Run
-from pytest_livechat_token.settings import Settings
+from pytest_livechat_token._base.settings import Settings
+from pytest_livechat_token._core.customers import CustomerSource
+from pytest_livechat_token._core.handed import HandOff
+from pytest_livechat_token._core.obtain import TokenSource, source_of
+from pytest_livechat_token._core.run import Run
+from pytest_livechat_token._store.cache import CacheEntry, CacheWarning, TokenCache
 
 from ..support.accounts_server import AccountsServer, redirect_fragment
 from ..support.helpers import held_until_released, make_run
@@ -75,7 +76,7 @@ class World:
             handed=self.handed,
             grant=self.grant,
         )
-        return run.account()
+        return source_of(run)
 
     def pastes(self, token: str) -> Step:
         """The person pastes the redirect of the login shown, carrying ``token``."""
@@ -491,12 +492,14 @@ def test_a_cancelled_login_is_not_asked_again_in_the_run(
 ) -> None:
     terminal = ScriptedTerminal([KeyboardInterrupt(), "never asked"])
     open_terminal, opened = opener(terminal)
-    source = Run(
-        Settings(tmp_path / "c" / "t.json", "client-1", accounts_url=accounts.url),
-        {},
-        interactive=True,
-        open_terminal=open_terminal,
-    ).account()
+    source = source_of(
+        Run(
+            Settings(tmp_path / "c" / "t.json", "client-1", accounts_url=accounts.url),
+            {},
+            interactive=True,
+            open_terminal=open_terminal,
+        )
+    )
     with pytest.raises(LoginCancelled, match="cancelled"):
         source.token()
     with pytest.raises(LoginFailed, match="cancelled"):
@@ -633,7 +636,7 @@ def test_a_new_customer_cut_short_by_ctrl_c_is_stored_all_the_same(
     interrupted_when_asked("/v2/customer/token")
     run = make_run(accounts.url, path, environ={"LIVECHAT_BEARER_TOKEN": agent})
     with pytest.raises(KeyboardInterrupt):
-        run.customers.token("buyer")
+        CustomerSource(run).token("buyer")
     entry = TokenCache(path).get_customer(accounts.url, "client-1", "buyer")
     assert entry is not None
     assert entry.entity_id in accounts.customer_ids

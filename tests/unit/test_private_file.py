@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
-from pytest_livechat_token.errors import NoCache
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import NoCache
+from pytest_livechat_token._store.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 
 
 @pytest.fixture

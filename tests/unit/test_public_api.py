@@ -9,7 +9,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest_livechat_token as package
-from pytest_livechat_token import errors, plugin
+from pytest_livechat_token import plugin
+from pytest_livechat_token._base import errors
 
 ROOT = Path(__file__).parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pytest_livechat_token import redact
+from pytest_livechat_token._base import redact
 
 
 def test_scrub_masks_every_form_and_cut_pieces() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from pytest_livechat_token import RenewalWarning
-from pytest_livechat_token.bearer import utcnow
-from pytest_livechat_token.cache import TokenCache
-from pytest_livechat_token.errors import (
+from pytest_livechat_token._base.bearer import utcnow
+from pytest_livechat_token._base.errors import (
     NoTerminal,
 )
-from pytest_livechat_token.renewal import renew
+from pytest_livechat_token._core.renewal import renew
+from pytest_livechat_token._store.cache import TokenCache
 
 from ..support.accounts_server import AccountsServer
 from ..support.inprocess import (

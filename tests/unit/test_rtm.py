@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from pytest_livechat_token import RtmError
-from pytest_livechat_token.bearer import BearerToken, CustomerToken, utcnow
-from pytest_livechat_token.rtm import Rtm, open_session
-from pytest_livechat_token.rtm_frames import RtmUnavailable, rtm_url
+from pytest_livechat_token._base.bearer import BearerToken, CustomerToken, utcnow
+from pytest_livechat_token._rtm.frames import RtmUnavailable, rtm_url
+from pytest_livechat_token._rtm.session import Rtm, open_session
 
 from ..support.accounts_server import AccountsServer
 from ..support.helpers import refusing_port

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from pytest_livechat_token.rtm_frames import (
+from pytest_livechat_token._rtm.frames import (
     MAX_PUSHES,
     Mailbox,
     Message,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_livechat_token.scopes import granted_set, missing_scopes
+from pytest_livechat_token._base.scopes import granted_set, missing_scopes
 
 
 def test_granted_set() -> None:

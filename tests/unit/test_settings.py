@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_livechat_token.errors import ConfigError
-from pytest_livechat_token.settings import (
+from pytest_livechat_token._base.errors import ConfigError
+from pytest_livechat_token._base.settings import (
     ACCOUNT_RULE,
     OPTIONS,
     Settings,
@@ -121,8 +121,8 @@ def test_an_unknown_user_in_the_cache_path_is_said_when_it_is_used(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    from pytest_livechat_token.bearer import utcnow
-    from pytest_livechat_token.cache import CacheEntry, TokenCache
+    from pytest_livechat_token._base.bearer import utcnow
+    from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
     raw = "~nosuchuser-livechat/x.json"
     settings = resolve({}, {"LIVECHAT_TOKEN_CACHE": raw}, {}, home=HOME)

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from pytest_livechat_token.terminal import LineEditor, _Tty, alarm_paused
+from pytest_livechat_token._auth.terminal import LineEditor, _Tty, alarm_paused
 
 
 def test_time_at_the_prompt_does_not_count_against_an_alarm() -> None:
@@ -168,7 +168,7 @@ def test_what_is_typed_before_the_prompt_within_a_hush_is_read_by_it() -> None:
 
 
 def test_a_login_that_ended_without_an_answer_keeps_late_input_unseen_until_settled() -> None:
-    from pytest_livechat_token import terminal
+    from pytest_livechat_token._auth import terminal
 
     main, far = os.openpty()
     before = termios.tcgetattr(far)

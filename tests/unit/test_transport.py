@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_livechat_token import ApiLifecycleWarning, transport
-from pytest_livechat_token.api import api_client, async_api_client
-from pytest_livechat_token.bearer import BearerToken
+from pytest_livechat_token import ApiLifecycleWarning
+from pytest_livechat_token._api import transport
+from pytest_livechat_token._api.clients import api_client, async_api_client
+from pytest_livechat_token._base.bearer import BearerToken
 
 from ..support.accounts_server import AccountsServer
 

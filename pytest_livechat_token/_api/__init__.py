@@ -1,0 +1,1 @@
+"""I/O: the Web API clients (sync and async) and their transport."""

@@ -1,0 +1,1 @@
+"""I/O: RTM on paper (frames, errors) and RTM sessions over websockets."""
