@@ -89,6 +89,12 @@ def rtm_server(accounts: AccountsServer) -> Iterator[RtmServer]:
 
 
 @pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """A cache file of the test's own, for the in-process runs (``helpers.make_run``)."""
+    return tmp_path / "cache" / "tokens.json"
+
+
+@pytest.fixture
 def cache_file(tmp_path: Path) -> Path:
     return tmp_path / "xdg-cache" / "pytest-livechat-token" / "tokens.json"
 

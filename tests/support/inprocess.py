@@ -3,6 +3,7 @@ rotated pair, a cache that cannot be written."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,13 @@ import pytest
 
 from pytest_livechat_token._base.bearer import utcnow
 from pytest_livechat_token._base.settings import Settings
+from pytest_livechat_token._core.customers import CustomerSource
 from pytest_livechat_token._core.obtain import TokenSource, source_of
 from pytest_livechat_token._core.run import Run
 from pytest_livechat_token._store.cache import CacheEntry, TokenCache
 
 from .accounts_server import AccountsServer, redirect_fragment
-from .helpers import make_run
+from .helpers import cache_token, make_run
 from .scripted import ScriptedTerminal
 
 
@@ -82,3 +84,41 @@ def logout(
     argv = ["--client-id=client-1", f"--accounts-url={accounts.url}", f"--token-cache={path}"]
     code = main(["logout", *argv])
     return code, capsys.readouterr().err
+
+
+# -- customers
+
+AGENT_SCOPE = "chats--all:rw,customers:own"
+
+
+def customers(
+    accounts: AccountsServer, path: Path, environ: dict[str, str] | None = None, **kwargs: Any
+) -> CustomerSource:
+    """The customers of a run with nobody to ask."""
+    return CustomerSource(make_run(accounts.url, path, environ=environ, **kwargs))
+
+
+def cached_agent(accounts: AccountsServer, path: Path, scope: str = AGENT_SCOPE) -> str:
+    token = accounts.issue(scope=scope)
+    cache_token(path, accounts.url, token, account_id="acc-1", scope=scope)
+    return token
+
+
+def fetches(accounts: AccountsServer) -> int:
+    return accounts.count("POST", "/v2/customer/token")
+
+
+def customer_answer(
+    entity_id: str, organization_id: str | None
+) -> tuple[int, bytes, dict[str, str]]:
+    """A fixed ``POST /v2/customer/token`` answer (the server's knob)."""
+    body: dict[str, object] = {
+        "access_token": "dal:cust-fixed-token-value",
+        "client_id": "client-1",
+        "entity_id": entity_id,
+        "expires_in": 28800,
+        "token_type": "Bearer",
+    }
+    if organization_id is not None:
+        body["organization_id"] = organization_id
+    return 200, json.dumps(body).encode(), {}

@@ -12,13 +12,13 @@ import pytest
 
 from pytest_livechat_token._auth.loopback import LoopbackReceiver, LoopbackTarget
 
-from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import free_port
-from ..support.inprocess import (
+from ...support.accounts_server import AccountsServer, redirect_fragment
+from ...support.helpers import free_port
+from ...support.inprocess import (
     paste_for,
     source_for,
 )
-from ..support.scripted import ScriptedTerminal, Step
+from ...support.scripted import ScriptedTerminal, Step
 
 
 def has_ipv6_loopback() -> bool:

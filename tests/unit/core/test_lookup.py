@@ -10,9 +10,9 @@ from pytest_livechat_token._base import redact
 from pytest_livechat_token._base.errors import ConfigError
 from pytest_livechat_token._core.obtain import source_of
 
-from ..support.accounts_server import AccountsServer
-from ..support.helpers import make_run
-from ..support.inprocess import env_only
+from ...support.accounts_server import AccountsServer
+from ...support.helpers import make_run
+from ...support.inprocess import env_only
 
 
 @pytest.mark.parametrize(

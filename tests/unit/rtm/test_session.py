@@ -18,9 +18,9 @@ from pytest_livechat_token._base.bearer import BearerToken, CustomerToken, utcno
 from pytest_livechat_token._rtm.frames import RtmUnavailable, rtm_url
 from pytest_livechat_token._rtm.session import Rtm, open_session
 
-from ..support.accounts_server import AccountsServer
-from ..support.helpers import refusing_port
-from ..support.rtm_server import RtmServer
+from ...support.accounts_server import AccountsServer
+from ...support.helpers import refusing_port
+from ...support.rtm_server import RtmServer
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pytest_livechat_token._api import transport
 from pytest_livechat_token._api.clients import api_client, async_api_client
 from pytest_livechat_token._base.bearer import BearerToken
 
-from ..support.accounts_server import AccountsServer
+from ...support.accounts_server import AccountsServer
 
 LIST_CHATS = "/v3.6/agent/action/list_chats"
 

@@ -14,7 +14,7 @@ from pytest_livechat_token._base.errors import CacheLockTimeout
 from pytest_livechat_token._store.cache import TokenCache
 from pytest_livechat_token._store.locks import Locks
 
-from ..support.helpers import held_by_another_process
+from ...support.helpers import held_by_another_process
 
 
 @pytest.fixture

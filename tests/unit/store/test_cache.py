@@ -12,7 +12,7 @@ import pytest
 from pytest_livechat_token._base.errors import CacheLockTimeout
 from pytest_livechat_token._store.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
 
-from ..support.helpers import held_by_another_process
+from ...support.helpers import held_by_another_process
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 URL = "https://accounts.livechat.com"

@@ -34,10 +34,10 @@ from pytest_livechat_token._core.obtain import TokenSource, source_of
 from pytest_livechat_token._core.run import Run
 from pytest_livechat_token._store.cache import CacheEntry, CacheWarning, TokenCache
 
-from ..support.accounts_server import AccountsServer, redirect_fragment
-from ..support.helpers import held_until_released, make_run
-from ..support.inprocess import block_writes, logout, rotated_pair, scripted_login, source_for
-from ..support.scripted import ScriptedTerminal, Step, opener
+from ...support.accounts_server import AccountsServer, redirect_fragment
+from ...support.helpers import held_until_released, make_run
+from ...support.inprocess import block_writes, logout, rotated_pair, scripted_login, source_for
+from ...support.scripted import ScriptedTerminal, Step, opener
 
 
 @dataclass

@@ -12,8 +12,8 @@ from pytest_livechat_token._core.handoff import payload
 from pytest_livechat_token._core.run import Run
 from pytest_livechat_token._store.cache import TokenCache
 
-from ..support.accounts_server import AccountsServer
-from ..support.helpers import cache_token, make_run
+from ...support.accounts_server import AccountsServer
+from ...support.helpers import cache_token, make_run
 
 
 def test_the_payload_reads_the_cache_once_for_every_account(

@@ -19,8 +19,8 @@ from pytest_livechat_token._base.errors import (
     TokenRejected,
 )
 
-from ..support.accounts_server import AccountsServer
-from ..support.helpers import refusing_port
+from ...support.accounts_server import AccountsServer
+from ...support.helpers import refusing_port
 
 
 def test_info_of_a_good_token(accounts: AccountsServer) -> None:

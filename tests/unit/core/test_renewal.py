@@ -15,8 +15,8 @@ from pytest_livechat_token._base.errors import (
 from pytest_livechat_token._core.renewal import renew
 from pytest_livechat_token._store.cache import TokenCache
 
-from ..support.accounts_server import AccountsServer
-from ..support.inprocess import (
+from ...support.accounts_server import AccountsServer
+from ...support.inprocess import (
     logout,
     rotated_pair,
     source_for,
