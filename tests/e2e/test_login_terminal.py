@@ -157,36 +157,27 @@ def test_three_bad_answers_end_the_login(
     assert "Traceback" not in out
 
 
-def test_rejected_token_gets_another_try(
+@pytest.mark.parametrize(
+    ("client", "said"),
+    [(None, "refused this token"), ("some-other-client", "belongs to another app")],
+    ids=["not-issued", "another-app"],
+)
+def test_a_refused_token_gets_another_try(
     project: pytest.Pytester,
     terminal: Spawner,
     accounts: AccountsServer,
     monkeypatch: pytest.MonkeyPatch,
+    client: str | None,
+    said: str,
 ) -> None:
+    """A token the server does not know, or one of another app: said, and asked again."""
+    bad = accounts.issue(client) if client else "dal:NotIssuedByTheServer123"
     good = accounts.issue("client-1")
     expect_token(monkeypatch, good)
     child = terminal.spawn()
     state = prompt_state(child)
-    paste(child, "dal:NotIssuedByTheServer123", state)
-    child.expect("refused this token")
-    paste(child, good, state)
-    child.expect(pexpect.EOF)
-    assert outcomes(terminal.transcript()) == {"passed": 1}
-
-
-def test_token_of_another_client_is_refused(
-    project: pytest.Pytester,
-    terminal: Spawner,
-    accounts: AccountsServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    foreign = accounts.issue("some-other-client")
-    good = accounts.issue("client-1")
-    expect_token(monkeypatch, good)
-    child = terminal.spawn()
-    state = prompt_state(child)
-    paste(child, foreign, state)
-    child.expect("belongs to another app")
+    paste(child, bad, state)
+    child.expect(said)
     paste(child, good, state)
     child.expect(pexpect.EOF)
     assert outcomes(terminal.transcript()) == {"passed": 1}
