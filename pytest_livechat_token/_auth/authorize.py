@@ -83,6 +83,16 @@ _FIXES = {
         "LiveChat could not tell who is logged in (a failure on its side). Wait a minute, "
         "then log in again."
     ),
+    "identity:identity_lost": (
+        "LiveChat lost track of who is logged in in that browser (the session ended or its "
+        "cookies were cleared during the login). Log in to LiveChat in the browser again, then "
+        "open the address again."
+    ),
+    "identity:credentials_login_disabled": (
+        "This LiveChat user may not log in with an e-mail and a password (the organization "
+        "requires another way, such as single sign-on). Log in to LiveChat in the browser the "
+        "way your organization requires, then open the address again."
+    ),
     "identity:invalid_request": (
         "LiveChat found the login request malformed. Open the address exactly as printed, "
         "not edited or cut short."

@@ -76,9 +76,16 @@ def _env_value(environ: Mapping[str, str], name: str) -> str | None:
     from .bearer import is_token_shaped  # only when a variable is set
 
     if not is_token_shaped(value):
+        if len(value) < 8:
+            why = f"{len(value)} characters are too few for one (a token has dozens)"
+        elif len(value) > 4096:
+            why = f"{len(value)} characters are too many for one"
+        else:
+            why = (
+                f"it has {len(value)} characters, some of them (spaces, newlines, quotes or "
+                "others) never found in one"
+            )
         raise ConfigError(
-            f"{name} does not hold a LiveChat token: it has {len(value)} characters, some "
-            "of them (spaces, newlines, quotes or others) never found in one. Set it to the "
-            "token alone (dal:...)."
+            f"{name} does not hold a LiveChat token: {why}. Set it to the token alone (dal:...)."
         )
     return value

@@ -1,10 +1,14 @@
 """Which of the scopes a test asks for a token lacks. Pure.
 
-LiveChat's rules: all ``rw`` scopes contain ``ro``; all ``access`` scopes contain ``my``; all
-``all`` scopes contain ``access`` and ``my``. A scope is ``resource--level:mode``
-(``chats--all:rw``); one without a level (``webhooks.state:ro``) or with another one
-(``chats--groups:ro``) is granted by itself and by its ``rw`` form only. A ``chats`` scope also
-grants the same level and mode of ``chats.conversation`` (Authorization > Scopes).
+LiveChat's rules (Authorization > Scopes, "General rules"): ``ro`` is read only, ``rw``
+read/write, ``rc`` read/create; all ``rw`` scopes contain ``ro``; all ``access`` scopes contain
+``my``; all ``all`` scopes contain ``access`` and ``my``. ``rc`` contains ``ro`` (it reads), and
+``rw`` is taken to contain ``rc`` (an administrator's ``accounts--all:rw`` covers a member's
+``accounts--all:rc``): a test its token can run is never skipped. A scope is
+``resource--level:mode`` (``chats--all:rw``); one without a level (``webhooks.state:ro``) or
+with another one (``chats--groups:ro``) is granted by itself and by the modes above it only. A
+``chats`` scope also grants the same level and mode of ``chats.conversation``, and a
+``chats.conversation`` scope grants ``chats`` read only, at its level.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 _LEVELS = {"my": 0, "access": 1, "all": 2}
-_MODES = {"ro": 0, "rw": 1}
+_MODES = {"ro": 0, "rc": 1, "rw": 2}
 
 
 def granted_set(scope: str | None) -> set[str]:
@@ -37,6 +41,8 @@ def _grants(held: str, wanted: str) -> bool:
     name, level, mode = _parts(wanted)
     if held_name == "chats" and name == "chats.conversation":
         name = "chats"
+    elif held_name == "chats.conversation" and name == "chats" and mode == "ro":
+        name = "chats.conversation"
     if held_name != name or held_mode not in _MODES or mode not in _MODES:
         return False
     if _MODES[held_mode] < _MODES[mode]:

@@ -109,3 +109,19 @@ def test_a_page_as_a_browser_shows_it(
     width, height, rows = png_rows(screenshot)
     assert (width, height) == (WIDTH, HEIGHT)
     assert len(set(rows)) > HEIGHT // 4, "a drawn page: most rows differ (text, code, tables)"
+
+
+OVERFLOW = """<script>
+document.body.setAttribute("data-overflowing", [...document.querySelectorAll("pre")]
+  .filter((block) => block.scrollWidth > block.clientWidth).length);
+</script></body>"""
+
+
+def test_the_index_quick_start_does_not_overflow_sideways(site: Path, tmp_path: Path) -> None:
+    """Its code blocks fit the page's column as a browser lays it out (a script counts the
+    blocks wider than their box)."""
+    page = site / "index.html"
+    measured = page.with_name("index-measured.html")
+    measured.write_text(page.read_text().replace("</body>", OVERFLOW, 1))
+    dom = browse(measured, tmp_path, "--dump-dom")
+    assert 'data-overflowing="0"' in dom

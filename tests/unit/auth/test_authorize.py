@@ -263,3 +263,21 @@ def test_a_pasted_token_is_a_secret_from_the_moment_it_is_read() -> None:
     redact.forget_all()
     parse("dal%3ABareToken0123456789")
     assert redact.contains("dal:BareToken0123456789")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("identity_lost", "lost track of who is logged in"),
+        ("credentials_login_disabled", "may not log in with an e-mail and a password"),
+    ],
+)
+def test_identity_exceptions_about_the_users_login_have_their_own_words(
+    value: str, words: str
+) -> None:
+    """Troubleshooting's identity_exception values are about the user's login, not the app."""
+    said = explain_error(
+        {"identity_exception": value}, client_id="c", redirect_uri="https://localhost"
+    )
+    assert words in said
+    assert "App Authorization" not in said

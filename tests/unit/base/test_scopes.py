@@ -42,6 +42,17 @@ def test_granted_set() -> None:
         (["chats.conversation--access:ro"], "chats--all:rw", []),
         (["chats.conversation--all:rw"], "chats--all:ro", ["chats.conversation--all:rw"]),
         (["chats--all:rw"], "chats.conversation--all:rw", ["chats--all:rw"]),
+        # ... and a chats.conversation scope grants chats read only, at its level.
+        (["chats--all:ro"], "chats.conversation--all:rw", []),
+        (["chats--access:ro"], "chats.conversation--all:ro", []),
+        (["chats--all:ro"], "chats.conversation--access:rw", ["chats--all:ro"]),
+        # rc is read/create: it contains ro, and rw contains it.
+        (["accounts--all:ro"], "accounts--all:rc", []),
+        (["accounts--all:rc"], "accounts--all:rc", []),
+        (["accounts--all:rc"], "accounts--all:rw", []),
+        (["accounts--all:rw"], "accounts--all:rc", ["accounts--all:rw"]),
+        (["accounts--all:rc"], "accounts--all:ro", ["accounts--all:rc"]),
+        (["accounts--my:rc"], "accounts--all:rc", []),
     ],
 )
 def test_missing_scopes(required: list[str], scope: str, missing: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,20 @@ def test_malformed_env_token_is_refused_without_echo(value: str) -> None:
         source.token()
     assert value not in str(raised.value)
     assert "abc" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("garbage", "7 characters are too few for one (a token has dozens)"),
+        ("dal:" + "x" * 5000, "5004 characters are too many for one"),
+        ("dal:abc def-ghi", "some of them (spaces, newlines, quotes or others)"),
+    ],
+    ids=["short", "long", "characters"],
+)
+def test_a_malformed_env_token_says_what_is_wrong_with_it(value: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        env_only({"LIVECHAT_BEARER_TOKEN": value}).token()
 
 
 @pytest.mark.parametrize(
