@@ -203,6 +203,18 @@ def _token_request(
     answer = _call("POST", accounts_url, "/v2/token", form=form)
     if (refusal := answer.refusal()) is not None:
         reason, refused = refusal
+        if (
+            client_secret is not None
+            and reason == "unauthorized_client"
+            and form.get("grant_type") == "refresh_token"
+            and answer.names_the_refresh_token()
+        ):
+            # Troubleshooting: a server-side app's refresh token LiveChat no longer has
+            # ("refresh token not found") is refused with the name a wrong secret has.
+            raise GrantRefused(
+                f"{refused}: LiveChat no longer has this refresh token (revoked, pushed out by "
+                "the 25-token limit, or its user removed)"
+            )
         if client_secret is not None and reason in ("invalid_client", "unauthorized_client"):
             raise ClientRefused(
                 f"{refused}: the client id or its secret was not accepted. Check "
@@ -261,6 +273,19 @@ class _Answer:
         name = self.error_name()
         named = f": {name}" if name else ""
         return name, f"the accounts server refused it (HTTP {self.status}{named})"
+
+    def names_the_refresh_token(self) -> bool:
+        """Whether the refusal's ``error_description`` or ``exception_details`` says the
+        refresh token is not found (read, never echoed)."""
+        data = _parse_json(self.body)
+        if not isinstance(data, dict):
+            return False
+        said = " ".join(
+            value.lower()
+            for key in ("error_description", "exception_details")
+            if isinstance(value := data.get(key), str) and len(value) < 256
+        ).replace("_", " ")
+        return "refresh token" in said and ("not found" in said or "invalid" in said)
 
     def error_name(self) -> str | None:
         """The OAuth error name of a refusal (``error``, or the older ``oauth_exception``),

@@ -497,6 +497,11 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if secret is not None and form.get("client_secret") != secret:
                 self._error(401, "invalid_client", "Invalid client credentials")
                 return
+            if not ok and secret is not None and grant_type == "refresh_token":
+                # Authorization > Troubleshooting: a server-side app's refresh token LiveChat no
+                # longer has is unauthorized_client, "refresh token not found".
+                self._error(400, "unauthorized_client", "refresh token not found")
+                return
             if not ok:
                 self._error(401, "invalid_grant", "Invalid or expired grant")
                 return

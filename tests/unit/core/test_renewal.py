@@ -135,3 +135,26 @@ def test_a_refusal_by_name_drops_the_refresh_token_whatever_the_status(
     entry = TokenCache(path).get(accounts.url, "client-1")
     assert entry is not None
     assert entry.refresh_token is None
+
+
+def test_a_server_side_refresh_token_livechat_no_longer_has_is_dropped(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    """A server-side app (a client secret, no rotation) whose refresh token was revoked:
+    LiveChat answers unauthorized_client, "refresh token not found" (Troubleshooting), the
+    name a wrong secret has too. It is dropped, once, with what happened; a wrong secret is
+    still said to be one and drops nothing (tests/e2e/test_ci.py)."""
+    accounts.client_secrets["client-1"] = "the-secret-0123456789"
+    path = tmp_path / "cache" / "tokens.json"
+    rotated_pair(accounts, TokenCache(path))
+    accounts.refresh_tokens.clear()  # revoked by a logout elsewhere, or the 26th token
+    environ = {"LIVECHAT_CLIENT_SECRET": "the-secret-0123456789"}
+    source = source_for(accounts, path, None, grant="code", environ=environ)
+    with (
+        pytest.warns(RenewalWarning, match="LiveChat no longer has this refresh token"),
+        pytest.raises(NoTerminal),
+    ):
+        source.token()
+    entry = TokenCache(path).get(accounts.url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token is None, "the next run does not fail the same way"
