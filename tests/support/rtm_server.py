@@ -30,6 +30,8 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from .accounts_server import AccountsServer
 
+VERSIONS = ("v3.5", "v3.6", "v3.7")
+
 
 @dataclass
 class Peer:
@@ -52,6 +54,8 @@ class RtmServer:
     chats: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every request it took: (who, action, request_id, payload), tokens included.
     seen: list[tuple[str, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    """The API version of each connection (``3.6`` of ``/v3.6/agent/rtm/ws``)."""
     pings: int = 0
     closed: threading.Event = field(default_factory=threading.Event)  # set when one is cut off
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,7 +95,13 @@ class RtmServer:
     def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         parts = urlsplit(connection.request.path)
-        who = {"/v3.6/agent/rtm/ws": "agent", "/v3.6/customer/rtm/ws": "customer"}.get(parts.path)
+        # The versions the docs name: 3.5 (legacy), 3.6 (stable), 3.7 (developer preview).
+        _, version, who, *rest = parts.path.split("/") + ["", "", ""]
+        if version not in VERSIONS or who not in ("agent", "customer") or rest[:2] != ["rtm", "ws"]:
+            who = None
+        else:
+            with self.lock:
+                self.versions.append(version.removeprefix("v"))
         if who is None:
             connection.close(1008, "unknown endpoint")
             return

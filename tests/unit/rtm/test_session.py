@@ -66,6 +66,21 @@ def test_login_and_a_request(rtm_server: RtmServer, sessions: list[Rtm]) -> None
     assert listed[1:3] == ("list_chats", "plt-2"), "the request_id is ours and echoed"
 
 
+@pytest.mark.parametrize("version", ["3.5", "3.6", "3.7"])
+def test_the_rtm_url_follows_the_api_version(
+    rtm_server: RtmServer, sessions: list[Rtm], version: str
+) -> None:
+    """``--livechat-api-url`` naming v3.7 (the developer preview) or v3.5 (legacy) opens
+    ``.../v3.7/agent/rtm/ws``, which the test server plays as it plays v3.6."""
+    url = rtm_server.url.replace("/v3.6/", f"/v{version}/")
+    assert rtm_url(url, "agent", "org-1").split("?")[0].endswith(f"/v{version}/agent/rtm/ws")
+    session, _ = open_session(
+        rtm_url(url, "agent", "org-1"), BearerToken(rtm_server.accounts.issue()), who="agent"
+    )
+    sessions.append(session)
+    assert rtm_server.versions == [version]
+
+
 def test_a_refused_request_raises_rtm_error(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
     rtm = agent(rtm_server, sessions)
     with pytest.raises(RtmError) as raised:
