@@ -92,16 +92,20 @@ class RtmServer:
 
     # -- one connection ---------------------------------------------------------------------
 
+    def _endpoint(self, path: str) -> str | None:
+        """``agent`` or ``customer`` for ``/v3.X/{agent,customer}/rtm/ws`` of a version the docs
+        name (3.5 legacy, 3.6 stable, 3.7 developer preview), recorded; None for another."""
+        _, version, who, *rest = [*path.split("/"), "", "", ""]
+        if version not in VERSIONS or who not in ("agent", "customer") or rest[:2] != ["rtm", "ws"]:
+            return None
+        with self.lock:
+            self.versions.append(version.removeprefix("v"))
+        return who
+
     def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         parts = urlsplit(connection.request.path)
-        # The versions the docs name: 3.5 (legacy), 3.6 (stable), 3.7 (developer preview).
-        _, version, who, *rest = parts.path.split("/") + ["", "", ""]
-        if version not in VERSIONS or who not in ("agent", "customer") or rest[:2] != ["rtm", "ws"]:
-            who = None
-        else:
-            with self.lock:
-                self.versions.append(version.removeprefix("v"))
+        who = self._endpoint(parts.path)
         if who is None:
             connection.close(1008, "unknown endpoint")
             return
