@@ -188,10 +188,12 @@ class Rtm:
                 return
 
     def _keep_token_fresh(self) -> None:
-        """When the session's token has less than ``min_ttl`` left and the run can renew it
-        silently, ``update_session`` it before LiveChat ends the session."""
+        """When an agent session's token has less than ``min_ttl`` left and the run can renew
+        it silently, ``update_session`` it before LiveChat ends the session. A customer
+        session never does: the Customer Chat API has no ``update_session`` (its RTM method
+        list); it lasts as long as the customer token it logged in with."""
         expires = self._token.expires_at
-        if self._renew is None or expires is None:
+        if self._renew is None or expires is None or self.who == "customer":
             return
         if seconds_left(expires, utcnow()) >= self._min_ttl:
             return

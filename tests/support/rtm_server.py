@@ -198,7 +198,7 @@ class RtmServer:
         self, peer: Peer, action: str, request_id: str | None, payload: dict[str, Any]
     ) -> None:
         connection = peer.connection
-        if action == "update_session":
+        if action == "update_session" and peer.who == "agent":  # agents only (Agent Chat API)
             scheme, _, token = str(payload.get("token", "")).partition(" ")
             identity = self._who_is(peer.who, token) if scheme == "Bearer" else None
             if identity is None or identity[1] != peer.user:

@@ -7,7 +7,7 @@ import logging
 import ssl
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,18 @@ def agent(
     return session
 
 
-def customer(rtm_server: RtmServer, sessions: list[Rtm]) -> Rtm:
+def customer(
+    rtm_server: RtmServer,
+    sessions: list[Rtm],
+    expires_at: datetime | None = None,
+    **options: object,
+) -> Rtm:
     accounts = rtm_server.accounts
     token = f"dal:cust-{len(accounts.customer_tokens)}-token-value"
     accounts.customer_tokens[token] = f"entity-{len(accounts.customer_tokens)}"
     url = rtm_url(rtm_server.url, "customer", "org-1")
-    session, state = open_session(url, CustomerToken(token, entity_id="e"), who="customer")
+    made = CustomerToken(token, entity_id="e", expires_at=expires_at)
+    session, state = open_session(url, made, who="customer", **options)  # type: ignore[arg-type]
     sessions.append(session)
     assert "customer_id" in state
     return session
@@ -223,6 +229,24 @@ def test_a_renewed_token_is_sent_with_update_session(
     assert [payload["token"] for _, _, _, payload in updates] == [f"Bearer {renewed}"]
     rtm.request("list_chats")
     assert rtm_server.actions().count("update_session") == 1, "once: the new token is fresh"
+
+
+def test_a_customer_session_never_sends_update_session(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """The Customer Chat API has no ``update_session`` (its RTM method list; the SDK has it
+    for agents only): an expiring customer token is not swapped in its session."""
+    asked: list[int] = []
+    rtm = customer(
+        rtm_server,
+        sessions,
+        expires_at=utcnow() + timedelta(seconds=60),
+        renew=lambda: asked.append(1),
+        min_ttl=600,
+    )
+    rtm.request("start_chat", {"chat": {}})
+    assert asked == []
+    assert "update_session" not in rtm_server.actions("customer")
 
 
 def test_a_fresh_token_is_not_renewed(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
