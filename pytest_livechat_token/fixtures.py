@@ -202,7 +202,7 @@ def _named(
     """What ``get`` returns for a name, or the test fails with one line: a name that breaks
     the rule, or anything that goes wrong on the way (``session.guarded``). It is skipped
     instead when what is missing is a setting (no client id) or a scope."""
-    from ._base.errors import MissingScope, NotConfigured  # off the start-up path
+    from ._base.errors import LoginCancelled, MissingScope, NotConfigured  # off start-up
 
     if not isinstance(name, str) or not is_account_name(name):
         pytest.fail(
@@ -213,6 +213,7 @@ def _named(
     found: list[_T] = []
     skipped: list[str] = []
     unconfigured: list[str] = []
+    cancelled: list[str] = []
 
     def obtain() -> None:
         try:
@@ -221,8 +222,12 @@ def _named(
             unconfigured.append(str(error))
         except MissingScope as error:
             skipped.append(str(error))
+        except LoginCancelled as error:
+            cancelled.append(str(error))
 
     failed = guarded(obtain)
+    if cancelled:  # Ctrl-C at the prompt stops the run, as Ctrl-C does anywhere else
+        pytest.exit(cancelled[0], returncode=pytest.ExitCode.INTERRUPTED)
     # Outside any except block, so that pytest shows our message alone, with no chain.
     if unconfigured and required:
         pytest.fail(

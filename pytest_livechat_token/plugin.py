@@ -185,9 +185,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")
     if config.getoption("livechat_login") and workerinput is None:
+        from ._base.errors import LoginCancelled
         from ._core.obtain import source_of  # the core: a login before any test runs
 
-        message = guarded(lambda: source_of(run_of(config, at_configure=True)).login(force=True))
+        cancelled: list[str] = []
+
+        def login() -> None:
+            try:
+                source_of(run_of(config, at_configure=True)).login(force=True)
+            except LoginCancelled as error:
+                cancelled.append(str(error))
+
+        message = guarded(login)
+        if cancelled:  # an interrupt, as pytest's own Ctrl-C is: exit code 2
+            pytest.exit(f"--livechat-login: {cancelled[0]}", returncode=pytest.ExitCode.INTERRUPTED)
         if message is not None:
             raise pytest.UsageError(f"--livechat-login: {message}")
 

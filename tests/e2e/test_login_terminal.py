@@ -306,14 +306,38 @@ def test_end_of_input(
     assert "input ended before an address was pasted" in terminal.transcript()
 
 
-def test_ctrl_c(project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer) -> None:
+def test_ctrl_c_at_the_prompt_stops_the_run(
+    pytester: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    """As Ctrl-C anywhere else in a pytest run: interrupted (exit code 2), no other test runs
+    or asks again, one line and no traceback."""
+    pytester.makepyfile(
+        test_two="def test_one(livechat_bearer):\n    pass\n\n"
+        "def test_two(livechat_bearer):\n    pass\n"
+    )
     child = terminal.spawn()
     prompt_state(child)
     child.sendintr()
     child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == pytest.ExitCode.INTERRUPTED
     out = terminal.transcript()
-    assert "login was cancelled (Ctrl-C)" in out
+    assert "The LiveChat login was cancelled (Ctrl-C)." in out
+    assert out.count("Paste the address") == 1
     assert "Traceback" not in out
+
+
+def test_ctrl_c_at_livechat_login_is_an_interrupt(
+    project: pytest.Pytester, terminal: Spawner, accounts: AccountsServer
+) -> None:
+    """``pytest --livechat-login``: exit code 2 (interrupted), not 4 (a usage error)."""
+    child = terminal.spawn("--livechat-login")
+    prompt_state(child)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == pytest.ExitCode.INTERRUPTED
+    assert "--livechat-login: The LiveChat login was cancelled (Ctrl-C)." in terminal.transcript()
 
 
 def test_ctrl_c_while_the_token_is_checked_shows_no_token(
