@@ -451,7 +451,12 @@ def _revoke_and_remove(run: Run, name: str, entry: CacheEntry, err: TextIO) -> i
     if entry.refresh_token is not None:
         # Revoking an access token revokes its refresh token too, but when the access token
         # is already gone that says nothing of the refresh token: revoke it by itself.
-        outcomes.append(_revoke(accounts_url, "refresh token", entry.refresh_token))
+        refresh = _revoke(accounts_url, "refresh token", entry.refresh_token)
+        if outcomes[0][0].endswith("was revoked at LiveChat") and refresh[0].endswith(
+            "was no longer valid at LiveChat"
+        ):  # gone with its access token, as it should be: nothing is wrong
+            refresh = ("its refresh token with it", refresh[1])
+        outcomes.append(refresh)
     said = "; ".join(text for text, _ in outcomes)
     remove = partial(run.cache.remove, accounts_url, client_id, name)
     if not _removed(run, remove, f"the token{for_account(name)}", said, err):

@@ -243,6 +243,9 @@ def test_cli_logout_revokes_the_refresh_token_too(
     assert result.returncode == 0
     assert pair["refresh_token"] not in accounts.refresh_tokens
     assert pair["refresh_token"] not in result.stderr
+    said = "the access token was revoked at LiveChat; its refresh token with it."
+    assert said in result.stderr, "nothing wrong reads as nothing wrong"
+    assert "no longer valid" not in result.stderr
 
 
 def test_cli_login_with_code_grant(
