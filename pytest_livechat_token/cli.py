@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._base.bearer import describe_duration, mask, seconds_left, utcnow
 from ._base.environment import env_secrets
@@ -30,6 +30,7 @@ from ._base.settings import (
     DEFAULT_ACCOUNT,
     OPTIONS,
     REFRESH_ENV,
+    Settings,
     Wording,
     account_name,
     for_account,
@@ -57,7 +58,7 @@ _FLAGS = {
 WORDING = Wording(
     flags={
         **_FLAGS,
-        "client_id": "pass --client-id=ID or set LIVECHAT_CLIENT_ID",
+        "client_id": "pass --client-id=ID, set LIVECHAT_CLIENT_ID or ini livechat_client_id",
         "prompt_timeout": "--prompt-timeout",
         "login": "livechat-token login --force",
         "drop_customer": "livechat-token logout --customer {name}",
@@ -146,13 +147,94 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_INI_FILES = (
+    ("pytest.ini", "pytest"),
+    (".pytest.ini", "pytest"),
+    ("pyproject.toml", "tool.pytest.ini_options"),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
+"""Where pytest reads its settings, in the order it looks in each directory (pytest's
+"Finding the rootdir": a pytest.ini counts even without the section)."""
+
+
+def project_ini(start: Path) -> dict[str, Any]:
+    """The plugin's ini settings of the project pytest would run in from ``start`` (the first
+    file with pytest's settings in ``start`` or a directory above it), as ``resolve`` takes
+    them: so that ``livechat-token login`` works where ``pytest`` works."""
+    for directory in (start, *start.parents):
+        for name, section in _INI_FILES:
+            path = directory / name
+            if not path.is_file():
+                continue
+            values = _read_section(path, section)
+            if values is None and name not in ("pytest.ini", ".pytest.ini"):
+                continue
+            found = values or {}
+            ini: dict[str, Any] = {
+                option.name: str(found[option.ini]) for option in OPTIONS if option.ini in found
+            }
+            for key, name_ in (
+                ("livechat_open_browser", "open_browser"),
+                ("livechat_require", "require"),
+            ):
+                if key in found:
+                    ini[name_] = str(found[key]).strip().lower() in ("1", "true", "yes", "on")
+            return ini
+    return {}
+
+
+def _read_section(path: Path, section: str) -> dict[str, Any] | None:
+    """The ``section`` of an ini or TOML file, or None when it has none (or cannot be read)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if path.suffix == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - pytest depends on tomli there
+            import tomli as tomllib
+        try:
+            table: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+        for key in section.split("."):
+            table = table.get(key) if isinstance(table, dict) else None
+        return table if isinstance(table, dict) else None
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    return dict(parser[section]) if parser.has_section(section) else None
+
+
+def _the_one_cached_client(settings: Settings) -> str | None:
+    """The client id of the cache's entries at the settings' accounts server, when there is
+    exactly one (``livechat-token token`` with no client id given)."""
+    from ._store.cache import TokenCache
+
+    try:
+        keys = TokenCache(settings.token_cache, unresolved=settings.cache_problem).entries()
+    except LiveChatTokenError:
+        return None
+    clients = {client for url, client, _ in keys if url == settings.accounts_url}
+    return clients.pop() if len(clients) == 1 else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     warnings.formatwarning = _one_line
     try:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser
-        settings = resolve(cli, os.environ, {}, home=Path.home, flags=_FLAGS)
+        ini = project_ini(Path.cwd())
+        settings = resolve(cli, os.environ, ini, home=Path.home, flags=_FLAGS)
+        if settings.client_id is None:
+            settings = settings._replace(client_id=_the_one_cached_client(settings))
         run = Run(
             settings,
             os.environ,

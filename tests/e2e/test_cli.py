@@ -353,8 +353,8 @@ def test_the_cli_names_its_own_options(accounts: AccountsServer) -> None:
     missing = cli_alone("token")
     assert missing.returncode == 2
     assert missing.stderr == (
-        "livechat-token: no LiveChat client id configured: pass --client-id=ID or set "
-        "LIVECHAT_CLIENT_ID, or set LIVECHAT_BEARER_TOKEN to a token\n"
+        "livechat-token: no LiveChat client id configured: pass --client-id=ID, set "
+        "LIVECHAT_CLIENT_ID or ini livechat_client_id, or set LIVECHAT_BEARER_TOKEN to a token\n"
     )
     alone = cli_alone("login", "--client-id=client-1", f"--accounts-url={accounts.url}")
     assert alone.returncode == 1
@@ -476,3 +476,48 @@ def test_a_cache_path_naming_an_unknown_user_is_one_line(
     assert len(lines) == 1, lines
     assert "whose ~ names no home directory here: give the token cache's full path" in lines[0]
     assert "unexpectedly" not in result.stderr
+
+
+def test_the_project_s_pytest_settings_are_read(
+    tmp_path: Path, accounts: AccountsServer, cache_file: Path
+) -> None:
+    """Where ``pytest`` works, ``livechat-token`` works: run in a project whose
+    pyproject.toml names the client, the accounts server and the cache, with no flag."""
+    token = accounts.issue()
+    custom = tmp_path / "project-cache" / "tokens.json"
+    cache_token(custom, accounts.url, token)
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n"
+        'livechat_client_id = "client-1"\n'
+        f'livechat_accounts_url = "{accounts.url}"\n'
+        f'livechat_token_cache = "{custom}"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_livechat_token", "token"],
+        cwd=project / "tests",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, token), result.stderr
+
+
+def test_token_with_no_client_id_uses_the_one_client_cached(
+    tmp_path: Path, accounts: AccountsServer, cache_file: Path
+) -> None:
+    token = accounts.issue()
+    cache_token(cache_file, accounts.url, token)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_livechat_token", "token", f"--accounts-url={accounts.url}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, token), result.stderr
