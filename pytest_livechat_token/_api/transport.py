@@ -5,7 +5,10 @@
   retry is logged at DEBUG;
 - a ``Legacy`` or ``Deprecation`` header (the APIs' lifecycle: "Responses contain the ``Legacy``
   header that specifies when this stage ends", ``YYYY-MM-DD``) gives one
-  ``ApiLifecycleWarning`` a run for each version and stage.
+  ``ApiLifecycleWarning`` a run for each version and stage;
+- a ``429`` (``too_many_requests``, the Messaging APIs' rate limit) is sent again after its
+  ``Retry-After`` (at most ``MAX_WAIT`` seconds) or a backoff of 1, 2, 4 s, at most
+  ``RATE_RETRIES`` times, each logged at DEBUG; the last answer is returned as it came.
 
 Imported with httpx, when a client is made.
 """
@@ -26,6 +29,8 @@ _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,15}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _VERSION = re.compile(r"/v(\d+(?:\.\d+)?)/")
 _MAX_ERROR_BODY = 65536
+RATE_RETRIES = 3
+MAX_WAIT = 10.0
 _announced: set[tuple[str, str]] = set()
 """(version, header) pairs already warned of in this process."""
 
@@ -97,14 +102,44 @@ def _again(request: httpx.Request, region: str) -> httpx.Request:
     )
 
 
+def _rate_limited(request: httpx.Request, response: httpx.Response, tries: int) -> float | None:
+    """How long to wait before sending ``request`` again after ``response``, when it is a rate
+    limit (429) and ``tries`` retries are not used up; None otherwise."""
+    if response.status_code != 429 or tries >= RATE_RETRIES:
+        return None
+    given = response.headers.get("Retry-After", "").strip()
+    wait = min(float(given), MAX_WAIT) if given.isascii() and given.isdigit() else 2.0**tries
+    log.debug(
+        "LiveChat answered 429 too_many_requests for %s: sending it again in %.0f s (%d of %d)",
+        request.url.path,
+        wait,
+        tries + 1,
+        RATE_RETRIES,
+    )
+    return wait
+
+
 class LiveChatTransport(httpx.BaseTransport):
-    """``httpx.HTTPTransport`` with LiveChat's region retry and lifecycle warning."""
+    """``httpx.HTTPTransport`` with LiveChat's rate-limit and region retries and lifecycle
+    warning."""
 
     def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
         self.inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        import time
+
         request.read()  # a retry sends the body again
+        tries = 0
+        while True:
+            response = self._once(request)
+            if (wait := _rate_limited(request, response, tries)) is None:
+                return response
+            response.close()
+            time.sleep(wait)
+            tries += 1
+
+    def _once(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         _lifecycle(request, response)
         if not _looks_like_an_error(response):
@@ -132,7 +167,19 @@ class AsyncLiveChatTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import anyio  # httpx's own: whichever event loop runs the test
+
         await request.aread()
+        tries = 0
+        while True:
+            response = await self._once(request)
+            if (wait := _rate_limited(request, response, tries)) is None:
+                return response
+            await response.aclose()
+            await anyio.sleep(wait)
+            tries += 1
+
+    async def _once(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         _lifecycle(request, response)
         if not _looks_like_an_error(response):

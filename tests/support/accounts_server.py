@@ -59,6 +59,10 @@ class AccountsServer:
     arrived: threading.Event = field(default_factory=threading.Event)
     rate_limited: int = 0
     retry_after: str | None = "1"
+    # How many API calls get a 429 too_many_requests first (Messaging APIs, "Rate limits"),
+    # and the Retry-After they carry (None: none).
+    api_rate_limited: int = 0
+    api_retry_after: str | None = "0"
     # The LiveChat user the browser is logged in as: the one a login at "/" is for.
     user: str = "acc-1"
     # Whether POST /v2/token answers name the user (account_id, organization_id), as LiveChat's do.
@@ -337,12 +341,23 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                         "region": self.headers.get("X-Region"),
                     }
                 )
-            if self._misdirected():
+            if self._misdirected() or self._api_rate_limited():
                 return
             if path.startswith("/v3.6/customer/action/"):  # Customer Chat API
                 self._customer_action(path)
             else:
                 self._agent_action(path)
+
+        def _api_rate_limited(self) -> bool:
+            """Messaging APIs, "Rate limits": 429 with ``too_many_requests``."""
+            with accounts.lock:
+                limited = accounts.api_rate_limited > 0
+                accounts.api_rate_limited -= 1 if limited else 0
+            if limited:
+                retry = accounts.api_retry_after
+                body = {"error": {"type": "too_many_requests", "message": "Too many requests"}}
+                self._json(429, body, {"Retry-After": retry} if retry is not None else {})
+            return limited
 
         def _agent_action(self, path: str) -> None:
             """The Web APIs an agent's bearer token or a Personal Access Token calls."""

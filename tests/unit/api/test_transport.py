@@ -1,5 +1,6 @@
 """The API clients' LiveChat-aware transport (``transport.py``), sync and async, against the real
-test server: the region retry of ``misdirected_request`` and the lifecycle warning."""
+test server: the rate-limit retry, the region retry of ``misdirected_request`` and the
+lifecycle warning."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from pytest_livechat_token import ApiLifecycleWarning
@@ -122,3 +124,40 @@ def test_a_hostile_lifecycle_header_is_escaped(accounts: AccountsServer) -> None
         post_sync(accounts, bearer(accounts))
     assert "\x1b" not in str(seen[0].message)
     assert "\\x1b[2Jsoon" in str(seen[0].message)
+
+
+@POSTS
+def test_a_rate_limited_call_is_sent_again_after_retry_after(
+    accounts: AccountsServer, post: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Messaging APIs, "Rate limits": a 429 is sent again, as often as it takes up to the
+    bound, each logged at DEBUG."""
+    accounts.api_rate_limited = 2
+    caplog.set_level(logging.DEBUG, "pytest_livechat_token")
+    assert callable(post)
+    status, body = post(accounts, bearer(accounts))
+    assert status == 200, body
+    assert len(accounts.api_calls) == 3
+    assert caplog.text.count("429 too_many_requests for /v3.6/agent/action/list_chats") == 2
+
+
+@POSTS
+def test_the_last_rate_limited_answer_is_returned_as_it_came(
+    accounts: AccountsServer, post: object
+) -> None:
+    accounts.api_rate_limited = 10
+    assert callable(post)
+    status, body = post(accounts, bearer(accounts))
+    assert status == 429
+    assert body == {"error": {"type": "too_many_requests", "message": "Too many requests"}}
+    assert len(accounts.api_calls) == 1 + transport.RATE_RETRIES, "bounded"
+
+
+def test_without_retry_after_the_wait_backs_off(accounts: AccountsServer) -> None:
+    """No Retry-After: 1, 2, 4 s (the waits are what the transport asks; not slept here)."""
+    request = httpx.Request("POST", "http://127.0.0.1/v3.6/agent/action/list_chats")
+    limited = httpx.Response(429)
+    waits = [transport._rate_limited(request, limited, tries) for tries in range(4)]
+    assert waits == [1.0, 2.0, 4.0, None]
+    capped = httpx.Response(429, headers={"Retry-After": "3600"})
+    assert transport._rate_limited(request, capped, 0) == transport.MAX_WAIT
