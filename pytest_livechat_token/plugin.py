@@ -297,6 +297,21 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
         keep_last(manager, masker)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """At the end too, as in the header: the tests skipped for want of a client id."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple)
+        and "no LiveChat client id configured" in str(report.longrepr[2])
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"livechat: {len(skipped)} test(s) skipped: no client id configured "
+            "(--livechat-client-id, LIVECHAT_CLIENT_ID or ini livechat_client_id)"
+        )
+
+
 def pytest_enter_pdb() -> None:
     """The debugger reads the terminal: put back one a login left quiet (``terminal.settle``)."""
     if (terminal := sys.modules.get(f"{__package__}._auth.terminal")) is not None:

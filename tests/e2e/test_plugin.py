@@ -62,6 +62,21 @@ def test_skipped_without_client_id(pytester: pytest.Pytester) -> None:
         ]
     )
     result.stdout.fnmatch_lines(["livechat: no client id configured*"])
+    lines = result.stdout.lines
+    summary = lines.index(next(line for line in lines if "short test summary info" in line))
+    assert (
+        "livechat: 1 test(s) skipped: no client id configured (--livechat-client-id, "
+        "LIVECHAT_CLIENT_ID or ini livechat_client_id)"
+    ) in lines[:summary], "said at the end as well as in the header"
+
+
+def test_a_run_that_skips_nothing_for_it_says_nothing_at_the_end(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert not [line for line in result.stdout.lines if "test(s) skipped" in line]
 
 
 def test_token_from_environment(
