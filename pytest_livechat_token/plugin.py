@@ -74,6 +74,9 @@ MARKERS = (
     "function-scoped fixtures start (an HTTP mock, a network block), as "
     "livechat_bearer_for(name) gives them.",
     "livechat_customers(*names): the same for livechat_customer_for(name).",
+    "livechat_rtm_login(agent={...}, customer={...}): what the test's RTM sessions log in with "
+    "besides the token (agents: away, pushes, application, customer_monitoring_level, "
+    "timezone; customers: group_id, customer_page, application, pushes).",
 )
 """The markers, as ``pytest --markers`` and the docs' reference show them."""
 

@@ -46,13 +46,22 @@ class Sessions:
         settings = config.stash[SETTINGS]
         found: list[Rtm] = []
 
+        marker = request.node.get_closest_marker("livechat_rtm_login")
+        given = marker.kwargs.get(who, {}) if marker is not None else {}
+
         def connect() -> None:
-            from .._rtm.frames import rtm_url
+            from .._rtm.frames import login_options, rtm_url
             from .._rtm.session import open_session  # imports websockets
 
+            options = login_options(who, given)
             url = rtm_url(settings.api_url, who, _organization(config, token))
             session, _ = open_session(
-                url, token, who=who, renew=_renewer(config, who, name), min_ttl=settings.min_ttl
+                url,
+                token,
+                who=who,
+                renew=_renewer(config, who, name),
+                min_ttl=settings.min_ttl,
+                login_options=options,
             )
             found.append(session)
 

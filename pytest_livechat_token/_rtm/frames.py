@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .._base.bearer import mask
-from .._base.errors import LiveChatTokenError, printable
+from .._base.errors import ConfigError, LiveChatTokenError, printable
 from .._base.settings import is_loopback_host
 
 Who = Literal["agent", "customer"]
@@ -69,6 +69,31 @@ def rtm_url(api_url: str, who: Who, organization_id: str) -> str:
     path = parts.path.rstrip("/") + f"/{who}/rtm/ws"
     query = urlencode({"organization_id": organization_id})
     return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+LOGIN_OPTIONS: dict[str, tuple[str, ...]] = {
+    "agent": ("away", "pushes", "application", "customer_monitoring_level", "timezone"),
+    "customer": ("group_id", "customer_page", "application", "pushes"),
+}
+"""What a ``login`` may carry besides the token (Agent Chat API RTM reference, ``login``;
+Customer Chat API RTM reference, ``login``)."""
+
+
+def login_options(who: Who, given: object) -> dict[str, Any]:
+    """``given`` when it maps login options of ``who`` to values; else a ``ConfigError`` that
+    names the ones there are."""
+    allowed = LOGIN_OPTIONS[who]
+    if not isinstance(given, Mapping):
+        raise ConfigError(
+            f"livechat_rtm_login({who}=...) takes a dict of login options ({', '.join(allowed)})."
+        )
+    unknown = sorted(name for name in given if name not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{', '.join(printable(name, 40) for name in unknown)}: not an option of the {who} "
+            f"login of LiveChat RTM (those are {', '.join(allowed)})."
+        )
+    return dict(given)
 
 
 def request_frame(action: str, payload: Mapping[str, Any] | None, request_id: str) -> str:

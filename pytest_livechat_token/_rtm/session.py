@@ -68,11 +68,13 @@ class Rtm:
         min_ttl: float = DEFAULT_MIN_TTL,
         ping_every: float = PING_EVERY,
         timeout: float = TIMEOUT,
+        login_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.who = who
         self.timeout = timeout
         self._connection = connection
         self._token = token
+        self._login_options = dict(login_options or {})
         self._renew = renew
         self._min_ttl = min_ttl
         self._ids = itertools.count(1)
@@ -129,8 +131,10 @@ class Rtm:
     # -- the session's own work ----------------------------------------------------------------
 
     def login(self, timeout: float | None = None) -> dict[str, Any]:
-        """Log in with the session's token (``open_session`` does); the initial state."""
-        answer = self._request("login", token_payload(str(self._token)), timeout)
+        """Log in with the session's token and login options (``open_session`` does); the
+        initial state."""
+        payload = {**self._login_options, **token_payload(str(self._token))}
+        answer = self._request("login", payload, timeout)
         if not self._pinger.is_alive():
             self._pinger.start()
         return answer
@@ -244,10 +248,12 @@ def open_session(
     ping_every: float = PING_EVERY,
     timeout: float = TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,
+    login_options: Mapping[str, Any] | None = None,
 ) -> tuple[Rtm, dict[str, Any]]:
-    """Connect to ``url`` (``rtm_frames.rtm_url``) and log in with ``token``; the session and
-    the login's answer (the initial state). ``RtmUnavailable`` with one line for a refused
-    connection, a refused login or a time-out."""
+    """Connect to ``url`` (``rtm_frames.rtm_url``) and log in with ``token`` (and the login
+    options, checked by ``frames.login_options``); the session and the login's answer (the
+    initial state). ``RtmUnavailable`` with one line for a refused connection, a refused login
+    or a time-out."""
     try:
         from websockets.exceptions import InvalidHandshake, InvalidURI
         from websockets.sync.client import connect
@@ -285,6 +291,7 @@ def open_session(
         min_ttl=min_ttl,
         ping_every=ping_every,
         timeout=timeout,
+        login_options=login_options,
     )
     try:
         state = session.login(timeout)

@@ -146,3 +146,38 @@ def test_without_the_extra_the_fixture_says_what_to_install(
         "'pytest-livechat-token[rtm]'\n" in result.stdout.str()
     )
     assert "Traceback" not in result.stdout.str()
+
+
+LOGIN_OPTIONS = """
+import pytest
+
+@pytest.mark.livechat_rtm_login(agent={"away": True, "timezone": "Europe/Warsaw"},
+                                customer={"group_id": 0})
+def test_logged_in_as_asked(livechat_rtm, livechat_customer_rtm):
+    pass
+
+@pytest.mark.livechat_rtm_login(agent={"group_id": 1})
+def test_a_customer_option_for_an_agent(livechat_rtm):
+    pass
+"""
+
+
+def test_a_marker_sets_the_login_options(
+    pytester: pytest.Pytester, accounts: AccountsServer, rtm_server: RtmServer, cache_file: Path
+) -> None:
+    """``@pytest.mark.livechat_rtm_login``: one way for every RTM fixture, agent and customer
+    options apart (Agent Chat and Customer Chat API RTM references, ``login``); an option of
+    the other kind is one line."""
+    token = accounts.issue(scope=SCOPE)
+    cache_token(cache_file, accounts.url, token, scope=SCOPE)
+    pytester.makepyfile(test_login=LOGIN_OPTIONS)
+    result = run(pytester, accounts, rtm_server, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    logins = {who: payload for who, action, _, payload in rtm_server.seen if action == "login"}
+    assert logins["agent"]["away"] is True
+    assert logins["agent"]["timezone"] == "Europe/Warsaw"
+    assert logins["customer"]["group_id"] == 0
+    assert "away" not in logins["customer"]
+    result.stdout.fnmatch_lines(
+        ["*group_id: not an option of the agent login of LiveChat RTM (those are away, pushes,*"]
+    )

@@ -161,3 +161,15 @@ def test_unread_pushes_are_bounded() -> None:
     for number in range(MAX_PUSHES + 5):
         mailbox.put(push("incoming_event", n=number))
     assert mailbox.push("incoming_event", None, 0).payload == {"n": 5}
+
+
+def test_login_options_are_those_of_the_kind_of_session() -> None:
+    from pytest_livechat_token._base.errors import ConfigError
+    from pytest_livechat_token._rtm.frames import login_options
+
+    assert login_options("agent", {"away": True}) == {"away": True}
+    assert login_options("customer", {"group_id": 2, "pushes": {}}) == {"group_id": 2, "pushes": {}}
+    with pytest.raises(ConfigError, match="away: not an option of the customer login"):
+        login_options("customer", {"away": True})
+    with pytest.raises(ConfigError, match=r"takes a dict of login options"):
+        login_options("agent", ["away"])
