@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,10 +49,45 @@ log = logging.getLogger("pytest_livechat_token")
 
 EXTRA = "pip install 'pytest-livechat-token[rtm]'"
 CONNECT_TIMEOUT = 10.0
-TIMEOUT = 15.0
+TIMEOUT = 20.0
+"""A request's own deadline: past LiveChat's ``request_timeout`` (15 s), so that its answer,
+not a race with it, says what happened."""
 """Each request's and each wait's deadline unless the call gives one."""
 PING_EVERY = 15.0
 """The docs: "ping the server every 15 seconds"."""
+
+
+BUSY = frozenset({"too_many_requests", "pending_requests_limit_reached"})
+BUSY_RETRIES = 3
+
+_DISCONNECTS = {
+    "access_token_expired": "its token expired: open a new session (the token is renewed "
+    "silently with the code grant)",
+    "access_token_revoked": "its token was revoked (a logout elsewhere): log in again "
+    "(pytest --livechat-login)",
+    "connection_evicted": "another connection of the same user and client took its place: "
+    "use one session a user and test",
+    "too_many_connections": "the user has too many RTM connections open: close other "
+    "sessions of that user (other tests, an Agent App tab)",
+    "misdirected_connection": "it connected to another region than the license's: point "
+    "--livechat-api-url at that region",
+    "internal_error": "LiveChat failed on its side: run again in a while",
+    "license_expired": "the license expired",
+    "logged_out_remotely": "the user was logged out elsewhere: log in again",
+}
+"""What a disconnect reason (RTM pushes, ``agent_disconnected`` and ``customer_disconnected``)
+means and what to do; nothing reconnects by itself."""
+
+
+def disconnected(payload: Mapping[str, Any]) -> str:
+    """The one line a disconnect push is worth: what happened and what to do."""
+    reason = printable(str(payload.get("reason", "unknown")), 64)
+    advice = _DISCONNECTS.get(reason, "see LiveChat's list of disconnect reasons (RTM pushes)")
+    data = payload.get("data")
+    region = data.get("region") if isinstance(data, dict) else None
+    if reason == "misdirected_connection" and isinstance(region, str):
+        advice += f" ({printable(region, 16)})"
+    return f"LiveChat disconnected the session ({reason}): {advice}"
 
 
 class Rtm:
@@ -142,13 +178,22 @@ class Rtm:
     def _request(
         self, action: str, payload: Mapping[str, Any] | None, timeout: float | None
     ) -> dict[str, Any]:
-        request_id = f"plt-{next(self._ids)}"
-        self._send(action, payload, request_id)
-        seconds = self.timeout if timeout is None else timeout
-        message = self._mailbox.response(request_id, seconds, f"answer to {printable(action)}")
-        if not message.success:
-            raise error_of(message)
-        return message.payload
+        """One request and its answer; a rate limit (``too_many_requests``,
+        ``pending_requests_limit_reached``: at most 10 pending) is waited out and sent again,
+        at most ``BUSY_RETRIES`` times (1, 2, 4 s), instead of failing the test."""
+        for tries in range(BUSY_RETRIES + 1):
+            request_id = f"plt-{next(self._ids)}"
+            self._send(action, payload, request_id)
+            seconds = self.timeout if timeout is None else timeout
+            message = self._mailbox.response(request_id, seconds, f"answer to {printable(action)}")
+            if message.success:
+                return message.payload
+            error = error_of(message)
+            if error.type not in BUSY or tries == BUSY_RETRIES:
+                raise error
+            log.debug("RTM %s: %s for %s; sending it again", self.who, error.type, action)
+            time.sleep(2.0**tries)
+        raise AssertionError  # the loop returns or raises
 
     def _send(self, action: str, payload: Mapping[str, Any] | None, request_id: str) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -174,8 +219,7 @@ class Rtm:
                     continue
                 log.debug("RTM %s < %s %s", self.who, message.kind, message.action)
                 if message.kind == "push" and message.action.endswith("_disconnected"):
-                    reason = printable(str(message.payload.get("reason", "unknown")), 64)
-                    why = f"LiveChat disconnected the session ({reason})"
+                    why = disconnected(message.payload)
                 self._mailbox.put(message)
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd is not None else None

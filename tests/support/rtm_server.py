@@ -50,6 +50,7 @@ class RtmServer:
     login_within: float = 30.0
     idle: float = 30.0  # seconds without a message, after the login, before it disconnects
     silent: bool = False  # takes every frame and answers none (a stuck server)
+    busy: int = 0  # how many requests (but login) get too_many_requests first (RTM errors)
     peers: list[Peer] = field(default_factory=list)
     chats: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every request it took: (who, action, request_id, payload), tokens included.
@@ -77,13 +78,15 @@ class RtmServer:
         if self._server is not None:
             self._server.shutdown()
 
-    def disconnect(self, reason: str) -> None:
+    def disconnect(self, reason: str, data: dict[str, Any] | None = None) -> None:
         """RTM pushes, ``agent_disconnected``/``customer_disconnected``: the push with its
-        reason (``access_token_revoked``: "Don't reconnect"), then the connection closes."""
+        reason (``access_token_revoked``: "Don't reconnect") and its data
+        (``misdirected_connection``: ``region``), then the connection closes."""
         with self.lock:
             peers = list(self.peers)
+        pushed: dict[str, Any] = {"reason": reason, **({"data": data} if data else {})}
         for peer in peers:
-            self._push(peer.connection, f"{peer.who}_disconnected", {"reason": reason})
+            self._push(peer.connection, f"{peer.who}_disconnected", pushed)
             peer.connection.close(1000, reason)
 
     def actions(self, who: str | None = None) -> list[str]:
@@ -198,6 +201,12 @@ class RtmServer:
         self, peer: Peer, action: str, request_id: str | None, payload: dict[str, Any]
     ) -> None:
         connection = peer.connection
+        with self.lock:
+            busy = self.busy > 0
+            self.busy -= 1 if busy else 0
+        if busy:  # RTM API errors: too_many_requests
+            self._fail(connection, action, request_id, "too_many_requests", "Too many requests")
+            return
         if action == "update_session" and peer.who == "agent":  # agents only (Agent Chat API)
             scheme, _, token = str(payload.get("token", "")).partition(" ")
             identity = self._who_is(peer.who, token) if scheme == "Bearer" else None

@@ -217,6 +217,56 @@ def test_a_disconnect_push_says_why_and_nothing_reconnects(
     assert rtm_server.actions().count("login") == 1, "no reconnection"
 
 
+@pytest.mark.parametrize(
+    ("reason", "data", "said"),
+    [
+        ("access_token_expired", None, "its token expired: open a new session"),
+        ("connection_evicted", None, "took its place: use one session a user and test"),
+        ("too_many_connections", None, "close other sessions of that user"),
+        (
+            "misdirected_connection",
+            {"region": "fra"},
+            "point --livechat-api-url at that region (fra)",
+        ),
+        ("internal_error", None, "LiveChat failed on its side"),
+        ("some_new_reason", None, "see LiveChat's list of disconnect reasons"),
+    ],
+)
+def test_each_disconnect_reason_says_what_to_do(
+    rtm_server: RtmServer,
+    sessions: list[Rtm],
+    reason: str,
+    data: dict[str, str] | None,
+    said: str,
+) -> None:
+    """RTM pushes' disconnect reasons: one line each, what happened and what to do; nothing
+    reconnects by itself."""
+    rtm = agent(rtm_server, sessions)
+    rtm_server.disconnect(reason, data)
+    with pytest.raises(RtmUnavailable) as raised:
+        rtm.wait_for("incoming_event", timeout=60)
+    assert f"LiveChat disconnected the session ({reason}): " in str(raised.value)
+    assert said in str(raised.value)
+    assert rtm_server.actions().count("login") == 1, "no reconnection"
+
+
+def test_a_busy_answer_is_waited_out_and_sent_again(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """too_many_requests (and pending_requests_limit_reached) back off instead of failing the
+    test."""
+    rtm = agent(rtm_server, sessions)
+    rtm_server.busy = 1
+    assert rtm.request("list_chats") == {"chats_summary": [], "found_chats": 0}
+    assert rtm_server.actions().count("list_chats") == 2
+
+
+def test_the_clients_deadline_does_not_race_livechats_request_timeout() -> None:
+    from pytest_livechat_token._rtm import session
+
+    assert session.TIMEOUT > 15.0, "LiveChat's own request_timeout answers first"
+
+
 def test_a_renewed_token_is_sent_with_update_session(
     rtm_server: RtmServer, sessions: list[Rtm]
 ) -> None:
