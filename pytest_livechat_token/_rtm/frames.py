@@ -186,8 +186,12 @@ class Mailbox:
         the connection is gone."""
         return self._wait(lambda: self._responses.pop(request_id, None), timeout, what)
 
-    def push(self, action: str, where: Where | None, timeout: float) -> Message:
-        """The first push ``action`` (that ``where`` accepts), taken out of the mailbox."""
+    def push(
+        self, action: str, where: Where | None, timeout: float, told: float | None = None
+    ) -> Message:
+        """The first push ``action`` (that ``where`` accepts), taken out of the mailbox;
+        ``told``: the time-out the caller was given, for the message (a caller that waits in
+        parts gives each part its own ``timeout``)."""
 
         def first() -> Message | None:
             for message in self._pushes:
@@ -196,9 +200,15 @@ class Mailbox:
                     return message
             return None
 
-        return self._wait(first, timeout, f"the {printable(action, 64)} push")
+        return self._wait(first, timeout, f"the {printable(action, 64)} push", told)
 
-    def _wait(self, take: Callable[[], Message | None], timeout: float, what: str) -> Message:
+    def _wait(
+        self,
+        take: Callable[[], Message | None],
+        timeout: float,
+        what: str,
+        told: float | None = None,
+    ) -> Message:
         deadline = self._clock() + timeout
         with self._changed:
             while True:
@@ -210,7 +220,7 @@ class Mailbox:
                 left = deadline - self._clock()
                 if left <= 0:
                     raise RtmUnavailable(
-                        f"no {what} within {timeout:g} s; the RTM connection is open. Raise the "
-                        "timeout if LiveChat is slow, or check what the test expects."
+                        f"no {what} within {told or timeout:g} s; the RTM connection is open. "
+                        "Raise the timeout if LiveChat is slow, or check what the test expects."
                     )
                 self._changed.wait(left)

@@ -111,6 +111,7 @@ class Rtm:
         self._connection = connection
         self._token = token
         self._login_options = dict(login_options or {})
+        self._unrenewed: str | None = None  # a token the run could not renew: not asked again
         self._renew = renew
         self._min_ttl = min_ttl
         self._ids = itertools.count(1)
@@ -140,10 +141,31 @@ class Rtm:
         self, action: str, where: Where | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
         """The payload of the first push ``action`` since the login that ``where`` (a function
-        of the payload) accepts; each push is returned once."""
-        self._keep_token_fresh()
-        found = self._mailbox.push(action, where, self.timeout if timeout is None else timeout)
-        return found.payload
+        of the payload) accepts; each push is returned once. A long wait renews the session's
+        token when it is due (``update_session``, from this thread, as a request would), so
+        that the session outlives it."""
+        total = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + total
+        while True:
+            self._keep_token_fresh()
+            left = max(deadline - time.monotonic(), 0.0)
+            due = self._renewal_due()
+            if due is None or due >= left:
+                return self._mailbox.push(action, where, left, total).payload
+            try:
+                return self._mailbox.push(action, where, max(due, 0.05), total).payload
+            except RtmUnavailable:
+                if self._mailbox.closed is not None:
+                    raise
+
+    def _renewal_due(self) -> float | None:
+        """Seconds until the session's token is due for renewal; None when it never is."""
+        expires = self._token.expires_at
+        if self._renew is None or expires is None or self.who == "customer":
+            return None
+        if self._unrenewed == str(self._token):
+            return None
+        return seconds_left(expires, utcnow()) - self._min_ttl
 
     def update_session(self, token: Token) -> None:
         """Swap the session's token for ``token`` (``update_session``)."""
@@ -243,12 +265,14 @@ class Rtm:
         expires = self._token.expires_at
         if self._renew is None or expires is None or self.who == "customer":
             return
-        if seconds_left(expires, utcnow()) >= self._min_ttl:
+        if seconds_left(expires, utcnow()) >= self._min_ttl or self._unrenewed == str(self._token):
             return
         renewed = self._renew()
         if renewed is not None and str(renewed) != str(self._token):
             log.debug("RTM %s: the token was renewed; sending update_session", self.who)
             self.update_session(renewed)
+        else:
+            self._unrenewed = str(self._token)
 
 
 class AsyncRtm:

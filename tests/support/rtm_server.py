@@ -89,6 +89,13 @@ class RtmServer:
             self._push(peer.connection, f"{peer.who}_disconnected", pushed)
             peer.connection.close(1000, reason)
 
+    def push_to_agents(self, action: str, payload: dict[str, Any]) -> None:
+        """A push to every agent logged in (as LiveChat pushes an incoming event)."""
+        with self.lock:
+            agents = [peer for peer in self.peers if peer.who == "agent"]
+        for peer in agents:
+            self._push(peer.connection, action, payload)
+
     def actions(self, who: str | None = None) -> list[str]:
         with self.lock:
             return [action for w, action, _, _ in self.seen if who is None or w == who]

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,6 +299,39 @@ def test_a_customer_session_never_sends_update_session(
     rtm.request("start_chat", {"chat": {}})
     assert asked == []
     assert "update_session" not in rtm_server.actions("customer")
+
+
+def test_a_long_wait_renews_the_token_when_it_is_due(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """``wait_for`` outlives the session's token: the renewal falls due during the wait, and
+    ``update_session`` is sent then, not at the next call (the push comes only after it)."""
+    accounts = rtm_server.accounts
+    due_soon = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(seconds=601))
+    renewed = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(hours=8))
+    rtm = agent(rtm_server, sessions, due_soon, renew=lambda: renewed, min_ttl=600)
+    got: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=lambda: got.append(rtm.wait_for("incoming_event", timeout=60)))
+    waiter.start()
+    deadline = time.monotonic() + 60
+    while "update_session" not in rtm_server.actions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "update_session" in rtm_server.actions(), "sent while the call waited"
+    rtm_server.push_to_agents("incoming_event", {"chat_id": "CH1", "event": {"text": "hi"}})
+    waiter.join(60)
+    assert got == [{"chat_id": "CH1", "event": {"text": "hi"}}]
+
+
+def test_a_token_that_cannot_be_renewed_is_asked_once(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    asked: list[int] = []
+    due = BearerToken(rtm_server.accounts.issue(), expires_at=utcnow() + timedelta(seconds=300))
+    rtm = agent(rtm_server, sessions, due, renew=lambda: asked.append(1), min_ttl=600)
+    with pytest.raises(RtmUnavailable, match=r"within 0\.3 s"):
+        rtm.wait_for("incoming_event", timeout=0.3)
+    rtm.request("list_chats")
+    assert asked == [1], "the run could not renew it: not asked again and again"
 
 
 def test_a_fresh_token_is_not_renewed(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
