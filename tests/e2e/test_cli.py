@@ -333,8 +333,11 @@ def test_a_second_paste_never_reaches_the_shell(
     assert "SECOND-PASTE" not in left
 
 
-def cli_alone(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """livechat-token with no controlling terminal at all (a new session), nothing on stdin."""
+def cli_alone(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """livechat-token with no controlling terminal at all (a new session), nothing on stdin;
+    run in ``cwd`` when given."""
     import os
 
     return subprocess.run(
@@ -346,6 +349,7 @@ def cli_alone(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         check=False,
         start_new_session=True,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 
@@ -494,15 +498,7 @@ def test_the_project_s_pytest_settings_are_read(
         f'livechat_accounts_url = "{accounts.url}"\n'
         f'livechat_token_cache = "{custom}"\n'
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest_livechat_token", "token"],
-        cwd=project / "tests",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = cli_alone("token", cwd=project / "tests")
     assert (result.returncode, result.stdout.strip()) == (0, token), result.stderr
 
 
@@ -511,13 +507,5 @@ def test_token_with_no_client_id_uses_the_one_client_cached(
 ) -> None:
     token = accounts.issue()
     cache_token(cache_file, accounts.url, token)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest_livechat_token", "token", f"--accounts-url={accounts.url}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = cli_alone("token", f"--accounts-url={accounts.url}", cwd=tmp_path)
     assert (result.returncode, result.stdout.strip()) == (0, token), result.stderr

@@ -12,6 +12,7 @@ from pytest_livechat_token._base.bearer import utcnow
 from pytest_livechat_token._base.errors import (
     NoTerminal,
 )
+from pytest_livechat_token._core.obtain import TokenSource
 from pytest_livechat_token._core.renewal import renew
 from pytest_livechat_token._store.cache import TokenCache
 
@@ -57,19 +58,22 @@ def test_a_rate_limited_renewal_keeps_the_refresh_token(
     assert token == entry.access_token
 
 
+def assert_dropped(source: TokenSource, path: Path, said: str) -> None:
+    """The renewal is refused (a warning that says ``said``), nobody can be asked, and the
+    refresh token is gone from the cache: the next run does not fail the same way."""
+    with pytest.warns(RenewalWarning, match=said), pytest.raises(NoTerminal):
+        source.token()
+    entry = TokenCache(path).get(source.run.settings.accounts_url, "client-1")
+    assert entry is not None
+    assert entry.refresh_token is None
+
+
 def test_a_refused_refresh_token_is_dropped(accounts: AccountsServer, tmp_path: Path) -> None:
     path = tmp_path / "cache" / "tokens.json"
     rotated_pair(accounts, TokenCache(path))
     accounts.refresh_tokens.clear()  # the server forgot it: invalid_grant
     source = source_for(accounts, path, None, grant="code")
-    with (
-        pytest.warns(RenewalWarning, match="HTTP 401: invalid_grant"),
-        pytest.raises(NoTerminal),
-    ):
-        source.token()
-    entry = TokenCache(path).get(accounts.url, "client-1")
-    assert entry is not None
-    assert entry.refresh_token is None
+    assert_dropped(source, path, "HTTP 401: invalid_grant")
 
 
 def test_tokens_shorter_than_min_ttl_are_renewed_once_a_run(
@@ -130,11 +134,7 @@ def test_a_refusal_by_name_drops_the_refresh_token_whatever_the_status(
     body = json.dumps({"error": error, "error_description": "x"}).encode()
     accounts.fixed[("POST", "/v2/token")] = (400, body, {})
     source = source_for(accounts, path, None, grant="code")
-    with pytest.warns(RenewalWarning, match=f"HTTP 400: {error}"), pytest.raises(NoTerminal):
-        source.token()
-    entry = TokenCache(path).get(accounts.url, "client-1")
-    assert entry is not None
-    assert entry.refresh_token is None
+    assert_dropped(source, path, f"HTTP 400: {error}")
 
 
 def test_a_server_side_refresh_token_livechat_no_longer_has_is_dropped(
@@ -150,11 +150,4 @@ def test_a_server_side_refresh_token_livechat_no_longer_has_is_dropped(
     accounts.refresh_tokens.clear()  # revoked by a logout elsewhere, or the 26th token
     environ = {"LIVECHAT_CLIENT_SECRET": "the-secret-0123456789"}
     source = source_for(accounts, path, None, grant="code", environ=environ)
-    with (
-        pytest.warns(RenewalWarning, match="LiveChat no longer has this refresh token"),
-        pytest.raises(NoTerminal),
-    ):
-        source.token()
-    entry = TokenCache(path).get(accounts.url, "client-1")
-    assert entry is not None
-    assert entry.refresh_token is None, "the next run does not fail the same way"
+    assert_dropped(source, path, "LiveChat no longer has this refresh token")
