@@ -1,5 +1,5 @@
 """The plugin's fixtures (imported by ``plugin``, as pytest-django does). Each gets what it
-needs from the run (``session.run_of``) when a test first asks for it."""
+needs from the run (``_plugin.stash.run_of``) when a test first asks for it."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def _named(
     fixture: str, what: str, name: object, get: Callable[[], _T], *, required: bool = False
 ) -> _T:
     """What ``get`` returns for a name, or the test fails with one line: a name that breaks
-    the rule, or anything that goes wrong on the way (``session.guarded``). It is skipped
+    the rule, or anything that goes wrong on the way (``_plugin.stash.guarded``). It is skipped
     instead when what is missing is a setting (no client id) or a scope."""
     from ._base.errors import LoginCancelled, MissingScope, NotConfigured  # off start-up
 

@@ -1,6 +1,6 @@
 """The pytest glue: options, configure, and the hooks (report header, scope marker, masking,
-xdist hand-off). The fixtures live in ``fixtures``, the header in ``header``, the masking in
-``masking``; the core is made by ``session.run_of`` when a token is first needed."""
+xdist hand-off). The fixtures live in ``fixtures``, the header in ``_plugin.header``, the masking in
+``_plugin.masking``; the core is made by ``_plugin.stash.run_of`` when a token is first needed."""
 
 from __future__ import annotations
 

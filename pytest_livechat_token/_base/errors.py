@@ -124,5 +124,5 @@ class Once:
 def warn(warning: Warning, stacklevel: int = 3) -> None:
     """Issue ``warning`` as the person's filters say: ``-W ignore::...`` silences it, and
     ``-W error`` (or ``filterwarnings = error``) turns it into an error like any other
-    warning (the front ends show it in one line, ``session.guarded``)."""
+    warning (the front ends show it in one line, ``_plugin.stash.guarded``)."""
     warnings.warn(warning, stacklevel=stacklevel)
