@@ -4,8 +4,9 @@ knows.
 A suite that leaks its token in every way a user's test can (assertions on derived strings,
 f-strings, ``-l`` locals cut short by a repr, printed and logged output, logged exceptions,
 caplog, user, suite and xml properties, skip and xfail reasons, warnings, a dying thread, a
-test id, a ``.pytest_cache`` value, pytest-html extras) runs with every verbose option,
-``--junitxml`` (xunit1), ``--html``, ``--log-file`` and ``--debug``, with and without xdist;
+test id, a ``.pytest_cache`` value, pytest-html extras, a failing subtest on pytest 9) runs with every verbose option,
+``--junitxml`` (xunit1), ``--html``, ``--log-file``, ``--debug``, allure-pytest and
+pytest-json-report, with and without xdist;
 every byte shown and every file written (the cache aside) is searched for the token, raw,
 URL-encoded and without its region. ``pytest.exit`` and a Ctrl-C under ``--full-trace`` run
 apart.
@@ -112,6 +113,16 @@ def test_html_extras(livechat_bearer, extras):
 """
 LEAKY_OUTCOMES = {"failed": 8, "skipped": 1, "xfailed": 1, "passed": 7}
 """What ``LEAKY_SUITE`` ends with."""
+
+SUBTEST_LEAK = """
+def test_a_subtest_leaks(livechat_bearer, subtests):
+    with subtests.test(msg="leaks"):
+        print("Bearer", livechat_bearer)
+        assert livechat_bearer == "x"
+"""
+if hasattr(pytest, "Subtests"):  # pytest 9's own subtests: a failing one counts twice
+    LEAKY_SUITE += SUBTEST_LEAK
+    LEAKY_OUTCOMES["failed"] += 2
 
 VERBOSE = (
     "-l",
