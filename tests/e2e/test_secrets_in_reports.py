@@ -4,12 +4,11 @@ knows.
 A suite that leaks its token in every way a user's test can (assertions on derived strings,
 f-strings, ``-l`` locals cut short by a repr, printed and logged output, logged exceptions,
 caplog, user, suite and xml properties, skip and xfail reasons, warnings, a dying thread, a
-test id, a ``.pytest_cache`` value, pytest-html extras, a failing subtest on pytest 9) runs with every verbose option,
-``--junitxml`` (xunit1), ``--html``, ``--log-file``, ``--debug``, allure-pytest and
-pytest-json-report, with and without xdist;
-every byte shown and every file written (the cache aside) is searched for the token, raw,
-URL-encoded and without its region. ``pytest.exit`` and a Ctrl-C under ``--full-trace`` run
-apart.
+test id, a ``.pytest_cache`` value, pytest-html extras, a failing subtest on pytest 9) runs
+with every verbose option, ``--junitxml`` (xunit1), ``--html``, ``--log-file``, ``--debug``,
+allure-pytest and pytest-json-report, with and without xdist; every byte shown and every file
+written (the cache aside) is searched for the token, raw, URL-encoded and without its region.
+``pytest.exit`` and a Ctrl-C under ``--full-trace`` run apart.
 """
 
 from __future__ import annotations
