@@ -105,6 +105,7 @@ class Rtm:
         ping_every: float = PING_EVERY,
         timeout: float = TIMEOUT,
         login_options: Mapping[str, Any] | None = None,
+        reconnect: Callable[[], ClientConnection] | None = None,
     ) -> None:
         self.who = who
         self.timeout = timeout
@@ -112,6 +113,10 @@ class Rtm:
         self._token = token
         self._login_options = dict(login_options or {})
         self._unrenewed: str | None = None  # a token the run could not renew: not asked again
+        self._reconnect = reconnect
+        self._ping_every = ping_every
+        self._expired = False  # LiveChat ended the session for an expired token
+        self._revived = False  # ... and it was renewed and logged in again (once a session)
         self._renew = renew
         self._min_ttl = min_ttl
         self._ids = itertools.count(1)
@@ -151,11 +156,16 @@ class Rtm:
             left = max(deadline - time.monotonic(), 0.0)
             due = self._renewal_due()
             if due is None or due >= left:
-                return self._mailbox.push(action, where, left, total).payload
+                try:
+                    return self._mailbox.push(action, where, left, total).payload
+                except RtmUnavailable:
+                    if self._mailbox.closed is None or not self._revive():
+                        raise
+                    continue
             try:
                 return self._mailbox.push(action, where, max(due, 0.05), total).payload
             except RtmUnavailable:
-                if self._mailbox.closed is not None:
+                if self._mailbox.closed is not None and not self._revive():
                     raise
 
     def _renewal_due(self) -> float | None:
@@ -205,9 +215,16 @@ class Rtm:
         at most ``BUSY_RETRIES`` times (1, 2, 4 s), instead of failing the test."""
         for tries in range(BUSY_RETRIES + 1):
             request_id = f"plt-{next(self._ids)}"
-            self._send(action, payload, request_id)
             seconds = self.timeout if timeout is None else timeout
-            message = self._mailbox.response(request_id, seconds, f"answer to {printable(action)}")
+            try:
+                self._send(action, payload, request_id)
+                message = self._mailbox.response(
+                    request_id, seconds, f"answer to {printable(action)}"
+                )
+            except RtmUnavailable:
+                if action != "login" and self._revive():
+                    return self._request(action, payload, timeout)
+                raise
             if message.success:
                 return message.payload
             error = error_of(message)
@@ -225,6 +242,8 @@ class Rtm:
             with self._send_lock:
                 self._connection.send(request_frame(action, payload, request_id))
         except ConnectionClosed:
+            if threading.current_thread() is not self._reader:
+                self._reader.join(5)  # its last frames read: why LiveChat closed it, if it said
             raise RtmUnavailable(
                 f"could not send {printable(action)}: {self._mailbox.closed or 'connection closed'}"
             ) from None
@@ -242,6 +261,7 @@ class Rtm:
                 log.debug("RTM %s < %s %s", self.who, message.kind, message.action)
                 if message.kind == "push" and message.action.endswith("_disconnected"):
                     why = disconnected(message.payload)
+                    self._expired = message.payload.get("reason") == "access_token_expired"
                 self._mailbox.put(message)
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd is not None else None
@@ -249,6 +269,31 @@ class Rtm:
         except Exception as error:
             why = f"the RTM connection failed ({type(error).__name__})"
         self._mailbox.close(why)
+
+    def _revive(self) -> bool:
+        """After LiveChat ended the session for an expired token (``access_token_expired``:
+        "renew and reconnect"), renew the token and log in again on a new connection, once a
+        session; whether it did. Nothing else reconnects."""
+        if self._revived or self._reconnect is None or self._renew is None:
+            return False
+        self._reader.join(5)  # every frame read: the disconnect push, when there was one
+        if not self._expired:
+            return False
+        self._revived = True
+        renewed = self._renew()
+        if renewed is None:
+            return False
+        self._connection, self._token = self._reconnect(), renewed
+        self._mailbox = Mailbox()
+        self._reader = threading.Thread(target=self._read, name="livechat-rtm-read", daemon=True)
+        self._reader.start()
+        if not self._pinger.is_alive():
+            self._pinger = threading.Thread(
+                target=self._ping, args=(self._ping_every,), name="livechat-rtm-ping", daemon=True
+            )
+        self.login()
+        log.debug("RTM %s: logged in again with a renewed token", self.who)
+        return True
 
     def _ping(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -334,25 +379,29 @@ def open_session(
 
     where = printable(url.split("?", 1)[0], 120)
     local = is_loopback_host(urlsplit(url).hostname or "")
-    try:
-        opened = connect(
-            url,
-            proxy=None if local else True,  # the environment's proxy, never for this machine
-            open_timeout=connect_timeout,
-            close_timeout=5,
-            max_size=MAX_FRAME,
-            ping_interval=None,  # LiveChat's own ping action, below
-            compression=None,
-        )
-        # As a context manager (websockets 17.1 deprecates the rest); Rtm.close closes it.
-        connection: ClientConnection = opened.__enter__()
-    except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
-        raise RtmUnavailable(
-            f"could not connect to LiveChat RTM at {where} ({type(error).__name__}: "
-            f"{printable(str(error), 160)}). Check --livechat-api-url and the network."
-        ) from None
+
+    def dial() -> ClientConnection:
+        try:
+            opened = connect(
+                url,
+                proxy=None if local else True,  # the environment's proxy, never for this host
+                open_timeout=connect_timeout,
+                close_timeout=5,
+                max_size=MAX_FRAME,
+                ping_interval=None,  # LiveChat's own ping action, below
+                compression=None,
+            )
+            # As a context manager (websockets 17.1 deprecates the rest); Rtm.close closes it.
+            connection: ClientConnection = opened.__enter__()
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
+            raise RtmUnavailable(
+                f"could not connect to LiveChat RTM at {where} ({type(error).__name__}: "
+                f"{printable(str(error), 160)}). Check --livechat-api-url and the network."
+            ) from None
+        return connection
+
     session = Rtm(
-        connection,
+        dial(),
         token,
         who=who,
         renew=renew,
@@ -360,6 +409,7 @@ def open_session(
         ping_every=ping_every,
         timeout=timeout,
         login_options=login_options,
+        reconnect=dial,
     )
     try:
         state = session.login(timeout)

@@ -252,6 +252,43 @@ def test_each_disconnect_reason_says_what_to_do(
     assert rtm_server.actions().count("login") == 1, "no reconnection"
 
 
+def test_an_expired_token_is_renewed_and_the_session_logged_in_again_once(
+    rtm_server: RtmServer, sessions: list[Rtm]
+) -> None:
+    """``access_token_expired`` (RTM pushes: renew the token and reconnect): the next call
+    renews, connects again, logs in with the new token and goes on, once a session; a second
+    expiry ends the session with its one line."""
+    accounts = rtm_server.accounts
+    renewed = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(hours=8))
+    rtm = agent(rtm_server, sessions, renew=lambda: renewed)
+    rtm_server.disconnect("access_token_expired")
+    assert rtm.request("list_chats") == {"chats_summary": [], "found_chats": 0}
+    logins = [payload for _, action, _, payload in rtm_server.seen if action == "login"]
+    assert [login["token"] for login in logins][1:] == [f"Bearer {renewed}"]
+    rtm_server.disconnect("access_token_expired")
+    with pytest.raises(RtmUnavailable, match="access_token_expired"):
+        rtm.request("list_chats")
+    assert rtm_server.actions().count("login") == 2, "once, never in a loop"
+
+
+def test_a_wait_goes_on_across_a_renewed_login(rtm_server: RtmServer, sessions: list[Rtm]) -> None:
+    accounts = rtm_server.accounts
+    renewed = BearerToken(accounts.issue(), expires_at=utcnow() + timedelta(hours=8))
+    rtm = agent(rtm_server, sessions, renew=lambda: renewed)
+    got: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=lambda: got.append(rtm.wait_for("incoming_event", timeout=60)))
+    waiter.start()
+    rtm_server.disconnect("access_token_expired")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        peer.token == str(renewed) for peer in list(rtm_server.peers)
+    ):
+        time.sleep(0.05)  # the server has the session logged in again
+    rtm_server.push_to_agents("incoming_event", {"chat_id": "CH2"})
+    waiter.join(60)
+    assert got == [{"chat_id": "CH2"}]
+
+
 def test_a_busy_answer_is_waited_out_and_sent_again(
     rtm_server: RtmServer, sessions: list[Rtm]
 ) -> None:
