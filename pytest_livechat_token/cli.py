@@ -174,12 +174,12 @@ def project_ini(start: Path) -> dict[str, Any]:
             ini: dict[str, Any] = {
                 option.name: str(found[option.ini]) for option in OPTIONS if option.ini in found
             }
-            for key, name_ in (
+            for key, setting in (
                 ("livechat_open_browser", "open_browser"),
                 ("livechat_require", "require"),
             ):
                 if key in found:
-                    ini[name_] = str(found[key]).strip().lower() in ("1", "true", "yes", "on")
+                    ini[setting] = str(found[key]).strip().lower() in ("1", "true", "yes", "on")
             return ini
     return {}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from ..support.helpers import (
     paste,
     paste_redirect,
     prompt_state,
+    pytest_words,
     read_login_url,
 )
 from .test_secrets_in_reports import forms
@@ -250,20 +250,7 @@ def test_a_prompt_that_times_out_says_so_and_leaves_nothing_behind(
     """It says so at once, where the person looks; a paste that comes late (while the run goes
     on) is not echoed, and does not reach the shell after pytest exits."""
     project.makepyfile(test_zlate=LATE)
-    command = " ".join(
-        shlex.quote(word)
-        for word in [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--livechat-accounts-url={accounts.url}",
-            "--livechat-no-browser",
-            "--livechat-client-id=client-1",
-            "--livechat-prompt-timeout=1",
-        ]
-    )
+    command = shlex.join(pytest_words(accounts.url, "--livechat-prompt-timeout=1"))
     script = f'{command}; read -r -t 2 line; echo "shell read: [$line]"'
     log = project.path / "shell.out"
     with log.open("wb") as transcript:
@@ -452,18 +439,7 @@ def test_a_run_ended_at_the_prompt_by_a_thread_timeout_leaves_echo_on(
     hidden: nothing of the process runs after that, and its echo guard puts the terminal back.
     The shell waits for the guard to end (an event, not a delay), then shows ``stty -a``."""
     pytest_command = shlex.join(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--livechat-accounts-url={accounts.url}",
-            "--livechat-no-browser",
-            "--livechat-client-id=client-1",
-            "--timeout=3",
-            "--timeout_method=thread",
-        ]
+        pytest_words(accounts.url, "--timeout=3", "--timeout_method=thread")
     )
     script = (
         f"{pytest_command} </dev/tty & pid=$!; wait $pid; "

@@ -240,6 +240,22 @@ class Spawner:
             stream.close()
 
 
+def pytest_words(accounts_url: str, *args: str) -> list[str]:
+    """``python -m pytest`` against the test accounts server for client-1, no browser, no
+    cache provider, and ``args``: the command a shell around pytest runs."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"--livechat-accounts-url={accounts_url}",
+        "--livechat-no-browser",
+        "--livechat-client-id=client-1",
+        *args,
+    ]
+
+
 def read_login_url(child: Any) -> tuple[str, str]:
     """Wait for the printed authorization address; return it and its state."""
     child.expect(URL_LINE)
