@@ -109,13 +109,16 @@ def livechat_api(
 @pytest.fixture
 def livechat_async_api(
     pytestconfig: pytest.Config, request: pytest.FixtureRequest
-) -> httpx.AsyncClient:
+) -> Iterator[httpx.AsyncClient]:
     """``livechat_api``'s async twin: an ``httpx.AsyncClient`` with the same base URL, headers,
-    timeout and credential. One a test: it keeps no connection between requests, so it is
-    bound to no event loop and works under pytest-asyncio's and anyio's loops of any scope."""
+    timeout and credential. One a test: its connections are reused from request to request
+    and closed when the test ends; it is bound to no event loop, so it works under
+    pytest-asyncio's and anyio's loops of any scope."""
     from ._api.clients import async_api_client  # imports httpx
 
-    return async_api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request))
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    with async_api_client(api_url, _credential(request)) as client:
+        yield client
 
 
 def _credential(request: pytest.FixtureRequest) -> BearerToken | PersonalAccessToken:
@@ -160,12 +163,14 @@ def livechat_customer_api(
 @pytest.fixture
 def livechat_customer_async_api(
     livechat_customer: CustomerToken, pytestconfig: pytest.Config
-) -> httpx.AsyncClient:
+) -> Iterator[httpx.AsyncClient]:
     """``livechat_customer_api``'s async twin (one a test, as ``livechat_async_api``)."""
     from ._api.clients import async_customer_client  # imports httpx
 
     _organized(livechat_customer)
-    return async_customer_client(pytestconfig.stash[SETTINGS].api_url, livechat_customer)
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    with async_customer_client(api_url, livechat_customer) as client:
+        yield client
 
 
 def _organized(customer: CustomerToken) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import httpcore  # noqa: F401
 import pytest
 
-from .support.accounts_server import AccountsServer
+from .support.accounts_server import TLS, AccountsServer
 from .support.helpers import USER_TEST, Spawner
 
 if TYPE_CHECKING:
@@ -74,6 +74,16 @@ def with_plugins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def accounts() -> Iterator[AccountsServer]:
     server = AccountsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[AccountsServer]:
+    """The accounts server and the APIs over HTTPS; clients trust its CA as httpx lets a user
+    say so (``SSL_CERT_FILE``)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS / "ca.pem"))
+    server = AccountsServer(tls=True).start()
     yield server
     server.stop()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._base.bearer import BearerToken, CustomerToken
@@ -29,18 +31,23 @@ def customer_client(base_url: str, token: CustomerToken) -> httpx.Client:
     return httpx_client(**_settings(base_url, token))
 
 
+@contextmanager
 def async_api_client(
     base_url: str, credential: BearerToken | PersonalAccessToken
-) -> httpx.AsyncClient:
-    """``api_client``'s async twin. It keeps no connection between requests, so it holds
-    nothing of an event loop: it works under any loop (pytest-asyncio's or anyio's, whatever
-    their scope) and needs no closing in one."""
-    return async_httpx_client(**_settings(base_url, credential))
+) -> Iterator[httpx.AsyncClient]:
+    """``api_client``'s async twin, its connections closed when the ``with`` block ends. It
+    holds nothing of an event loop (see ``transport.AsyncLiveChatTransport``): it works under
+    any loop (pytest-asyncio's or anyio's, whatever their scope), reuses its connections
+    across them, and is closed without one."""
+    with async_httpx_client(**_settings(base_url, credential)) as client:
+        yield client
 
 
-def async_customer_client(base_url: str, token: CustomerToken) -> httpx.AsyncClient:
+@contextmanager
+def async_customer_client(base_url: str, token: CustomerToken) -> Iterator[httpx.AsyncClient]:
     """``customer_client``'s async twin (see ``async_api_client``)."""
-    return async_httpx_client(**_settings(base_url, token))
+    with async_httpx_client(**_settings(base_url, token)) as client:
+        yield client
 
 
 def _settings(base_url: str, credential: Credential) -> dict[str, Any]:
@@ -66,9 +73,14 @@ def httpx_client(**settings: Any) -> httpx.Client:
     return httpx.Client(transport=LiveChatTransport(), **settings)
 
 
-def async_httpx_client(**settings: Any) -> httpx.AsyncClient:
+@contextmanager
+def async_httpx_client(**settings: Any) -> Iterator[httpx.AsyncClient]:
     import httpx
 
     from .transport import AsyncLiveChatTransport
 
-    return httpx.AsyncClient(transport=AsyncLiveChatTransport(), **settings)
+    transport = AsyncLiveChatTransport()
+    try:
+        yield httpx.AsyncClient(transport=transport, **settings)
+    finally:
+        transport.close()

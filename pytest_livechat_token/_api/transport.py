@@ -15,9 +15,11 @@ Imported with httpx, when a client is made.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
+from typing import Any
 
 import httpx
 
@@ -158,40 +160,47 @@ class LiveChatTransport(httpx.BaseTransport):
 
 
 class AsyncLiveChatTransport(httpx.AsyncBaseTransport):
-    """``LiveChatTransport``'s async twin; it keeps no connection between requests (see
-    ``api.async_api_client``)."""
+    """``LiveChatTransport`` with an async face, bound to no event loop.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.inner = inner or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_keepalive_connections=0)
-        )
+    Each request is sent by a ``LiveChatTransport`` (httpx's pooled sync transport inside) in
+    one of anyio's worker threads, so under whatever loop awaits it (asyncio's or trio's, of any
+    scope), and its answer is read whole there. The connections belong to the pool, not to a
+    loop: they are reused from request to request and from loop to loop, and ``close`` closes
+    them from anywhere, loop or none. A request whose caller is cancelled goes on in its thread
+    and its connection goes back to the pool.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.sync = LiveChatTransport(inner)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        import anyio  # httpx's own: whichever event loop runs the test
+        from anyio import to_thread  # httpx's own async layer
 
-        await request.aread()
-        tries = 0
-        while True:
-            response = await self._once(request)
-            if (wait := _rate_limited(request, response, tries)) is None:
-                return response
-            await response.aclose()
-            await anyio.sleep(wait)
-            tries += 1
+        await request.aread()  # sent from the thread, as bytes
+        return await to_thread.run_sync(self._whole, request, **_abandon())
 
-    async def _once(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        _lifecycle(request, response)
-        if not _looks_like_an_error(response):
-            return response
-        raw = b"".join([chunk async for chunk in response.aiter_raw()])
-        await response.aclose()
-        region = _right_region(response, raw)
-        if region is None or request.headers.get("X-Region") == region:
-            return _kept(response, raw)
-        retried = await self.inner.handle_async_request(_again(request, region))
-        _lifecycle(request, retried)
-        return retried
+    def _whole(self, request: httpx.Request) -> httpx.Response:
+        response = self.sync.handle_request(request)
+        try:
+            raw = b"".join(response.iter_raw())
+        finally:
+            response.close()
+        return _kept(response, raw)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        self.close()
+
+    def close(self) -> None:
+        self.sync.close()
+
+
+@functools.cache
+def _abandon() -> dict[str, Any]:
+    """anyio's keyword that lets a cancelled caller go on without its thread's result
+    (``abandon_on_cancel`` since anyio 4.1, ``cancellable`` before)."""
+    import inspect
+
+    from anyio import to_thread
+
+    named = inspect.signature(to_thread.run_sync).parameters
+    return {"abandon_on_cancel" if "abandon_on_cancel" in named else "cancellable": True}

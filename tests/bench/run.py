@@ -322,6 +322,104 @@ def lookup(smoke: bool) -> dict[str, Any]:
     return results
 
 
+ASYNC_REQUESTS = 20
+
+
+def async_pool(smoke: bool) -> dict[str, Any]:
+    """20 API requests in one test over TLS to the test server, as ``livechat_async_api`` makes
+    them (its client, made and closed), against a plain pooled ``httpx.AsyncClient`` and one
+    that opens a connection a request (what 0.1.x did): connections opened and wall time.
+
+    Each round runs the three once, in an order that rotates from round to round, each in a
+    fresh event loop as a test under a function-scoped loop has; the figure is the median of
+    the rounds' ratios (see ``_side_by_side``).
+    """
+    import asyncio
+
+    import httpx
+
+    sys.path.insert(0, str(ROOT))  # the test server, from a run as a script too
+    from pytest_livechat_token._api.clients import async_api_client
+    from pytest_livechat_token._base.bearer import BearerToken
+    from tests.support.accounts_server import TLS, AccountsServer
+
+    rounds = 2 if smoke else 51
+    os.environ["SSL_CERT_FILE"] = str(TLS / "ca.pem")  # how a user makes httpx trust a CA
+    server = AccountsServer(tls=True).start()
+    token = BearerToken(server.issue())
+    base_url = f"{server.url}/v3.6/"
+    settings: dict[str, Any] = {
+        "base_url": base_url,
+        "headers": {"Authorization": token.authorization},
+        "timeout": 30.0,
+    }
+
+    async def twenty(client: httpx.AsyncClient) -> None:
+        for n in range(ASYNC_REQUESTS):
+            answer = await client.post("agent/action/list_chats", json={"n": n})
+            answer.raise_for_status()
+
+    async def plugin() -> None:
+        with async_api_client(base_url, token) as client:
+            await twenty(client)
+
+    async def pooled() -> None:
+        async with httpx.AsyncClient(**settings) as client:
+            await twenty(client)
+
+    async def unpooled() -> None:
+        no_keepalive = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        async with httpx.AsyncClient(transport=no_keepalive, **settings) as client:
+            await twenty(client)
+
+    variants = {
+        "livechat_async_api": plugin,
+        "plain pooled httpx.AsyncClient": pooled,
+        "a connection a request (0.1.x)": unpooled,
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    connections: dict[str, set[int]] = {name: set() for name in variants}
+    try:
+        for round_ in range(rounds + 1):  # round 0 warms up, unmeasured
+            order = list(variants)
+            for name in order[round_ % 3 :] + order[: round_ % 3]:
+                before = server.connections
+                start = time.perf_counter()
+                asyncio.run(variants[name]())
+                elapsed = time.perf_counter() - start
+                if not server.all_closed():
+                    raise SystemExit(f"{name}: a connection was left open")
+                if round_:
+                    times[name].append(elapsed)
+                    connections[name].add(server.connections - before)
+    finally:
+        server.stop()
+        del os.environ["SSL_CERT_FILE"]
+    ratios = [
+        ours / theirs
+        for ours, theirs in zip(
+            times["livechat_async_api"], times["plain pooled httpx.AsyncClient"], strict=True
+        )
+    ]
+    figures: dict[str, Any] = {"rounds": rounds, "requests": ASYNC_REQUESTS}
+    for name in variants:
+        median = statistics.median(times[name]) * 1000
+        opened = sorted(connections[name])
+        figures[name] = {"median_ms": median, "connections": opened}
+        print(
+            f"async clients, {ASYNC_REQUESTS} requests over TLS, {name}: median {median:.1f} ms, "
+            f"connections opened {'/'.join(map(str, opened))} ({rounds} rounds)"
+        )
+    figures["ratio"] = statistics.median(ratios)
+    quartiles = statistics.quantiles(ratios, n=4) if rounds >= 2 else [figures["ratio"]] * 3
+    figures["quartiles"] = [quartiles[0], quartiles[2]]
+    print(
+        f"async clients: livechat_async_api / plain pooled, median paired ratio "
+        f"{figures['ratio']:.3f} (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
+    )
+    return figures
+
+
 def _percentiles(name: str, call: Callable[[], None], calls: int) -> dict[str, float]:
     durations = []
     for _ in range(calls):
@@ -515,6 +613,7 @@ BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "xdist": lambda smoke: warm(smoke, workers=2 if smoke else 8),
     "names": names,
     "lookup": lookup,
+    "async_pool": async_pool,
     "stress": stress,
     "fuzz": fuzz,
 }

@@ -49,6 +49,16 @@ def test_lookup_bench() -> None:
     assert all(figure["calls"] == 200 for figure in figures.values())
 
 
+def test_async_pool_bench() -> None:
+    """The connections each client opened for its 20 requests (counted by the server) are
+    what the bench is for; the times are only printed."""
+    figures = run.async_pool(True)
+    assert figures["livechat_async_api"]["connections"] == [1]
+    assert figures["plain pooled httpx.AsyncClient"]["connections"] == [1]
+    assert figures["a connection a request (0.1.x)"]["connections"] == [20]
+    assert figures["ratio"] > 0
+
+
 def test_stress_smoke_loses_nothing() -> None:
     """Only what holds however loaded the machine is: how many writes a worker gets in before
     it is killed depends on the load, so the number of entries is bounded, not fixed."""

@@ -41,6 +41,26 @@ def test_mocked_api(respx_mock, livechat_bearer_for):
     assert route.called
 """
 
+ASYNC_MOCKED = """
+import httpx
+import pytest
+
+@pytest.mark.asyncio
+async def test_pytest_httpx(httpx_mock, livechat_async_api, livechat_api_url):
+    url = f"{livechat_api_url}agent/action/list_chats"
+    httpx_mock.add_response(url=url, json={"chats": []})
+    httpx_mock.add_callback(lambda request: httpx.Response(200, json={"n": 2}), url=url)
+    assert (await livechat_async_api.post("agent/action/list_chats")).json() == {"chats": []}
+    assert (await livechat_async_api.post("agent/action/list_chats")).json() == {"n": 2}
+
+@pytest.mark.asyncio
+async def test_respx(respx_mock, livechat_async_api, livechat_api_url):
+    route = respx_mock.post(f"{livechat_api_url}agent/action/list_chats")
+    route.respond(json={"chats": []})
+    assert (await livechat_async_api.post("agent/action/list_chats")).json() == {"chats": []}
+    assert route.call_count == 1
+"""
+
 BLOCKED_BEFORE_THE_TEST = """
 import socket
 import pytest
@@ -86,6 +106,20 @@ def test_a_renewal_inside_a_mocked_test_reaches_the_accounts_server(
     result.assert_outcomes(passed=1)
     assert accounts.refresh_calls == 1
     assert "not expected" not in result.stdout.str()
+
+
+def test_the_async_clients_are_mocked_as_any_client(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    due: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Their requests are sent from a worker thread by httpx's sync transport: pytest-httpx's
+    responses and plain callbacks and respx's routes answer them (nothing reaches LiveChat)."""
+    pytester.makepyfile(test_mocked=ASYNC_MOCKED)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")  # pytest-asyncio is used
+    run(pytester, accounts).assert_outcomes(passed=2)
 
 
 def test_livechat_accounts_obtains_tokens_before_the_test_s_fixtures(

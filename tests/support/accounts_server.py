@@ -11,13 +11,19 @@ import gzip
 import hashlib
 import json
 import secrets
+import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
+
+TLS = Path(__file__).parent / "tls"
+"""A test CA (``ca.pem``) and the certificate it signed for 127.0.0.1 (``server.pem``,
+``server.key``), both valid until 2126: for a client, ``SSL_CERT_FILE=<TLS>/ca.pem``."""
 
 
 @dataclass
@@ -92,6 +98,12 @@ class AccountsServer:
     # Whether the APIs' JSON answers are gzip-compressed for a client that accepts it (httpx
     # does by default), as a web server in front of an API usually does.
     compress_api: bool = False
+    # Whether it serves HTTPS (with the certificate in ``TLS``), as LiveChat does; the
+    # connections clients opened (it keeps each one alive, HTTP/1.1, as LiveChat's servers do).
+    tls: bool = False
+    connections: int = 0
+    open_connections: int = 0
+    _closing: threading.Condition = field(default_factory=threading.Condition)
     # What each API call carried: path, query, Authorization, X-Region.
     api_calls: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -137,11 +149,26 @@ class AccountsServer:
         with self.lock:
             return sum(1 for seen in self.requests if seen == (method, path))
 
+    def all_closed(self, timeout: float = 30, besides: int = 0) -> bool:
+        """Whether every connection a client opened (but ``besides`` of them) is closed (by the
+        client: the server keeps them alive), waiting for them at most ``timeout`` seconds.
+        ``GET /_test/others_closed`` asks it of the server: all but the asking connection."""
+        with self._closing:
+            return self._closing.wait_for(lambda: self.open_connections <= besides, timeout)
+
     def start(self) -> AccountsServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
+        if self.tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(TLS / "server.pem", TLS / "server.key")
+            # The handshake happens in the connection's own thread, at its first read.
+            server.socket = context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         # A short poll: ``stop`` (every test's teardown) waits up to one poll interval.
         threading.Thread(
             target=server.serve_forever, args=(0.02,), name="accounts", daemon=True
@@ -192,12 +219,35 @@ def _pkce_ok(code: Code, verifier: str) -> bool:
 
 def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # connections kept alive, as LiveChat's servers keep them
+        timeout = 60  # an idle kept-alive connection is closed after a minute
+        disable_nagle_algorithm = True  # no 40 ms for the delayed ACK of a kept-alive answer
         _body: Any = None  # the JSON body of an API call
+        _raw = b""  # the request's body, read whole as it comes in (``_record``)
+
+        def setup(self) -> None:
+            super().setup()
+            with accounts._closing:
+                accounts.connections += 1
+                accounts.open_connections += 1
+                self.number = accounts.connections  # the connection's, in order of opening
+                accounts._closing.notify_all()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                with accounts._closing:
+                    accounts.open_connections -= 1
+                    accounts._closing.notify_all()
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silent: request lines may carry tokens."""
 
         def _record(self) -> str:
+            """The request's path, the request recorded and its body read (so a kept-alive
+            connection's next request starts where this one ends, whatever the answer)."""
+            self._raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             path = urlsplit(self.path).path
             with accounts.lock:
                 accounts.requests.append((self.command, path))
@@ -246,6 +296,11 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(pause)
 
         def _fixed(self, path: str) -> bool:
+            """Whether it answered with a fixed answer (``fixed``) or the test's own question
+            (``/_test/others_closed``, not LiveChat's: for a test run's own tests)."""
+            if path == "/_test/others_closed":
+                self._json(200, {"others_closed": accounts.all_closed(besides=1)})
+                return True
             answer = accounts.fixed.get((self.command, path))
             if answer is not None:
                 self._send(*answer)
@@ -330,8 +385,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if path in ("/v2/token", "/v2/customer/token"):
                 (self._token_endpoint if path == "/v2/token" else self._customer_token_endpoint)()
                 return
-            length = int(self.headers.get("Content-Length", "0"))
-            self._body = json.loads(self.rfile.read(length) or b"{}")
+            self._body = json.loads(self._raw or b"{}")
             with accounts.lock:
                 accounts.api_calls.append(
                     {
@@ -339,6 +393,8 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                         "query": parse_qs(urlsplit(self.path).query),
                         "authorization": self.headers.get("Authorization"),
                         "region": self.headers.get("X-Region"),
+                        "body": self._body,
+                        "connection": self.number,
                     }
                 )
             if self._misdirected() or self._api_rate_limited():
@@ -427,9 +483,8 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if "customers:own" not in issued.scope.split(","):
                 self._error(403, "invalid_scope", "The customers:own scope is required")
                 return
-            length = int(self.headers.get("Content-Length", "0"))
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self._raw or b"{}")
             except ValueError:
                 body = None
             ok = (
@@ -470,8 +525,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
             if limited:
                 self._error(429, "temporarily_unavailable", "Too many requests")
                 return
-            length = int(self.headers.get("Content-Length", "0"))
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            form = {k: v[0] for k, v in parse_qs(self._raw.decode()).items()}
             grant_type = form.get("grant_type")
             refresh = form.get("refresh_token", "")
             with accounts.lock:

@@ -42,7 +42,7 @@ def post_sync(accounts: AccountsServer, token: BearerToken) -> tuple[int, object
 
 def post_async(accounts: AccountsServer, token: BearerToken) -> tuple[int, object]:
     async def post() -> tuple[int, object]:
-        async with async_api_client(f"{accounts.url}/v3.6/", token) as client:
+        with async_api_client(f"{accounts.url}/v3.6/", token) as client:
             answer = await client.post("agent/action/list_chats", json={})
             return answer.status_code, answer.json()
 
