@@ -1,9 +1,9 @@
 """pytest-livechat-token: a valid LiveChat OAuth bearer token for your tests.
 
 The public API, in one place: what the fixtures return (``BearerToken``, ``CustomerToken``,
-``PersonalAccessToken``, the RTM sessions ``Rtm`` and ``AsyncRtm``), the base of every error
-of the plugin (``LiveChatTokenError``) and RTM's (``RtmError``), and its warnings. Every other
-module path is internal and may change before the first release.
+``BotToken``, ``PersonalAccessToken``, the RTM sessions ``Rtm`` and ``AsyncRtm``), the base of
+every error of the plugin (``LiveChatTokenError``) and RTM's (``RtmError``), and its warnings.
+Every other module path is internal and may change before the first release.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._base.bearer import BearerToken, CustomerToken
+    from ._base.bearer import BearerToken, BotToken, CustomerToken
     from ._base.errors import ApiLifecycleWarning, CacheWarning, LiveChatTokenError, RenewalWarning
     from ._base.pat import PersonalAccessToken
     from ._rtm.frames import RtmError
@@ -21,6 +21,7 @@ __all__ = [
     "ApiLifecycleWarning",
     "AsyncRtm",
     "BearerToken",
+    "BotToken",
     "CacheWarning",
     "CustomerToken",
     "LiveChatTokenError",
@@ -34,6 +35,7 @@ _EXPORTS = {
     "ApiLifecycleWarning": "_base.errors",
     "AsyncRtm": "_rtm.session",
     "BearerToken": "_base.bearer",
+    "BotToken": "_base.bearer",
     "CacheWarning": "_base.errors",
     "CustomerToken": "_base.bearer",
     "LiveChatTokenError": "_base.errors",

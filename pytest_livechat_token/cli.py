@@ -62,6 +62,7 @@ WORDING = Wording(
         "prompt_timeout": "--prompt-timeout",
         "login": "livechat-token login --force",
         "drop_customer": "livechat-token logout --customer {name}",
+        "drop_bot": "livechat-token logout --bot {name}",
         "refresh_token": "livechat-token refresh-token",
     },
     log_in_first="run livechat-token login in a terminal",

@@ -11,6 +11,7 @@ import pytest
 from ._base.errors import printable
 from ._base.settings import ACCOUNT_RULE, is_account_name
 from ._plugin.stash import (
+    BOT_TOKENS,
     CUSTOMER_TOKENS,
     IDENTITIES,
     PROCESS,
@@ -24,7 +25,7 @@ from ._plugin.stash import (
 if TYPE_CHECKING:
     import httpx
 
-    from ._base.bearer import BearerToken, CustomerToken
+    from ._base.bearer import BearerToken, BotToken, CustomerToken
     from ._base.pat import PersonalAccessToken
     from ._rtm.session import AsyncRtm, Rtm
 
@@ -58,7 +59,20 @@ def customer_for(config: pytest.Config) -> Callable[[str], CustomerToken]:
     return _by_name(config, "livechat_customer_for", "a customer", stash, replay)
 
 
-_Token = TypeVar("_Token", "BearerToken", "CustomerToken")
+def bot_for(config: pytest.Config) -> Callable[[str], BotToken]:
+    """What ``livechat_bot_for`` returns."""
+    from ._plugin import standins
+
+    def get(name: str) -> BotToken:
+        from ._core.bots import BotSource  # the core, when a bot is first needed
+
+        return _noted(config, BotSource(run_of(config)).token(name))
+
+    replay = standins.bot if replaying(config) else get
+    return _by_name(config, "livechat_bot_for", "a bot", config.stash[BOT_TOKENS], replay)
+
+
+_Token = TypeVar("_Token", "BearerToken", "CustomerToken", "BotToken")
 
 
 def _noted(config: pytest.Config, token: _Token) -> _Token:
@@ -171,6 +185,38 @@ def livechat_customer_async_api(
     api_url = pytestconfig.stash[SETTINGS].api_url
     with async_customer_client(api_url, livechat_customer) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def livechat_bot_for(pytestconfig: pytest.Config) -> Callable[[str], BotToken]:
+    """A function of a bot name that returns a token of the LiveChat bot the tests call by
+    that name (``livechat_bot_for("greeter")``): the bot is made the first time, with the
+    default account's token (or ``LIVECHAT_PAT``), and is the same bot in every later run; its
+    token (valid 24 hours) is issued when none with min-ttl is cached."""
+    return bot_for(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def livechat_bot_api_for(
+    livechat_bot_for: Callable[[str], BotToken], pytestconfig: pytest.Config
+) -> Iterator[Callable[[str], httpx.Client]]:
+    """A function of a bot name that returns an ``httpx.Client`` for the LiveChat API acting
+    as that bot (``livechat_bot_api_for("greeter").post("agent/action/set_routing_status",
+    ...)``): the base URL, timeout and retries of ``livechat_api``, one client a bot, closed
+    at the end."""
+    from ._api.clients import api_client  # imports httpx
+
+    clients: dict[str, httpx.Client] = {}
+
+    def of(name: str) -> httpx.Client:
+        if name not in clients:
+            token = livechat_bot_for(name)
+            clients[name] = api_client(pytestconfig.stash[SETTINGS].api_url, token)
+        return clients[name]
+
+    yield of
+    for client in clients.values():
+        client.close()
 
 
 def _organized(customer: CustomerToken) -> None:

@@ -17,6 +17,7 @@ from ._base.environment import env_secrets
 from ._base.errors import LiveChatTokenError
 from ._base.settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
 from ._plugin.stash import (
+    BOT_TOKENS,
     CUSTOMER_TOKENS,
     IDENTITIES,
     PROCESS,
@@ -184,6 +185,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PROCESS] = Process(interactive, handed or None, pat)
     config.stash[TOKENS] = {}
     config.stash[CUSTOMER_TOKENS] = {}
+    config.stash[BOT_TOKENS] = {}
     config.stash[IDENTITIES] = {}
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(XdistHandOff(config), "livechat-token-xdist")

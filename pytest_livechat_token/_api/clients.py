@@ -6,21 +6,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .._base.bearer import BearerToken, CustomerToken
+from .._base.bearer import BearerToken, BotToken, CustomerToken
 
 if TYPE_CHECKING:
     import httpx
 
     from .._base.pat import PersonalAccessToken
 
-    Credential = BearerToken | CustomerToken | PersonalAccessToken
+    Credential = BearerToken | CustomerToken | BotToken | PersonalAccessToken
 
 TIMEOUT = 30.0
 
 
-def api_client(base_url: str, credential: BearerToken | PersonalAccessToken) -> httpx.Client:
-    """An ``httpx.Client`` for ``base_url`` that sends the bearer token as LiveChat's SDKs do,
-    or a Personal Access Token (Basic auth)."""
+def api_client(
+    base_url: str, credential: BearerToken | BotToken | PersonalAccessToken
+) -> httpx.Client:
+    """An ``httpx.Client`` for ``base_url`` that sends the bearer token (an agent's or a
+    bot's) as LiveChat's SDKs do, or a Personal Access Token (Basic auth)."""
     return httpx_client(**_settings(base_url, credential))
 
 

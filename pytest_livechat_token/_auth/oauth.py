@@ -307,18 +307,23 @@ def _call(
     *,
     bearer: str | None = None,
     form: dict[str, str] | None = None,
-    json_body: dict[str, str] | None = None,
+    json_body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> _Answer:
     """One request, all of it within ``TIMEOUT`` seconds; no answer is ``AccountsUnreachable``.
+    ``headers`` (an ``Authorization`` of another scheme, ``X-Region``) go with it.
 
     The request runs in a daemon thread that the caller stops waiting for at the deadline:
     a client's timeouts bound each read, not the whole answer.
     """
     url = f"{accounts_url.rstrip('/')}{path}"
+    sent = dict(headers or {})
+    if bearer is not None:
+        sent["Authorization"] = f"Bearer {bearer}"
     outcome: list[_Answer | BaseException] = []
     worker = threading.Thread(
         target=_request_into,
-        args=(outcome, method, url, bearer, {"data": form, "json": json_body}),
+        args=(outcome, method, url, sent, {"data": form, "json": json_body}),
         name="livechat-accounts",
         daemon=True,
     )
@@ -338,8 +343,8 @@ def _request_into(
     outcome: list[_Answer | BaseException],
     method: str,
     url: str,
-    bearer: str | None,
-    payload: dict[str, dict[str, str] | None],
+    headers: dict[str, str],
+    payload: dict[str, dict[str, Any] | None],
 ) -> None:
     """One request with the standard library's client (``urllib.request``: it honours the
     proxy variables as httpx does), not httpx: an HTTP mock a test has active (pytest-httpx,
@@ -348,7 +353,6 @@ def _request_into(
     import urllib.request
     from urllib.parse import urlencode
 
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
     body: bytes | None = None
     if payload["data"] is not None:
         body = urlencode(payload["data"]).encode()

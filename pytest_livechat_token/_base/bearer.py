@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 _SHOWN_TAIL = 4
 _MIN_LENGTH_TO_SHOW_TAIL = 16
@@ -18,7 +18,7 @@ def is_token_shaped(text: str) -> bool:
     return re.fullmatch(_TOKEN_SHAPE, text) is not None  # compiled at first use, then cached
 
 
-def is_short_id(value: object) -> bool:
+def is_short_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` can be an id LiveChat gives (account, organization, customer entity):
     a printable string of 1 to 128 characters."""
     return isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
@@ -136,6 +136,41 @@ class CustomerToken(_Token):
         expires = self.expires_at.isoformat() if self.expires_at else None
         return (
             f"CustomerToken({mask(self)!r}, name={self.name!r}, entity_id={self.entity_id!r}, "
+            f"expires_at={expires!r})"
+        )
+
+
+class BotToken(_Token):
+    """A LiveChat bot's token (Configuration API, Issue Bot Token; valid 24 hours, not
+    revocable): a ``str`` like ``BearerToken``, with a masked ``repr()``. ``name`` is what the
+    tests call the bot; ``bot_id`` is the bot's agent id at LiveChat."""
+
+    name: str
+    bot_id: str
+    organization_id: str | None
+    expires_at: datetime | None
+    _KNOWN = ("bot_id", "organization_id", "expires_at", "name")
+
+    def __new__(
+        cls,
+        value: str,
+        *,
+        bot_id: str,
+        organization_id: str | None = None,
+        expires_at: datetime | None = None,
+        name: str = "default",
+    ) -> BotToken:
+        token = super().__new__(cls, value)
+        token.name = name
+        token.bot_id = bot_id
+        token.organization_id = organization_id
+        token.expires_at = expires_at
+        return token
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return (
+            f"BotToken({mask(self)!r}, name={self.name!r}, bot_id={self.bot_id!r}, "
             f"expires_at={expires!r})"
         )
 

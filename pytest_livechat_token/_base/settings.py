@@ -20,6 +20,8 @@ REFRESH_ENV = "LIVECHAT_REFRESH_TOKEN"
 CLIENT_SECRET_ENV = "LIVECHAT_CLIENT_SECRET"
 """Environment only, never a flag: a command line is visible to the machine's other users."""
 PAT_ENV = "LIVECHAT_PAT"
+ORGANIZATION_ENV = "LIVECHAT_ORGANIZATION_ID"
+"""With ``LIVECHAT_PAT``: the organization a bot's token is issued in (a PAT does not say it)."""
 REQUIRE_ENV = "LIVECHAT_REQUIRE"
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
@@ -129,6 +131,7 @@ ENVIRONMENT = (
     (f"{REFRESH_ENV}_<NAME>", "the same for the account NAME"),
     (CLIENT_SECRET_ENV, "the client secret of a server-side app (never a flag)"),
     (PAT_ENV, "a Personal Access Token, <account_id>:<token>, for livechat_api: no login"),
+    (ORGANIZATION_ENV, f"the organization id bots are made in with {PAT_ENV}"),
 )
 """The variables no flag stands for, with what each holds; those of the settings are in
 ``OPTIONS`` (``Option.env``), and ``REQUIRE_ENV`` goes with ``--livechat-require``."""

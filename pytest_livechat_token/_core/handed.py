@@ -1,7 +1,7 @@
 """What the xdist controller hands a worker, as the worker reads it back (``settings_from``,
-``bearer_of``, ``customer_of``; everything handed is checked, as if from outside), and its
-shape (``HandOff``). How the controller builds it is ``handoff.payload``. Imported only by a
-worker that was handed something (and for the types)."""
+``bearer_of``, ``customer_of``, ``bot_of``; everything handed is checked, as if from outside),
+and its shape (``HandOff``). How the controller builds it is ``handoff.payload``. Imported only
+by a worker that was handed something (and for the types)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from .._base import redact
-from .._base.bearer import BearerToken, CustomerToken, is_token_shaped, seconds_left
+from .._base.bearer import BearerToken, BotToken, CustomerToken, is_token_shaped, seconds_left
 from .._base.settings import Settings
 
 KEY = "livechat_token"
@@ -38,15 +38,25 @@ class HandedCustomer(TypedDict, total=False):
     expires_at: str | None
 
 
+class HandedBot(TypedDict, total=False):
+    """One bot's token: never its secret, which stays with the controller and the cache."""
+
+    token: str
+    bot_id: str
+    organization_id: str | None
+    expires_at: str | None
+
+
 class HandOff(TypedDict, total=False):
     """What the controller hands each worker, through ``workerinput``: its settings (all but
     the cache path, which is per host), whether a person can be asked, and the token of each
-    account and customer it holds a fresh one for."""
+    account, customer and bot it holds a fresh one for."""
 
     settings: dict[str, Any]
     interactive: bool
     accounts: dict[str, HandedToken]
     customers: dict[str, HandedCustomer]
+    bots: dict[str, HandedBot]
 
 
 def settings_from(settings: Settings, handed: HandOff) -> Settings:
@@ -91,6 +101,26 @@ def customer_of(handed: HandOff | None, name: str, now: datetime) -> CustomerTok
     return CustomerToken(
         token,
         entity_id=entity_id,
+        organization_id=text("organization_id"),
+        expires_at=expires_at,
+        name=name,
+    )
+
+
+def bot_of(handed: HandOff | None, name: str, now: datetime) -> BotToken | None:
+    """The bot token handed over for ``name``, checked (it must say its expiry and bot id);
+    None otherwise."""
+    bots = handed.get("bots") if handed else None
+    found = _checked(bots.get(name) if isinstance(bots, dict) else None, now)
+    if found is None:
+        return None
+    token, expires_at, text = found
+    bot_id = text("bot_id")
+    if expires_at is None or bot_id is None:
+        return None
+    return BotToken(
+        token,
+        bot_id=bot_id,
         organization_id=text("organization_id"),
         expires_at=expires_at,
         name=name,

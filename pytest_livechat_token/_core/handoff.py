@@ -1,5 +1,6 @@
 """What the xdist controller hands its workers, built once (``payload``): its settings,
-whether a person can be asked, each account's and customer's token. Its shape, and how a
+whether a person can be asked, each account's, customer's and bot's token (never a bot's
+secret). Its shape, and how a
 worker reads it back, are ``handed``'s. Imported only by a controller that has workers."""
 
 from __future__ import annotations
@@ -8,13 +9,14 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from .._base.bearer import BearerToken, CustomerToken
+from .._base.bearer import BearerToken, BotToken, CustomerToken
+from .bots import BotSource
 from .customers import CustomerSource
-from .handed import NOT_HANDED, HandedCustomer, HandedToken, HandOff
+from .handed import NOT_HANDED, HandedBot, HandedCustomer, HandedToken, HandOff
 from .obtain import source_of
 
 if TYPE_CHECKING:
-    from .._store.cache import CacheEntry, CustomerEntry, Key
+    from .._store.cache import BotEntry, CacheEntry, CustomerEntry, Key
     from .run import Run
 
 _T = TypeVar("_T")
@@ -29,6 +31,7 @@ def payload(run: Run) -> HandOff:
     handed = {name: value for name, value in settings._asdict().items() if name not in NOT_HANDED}
     accounts: dict[str, HandedToken] = {}
     customers: dict[str, HandedCustomer] = {}
+    bots: dict[str, HandedBot] = {}
     entries: Mapping[Key, CacheEntry] = {}
     names = [settings.account]
     if settings.client_id is not None:
@@ -42,11 +45,16 @@ def payload(run: Run) -> HandOff:
         for name in run.customer_names(cached):
             if (customer := _safely(partial(CustomerSource(run).cached, name, cached))) is not None:
                 customers[name] = _customer_fields(customer)
+        found: Mapping[Key, BotEntry] = _safely(run.cache.bots) or {}
+        for name in run.bot_names(found):
+            if (bot := _safely(partial(BotSource(run).cached, name, found))) is not None:
+                bots[name] = _bot_fields(bot)
     return {
         "settings": handed,
         "interactive": run.interactive,
         "accounts": accounts,
         "customers": customers,
+        "bots": bots,
     }
 
 
@@ -64,6 +72,15 @@ def _customer_fields(token: CustomerToken) -> HandedCustomer:
     return {
         "token": str(token),
         "entity_id": token.entity_id,
+        "organization_id": token.organization_id,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
+
+
+def _bot_fields(token: BotToken) -> HandedBot:
+    return {
+        "token": str(token),
+        "bot_id": token.bot_id,
         "organization_id": token.organization_id,
         "expires_at": token.expires_at.isoformat() if token.expires_at else None,
     }

@@ -22,11 +22,11 @@ from .._base.settings import (
     Settings,
     Wording,
 )
-from .._store.cache import CacheEntry, CustomerEntry, Key, TokenCache
+from .._store.cache import BotEntry, CacheEntry, CustomerEntry, Key, TokenCache
 
 if TYPE_CHECKING:
     from .._auth.terminal import Terminal
-    from .._base.bearer import CustomerToken
+    from .._base.bearer import BotToken, CustomerToken
     from .handed import HandOff
 
 
@@ -96,6 +96,10 @@ class Run:
         """The token each customer fetched or read in this run, by name."""
         self.customers_failed: dict[str, LiveChatTokenError] = {}
         """A customer fetch that was refused, by name: not asked again in this run."""
+        self.bots_obtained: dict[str, BotToken] = {}
+        """The token each bot was issued or read in this run, by name."""
+        self.bots_failed: dict[str, LiveChatTokenError] = {}
+        """A bot that could not be had, by name: not asked again in this run."""
 
     def __repr__(self) -> str:
         return f"Run({self.settings!r}, interactive={self.interactive}, who={self.who!r})"
@@ -127,13 +131,17 @@ class Run:
         return self.environ.get(CLIENT_SECRET_ENV, "").strip() or None
 
     def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
-        """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained
-        since this run started (a server may issue tokens that live less than ``min_ttl``:
-        one run never renews twice) and not yet expired."""
+        """Whether a cached token is good for this run (``fresh_at``)."""
+        return self.fresh_at(entry.expires_at, entry.obtained_at)
+
+    def fresh_at(self, expires_at: datetime, obtained_at: datetime) -> bool:
+        """Whether a token is good for this run: at least ``min_ttl`` left, or obtained since
+        this run started (a server may issue tokens that live less than ``min_ttl``: one run
+        never renews twice) and not yet expired."""
         now = self.now()
-        if is_usable(entry.expires_at, self.settings.min_ttl, now):
+        if is_usable(expires_at, self.settings.min_ttl, now):
             return True
-        return entry.obtained_at >= self.started_at and seconds_left(entry.expires_at, now) > 0
+        return obtained_at >= self.started_at and seconds_left(expires_at, now) > 0
 
     def terminal(self) -> Terminal | None:
         """The terminal to ask the person on, when there is one."""
@@ -159,6 +167,11 @@ class Run:
         """The names of this client's customers in ``customers``, in order."""
         ours = (self.settings.accounts_url, self.client_id)
         return sorted(name for url, client, name in customers if (url, client) == ours)
+
+    def bot_names(self, bots: Mapping[Key, BotEntry]) -> list[str]:
+        """The names of this client's bots in ``bots``, in order."""
+        ours = (self.settings.api_url, self.client_id)
+        return sorted(name for url, client, name in bots if (url, client) == ours)
 
     def users(self) -> dict[str, str | None]:
         """The account id of each account of this client that is cached or was obtained in

@@ -30,6 +30,15 @@ class Sessions:
         self.opened: dict[str, Rtm] = {}
 
     def of(self, name: str) -> Rtm:
+        from .._base.bearer import BotToken
+
+        if isinstance(name, BotToken):
+            pytest.fail(
+                f"a LiveChat bot has no RTM connection (LiveChat: bots cannot open one): there "
+                f"is no RTM session for the bot {name.name!r}; call the Web API as the bot with "
+                "livechat_bot_api_for(name)",
+                pytrace=False,
+            )
         if name not in self.opened:
             self.opened[name] = self._open(name)
         return self.opened[name]

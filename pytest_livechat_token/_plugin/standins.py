@@ -1,6 +1,6 @@
 """Stand-in tokens for a run that only replays recordings (pytest-recording's
 ``--record-mode=none``): tokens of a token's shape, and identities (account, organization,
-customer) that cassettes are written with, so that a cassette recorded with real ones replays
+customer, bot) that cassettes are written with, so that a cassette recorded with real ones replays
 with these in the same test, with no login, no cache and no accounts call. Pure."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from .._base.bearer import BearerToken, CustomerToken, utcnow
+from .._base.bearer import BearerToken, BotToken, CustomerToken, utcnow
 
 ORGANIZATION = "standin-organization"
 _LIFETIME = timedelta(hours=8)
@@ -36,10 +36,23 @@ def customer(name: str) -> CustomerToken:
     )
 
 
-def identities(token: BearerToken | CustomerToken) -> dict[str, str]:
+def bot(name: str) -> BotToken:
+    """The stand-in token of the bot ``name``."""
+    return BotToken(
+        _value("bot", name),
+        bot_id=f"standin-bot-{name}",
+        organization_id=ORGANIZATION,
+        expires_at=utcnow() + _LIFETIME,
+        name=name,
+    )
+
+
+def identities(token: BearerToken | CustomerToken | BotToken) -> dict[str, str]:
     """The real identities of ``token`` -> the stand-ins a replay uses in their place."""
     if isinstance(token, CustomerToken):
         real = {token.entity_id: f"standin-customer-{token.name}"}
+    elif isinstance(token, BotToken):
+        real = {token.bot_id: f"standin-bot-{token.name}"}
     else:
         real = {token.account_id: f"standin-{token.account}"} if token.account_id else {}
     if token.organization_id:

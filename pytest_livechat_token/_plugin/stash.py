@@ -14,7 +14,11 @@ from .._base.errors import LiveChatTokenError
 from .._base.settings import OPTIONS, TOKEN_ENV, Settings, Wording
 
 if TYPE_CHECKING:
-    from .._base.bearer import BearerToken, CustomerToken  # noqa: F401 - named in StashKeys' types
+    from .._base.bearer import (  # noqa: F401 - named in StashKeys' types
+        BearerToken,
+        BotToken,
+        CustomerToken,
+    )
     from .._base.pat import PersonalAccessToken
     from .._core.handed import HandOff
     from .._core.run import Run
@@ -27,6 +31,8 @@ TOKENS = pytest.StashKey["dict[str, BearerToken]"]()
 """The token of each account obtained in this process, by name (``livechat_bearer_for``)."""
 CUSTOMER_TOKENS = pytest.StashKey["dict[str, CustomerToken]"]()
 """The token of each customer obtained in this process, by name (``livechat_customer_for``)."""
+BOT_TOKENS = pytest.StashKey["dict[str, BotToken]"]()
+"""The token of each bot obtained in this process, by name (``livechat_bot_for``)."""
 IDENTITIES = pytest.StashKey["dict[str, str]"]()
 """The real identities of the tokens handed out -> their stand-ins (for cassettes)."""
 
@@ -65,6 +71,7 @@ def wording(config: pytest.Config, *, at_configure: bool = False) -> Wording:
         **{option.name: option.flag for option in OPTIONS if option.name != "client_id"},
         "login": "pytest --livechat-login",
         "drop_customer": "livechat-token logout --customer {name} (same settings)",
+        "drop_bot": "livechat-token logout --bot {name} (same settings)",
         "refresh_token": "livechat-token refresh-token (same settings)",
     }
     first = (

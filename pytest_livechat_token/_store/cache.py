@@ -1,9 +1,11 @@
-"""The token cache's format: one JSON document of token entries and customers, in a
+"""The token cache's format: one JSON document of token entries, customers and bots, in a
 ``PrivateFile``, changed only by one read-modify-write under the write lock (``locks``).
 
-Format version 2 keys entries by accounts URL, client id and account name; version 1 (no
-account name) is read as the ``default`` account and rewritten as version 2 by the next write.
-A file of a newer format is neither used nor overwritten.
+Format version 3 keys entries and customers by accounts URL, client id and name, and bots by
+API URL, client id and name. Version 2 (no bots) and version 1 (no account name: the
+``default`` account's) are read too, and rewritten as version 3 by the next write. A file of a
+newer format is neither used nor overwritten: a bot's secret in it is never lost to an older
+writer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from .._base import redact
-from .._base.bearer import BearerToken, CustomerToken, is_short_id, is_token_shaped
+from .._base.bearer import BearerToken, BotToken, CustomerToken, is_short_id, is_token_shaped
 from .._base.errors import (
     CacheUnusable,
     CacheWarning,
@@ -32,9 +34,10 @@ from .._base.settings import DEFAULT_ACCOUNT, is_account_name
 from .locks import LOCK_TIMEOUT, Locks, no_cache_place
 from .private_file import MAX_SIZE, PrivateFile
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 Key = tuple[str, str, str]
-"""(accounts URL, client id, account or customer name)."""
+"""(accounts URL, client id, account or customer name), or for a bot (API URL, client id,
+bot name)."""
 _Entry = TypeVar("_Entry")
 
 
@@ -181,17 +184,101 @@ class CustomerEntry(NamedTuple):
         )
 
 
+class BotEntry(NamedTuple):
+    """One cached bot: its id and secret at LiveChat (kept, so that later runs are the same
+    bot), its organization, the account whose credential made it, and its latest token (None
+    before the first). Its repr hides the secret and the token."""
+
+    bot_id: str
+    secret: str
+    organization_id: str
+    created_at: datetime
+    agent: str = DEFAULT_ACCOUNT
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    obtained_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return f"BotEntry(bot_id={self.bot_id!r}, agent={self.agent!r}, expires_at={expires!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        document = {
+            "bot_id": self.bot_id,
+            "secret": self.secret,
+            "organization_id": self.organization_id,
+            "created_at": self.created_at.isoformat(),
+            "agent": self.agent,
+        }
+        if self.access_token is not None and self.expires_at and self.obtained_at:
+            document |= {
+                "access_token": self.access_token,
+                "expires_at": self.expires_at.isoformat(),
+                "obtained_at": self.obtained_at.isoformat(),
+            }
+        return document
+
+    @classmethod
+    def from_json(cls, raw: object) -> BotEntry:
+        """Raises ValueError, TypeError or KeyError for anything but a well-formed entry."""
+        if not isinstance(raw, dict):
+            raise TypeError("entry is not an object")
+        bot_id, secret, organization_id = raw["bot_id"], raw["secret"], raw["organization_id"]
+        if not isinstance(secret, str) or not is_token_shaped(secret):
+            raise TypeError("secret must be a secret")
+        if not is_short_id(bot_id) or not is_short_id(organization_id):
+            raise TypeError("bot_id and organization_id must be short printable strings")
+        agent = raw["agent"]
+        if not isinstance(agent, str) or not is_account_name(agent):
+            raise TypeError("agent must be an account name")
+        redact.remember(secret)  # a secret from the moment it is read
+        token = raw.get("access_token")
+        if token is None:
+            return cls(bot_id, secret, organization_id, _aware(raw["created_at"]), agent)
+        if not isinstance(token, str) or not is_token_shaped(token):
+            raise TypeError("access_token must be a token")
+        redact.remember(token)
+        return cls(
+            bot_id,
+            secret,
+            organization_id,
+            _aware(raw["created_at"]),
+            agent,
+            token,
+            _aware(raw["expires_at"]),
+            _aware(raw["obtained_at"]),
+        )
+
+    def token(self, name: str) -> BotToken | None:
+        """Its token, as the fixture gives it; None when it has none."""
+        if self.access_token is None:
+            return None
+        return BotToken(
+            self.access_token,
+            bot_id=self.bot_id,
+            organization_id=self.organization_id,
+            expires_at=self.expires_at,
+            name=name,
+        )
+
+
 class _Sections:
-    """What a read-modify-write changes: the good entries of both sections."""
+    """What a read-modify-write changes: the good entries of every section."""
 
-    __slots__ = ("customers", "entries")
+    __slots__ = ("bots", "customers", "entries")
 
-    def __init__(self, entries: dict[Key, CacheEntry], customers: dict[Key, CustomerEntry]) -> None:
+    def __init__(
+        self,
+        entries: dict[Key, CacheEntry],
+        customers: dict[Key, CustomerEntry],
+        bots: dict[Key, BotEntry],
+    ) -> None:
         self.entries = entries
         self.customers = customers
+        self.bots = bots
 
     def by_name(self) -> list[tuple[str, dict[Key, Any]]]:
-        return [("entries", self.entries), ("customers", self.customers)]
+        return [("entries", self.entries), ("customers", self.customers), ("bots", self.bots)]
 
 
 _Result = TypeVar("_Result")
@@ -209,7 +296,7 @@ def _aware(raw: object) -> datetime:
 
 
 def _document(data: bytes) -> dict[str, Any] | int:
-    """The cache document in ``data``, as version 2; for a newer format, its version number.
+    """The cache document in ``data``, as version 3; for a newer format, its version number.
 
     Raises ValueError (JSONDecodeError, UnicodeDecodeError) or RecursionError when damaged.
     """
@@ -219,7 +306,7 @@ def _document(data: bytes) -> dict[str, Any] | int:
     version = document.get("version") if isinstance(document, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         return version
-    if version not in (1, FORMAT_VERSION):
+    if version not in (1, 2, FORMAT_VERSION):
         raise ValueError("not a pytest-livechat-token cache")
     entries = document.get("entries")
     if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
@@ -229,19 +316,23 @@ def _document(data: bytes) -> dict[str, Any] | int:
             url: {client: {DEFAULT_ACCOUNT: raw} for client, raw in clients.items()}
             for url, clients in entries.items()
         }
-    customers = document.get("customers", {})
-    if not isinstance(customers, dict) or not all(isinstance(v, dict) for v in customers.values()):
-        raise ValueError("no customers object")
-    return {"version": FORMAT_VERSION, "entries": entries, "customers": customers}
+    sections = {"version": FORMAT_VERSION, "entries": entries}
+    for section in ("customers", "bots"):
+        found = document.get(section, {})
+        if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
+            raise ValueError(f"no {section} object")
+        sections[section] = found
+    return sections
 
 
 def _empty() -> dict[str, Any]:
-    return {"version": FORMAT_VERSION, "entries": {}, "customers": {}}
+    return {"version": FORMAT_VERSION, "entries": {}, "customers": {}, "bots": {}}
 
 
 class TokenCache:
-    """Tokens by (accounts URL, client id, account name), and customers by (accounts URL,
-    client id, customer name), in one ``PrivateFile``; ``locks`` are the locks beside it."""
+    """Tokens by (accounts URL, client id, account name), customers by (accounts URL, client
+    id, customer name) and bots by (API URL, client id, bot name), in one ``PrivateFile``;
+    ``locks`` are the locks beside it."""
 
     def __init__(
         self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT, unresolved: str | None = None
@@ -274,6 +365,23 @@ class TokenCache:
 
     def get_customer(self, accounts_url: str, client_id: str, name: str) -> CustomerEntry | None:
         return self.customers().get((accounts_url, client_id, name))
+
+    def bots(self) -> dict[Key, BotEntry]:
+        """Every cached bot, by (API URL, client id, bot name)."""
+        with self._reading():
+            return self._bots_of(self._load())
+
+    def get_bot(self, api_url: str, client_id: str, name: str) -> BotEntry | None:
+        return self.bots().get((api_url, client_id, name))
+
+    def put_bot(self, api_url: str, client_id: str, name: str, entry: BotEntry) -> None:
+        """Store a bot; everything else in the file stays (as ``put``)."""
+        self._update(lambda sections: sections.bots.update({(api_url, client_id, name): entry}))
+
+    def remove_bot(self, api_url: str, client_id: str, name: str) -> BotEntry | None:
+        """Remove a bot and return it; None (and no write) when there was none."""
+        key = (api_url, client_id, name)
+        return self._update(lambda sections: sections.bots.pop(key, None), unless=None)
 
     def put(
         self, accounts_url: str, client_id: str, entry: CacheEntry, account: str = DEFAULT_ACCOUNT
@@ -333,7 +441,11 @@ class TokenCache:
             raise ConfigError(self._unresolved)
         with self.locks.writing():
             document = self._load(for_writing=True)
-            sections = _Sections(self._entries_of(document), self._customers_of(document))
+            sections = _Sections(
+                self._entries_of(document),
+                self._customers_of(document),
+                self._bots_of(document),
+            )
             result = change(sections)
             if result is not unless:
                 self._write(sections)
@@ -348,7 +460,7 @@ class TokenCache:
         return self.locks.writing() if locked else contextlib.nullcontext()
 
     def _load(self, *, for_writing: bool = False) -> dict[str, Any]:
-        """The cache document, as version 2; a missing, foreign, damaged or unreadable file
+        """The cache document, as version 3; a missing, foreign, damaged or unreadable file
         counts as empty. ``for_writing`` raises ``CacheUnusable`` for a file that is not ours,
         cannot be read or is of a newer format: it is never overwritten."""
         shown = printable(str(self.path))
@@ -402,6 +514,9 @@ class TokenCache:
     def _customers_of(self, document: dict[str, Any]) -> dict[Key, CustomerEntry]:
         return self._parsed(document["customers"], CustomerEntry.from_json)
 
+    def _bots_of(self, document: dict[str, Any]) -> dict[Key, BotEntry]:
+        return self._parsed(document["bots"], BotEntry.from_json)
+
     def _parsed(
         self, section: dict[str, Any], parse: Callable[[object], _Entry]
     ) -> dict[Key, _Entry]:
@@ -448,6 +563,7 @@ def _warn(message: str) -> None:
 __all__ = [
     "DEFAULT_ACCOUNT",
     "MAX_SIZE",
+    "BotEntry",
     "CacheEntry",
     "CacheUnusable",
     "CacheWarning",

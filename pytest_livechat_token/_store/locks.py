@@ -113,6 +113,17 @@ class Locks:
             f"Another process has been fetching a LiveChat customer token for {timeout:.0f} s",
         )
 
+    def bot(
+        self, name: str, timeout: float, on_wait: Callable[[], None]
+    ) -> contextlib.AbstractContextManager[bool]:
+        """Held while the bot ``name`` is made or its token issued: once for all processes."""
+        return self._held(
+            self._beside(f"bot-{name}"),
+            timeout,
+            on_wait,
+            f"Another process has been making a LiveChat bot token for {timeout:.0f} s",
+        )
+
     @contextlib.contextmanager
     def _held(
         self, path: Path, timeout: float, on_wait: Callable[[], None], too_long: str

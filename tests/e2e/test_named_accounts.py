@@ -143,7 +143,7 @@ def test_the_cache_of_todays_release_is_used_then_migrated_with_no_prompt(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
     """A version 1 file: its token is used as the default account's with no write; the first
-    write (here a silent renewal) makes it version 2 and keeps every entry."""
+    write (here a silent renewal) makes it version 3 and keeps every entry."""
     token = accounts.issue()
     now = utcnow()
     v1_entry = CacheEntry(token, now + timedelta(hours=8), now, scope="chats--all:ro").to_json()
@@ -174,7 +174,7 @@ def test_the_cache_of_todays_release_is_used_then_migrated_with_no_prompt(
     renewed.assert_outcomes(passed=1)
     assert "Paste the address" not in renewed.stdout.str()
     document = json.loads(cache_file.read_text())
-    assert document["version"] == 2
+    assert document["version"] == 3
     clients = document["entries"][accounts.url]
     assert set(clients) == {"client-1", "client-2"}
     assert clients["client-2"]["default"]["access_token"] == "dal:other-client-token"

@@ -47,6 +47,17 @@ class Code:
 
 
 @dataclass
+class Bot:
+    """A bot (Configuration API > Bots), as Create Bot made it."""
+
+    name: str
+    secret: str
+    owner_client_id: str
+    organization_id: str
+    routing_status: str = "not_accepting_chats"
+
+
+@dataclass
 class AccountsServer:
     """Tokens it issued, and every request it saw (method, path)."""
 
@@ -100,6 +111,9 @@ class AccountsServer:
     compress_api: bool = False
     # Whether it serves HTTPS (with the certificate in ``TLS``), as LiveChat does; the
     # connections clients opened (it keeps each one alive, HTTP/1.1, as LiveChat's servers do).
+    # Bots (Configuration API > Bots) by id, and the tokens issued to them (token -> bot id).
+    bots: dict[str, Bot] = field(default_factory=dict)
+    bot_tokens: dict[str, str] = field(default_factory=dict)
     tls: bool = False
     connections: int = 0
     open_connections: int = 0
@@ -179,6 +193,21 @@ class AccountsServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+BOT_ACTIONS = ("create_bot", "issue_bot_token", "delete_bot", "list_bots", "set_routing_status")
+
+
+def _jwt_shaped(subject: str) -> str:
+    """A token of a JWT's shape (header.payload.signature, base64url), as Issue Bot Token's."""
+
+    def part(data: dict[str, Any] | bytes) -> str:
+        raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    header = part({"alg": "HS256", "typ": "JWT"})
+    payload = part({"sub": subject, "exp": int(time.time()) + 86400})
+    return f"{header}.{payload}.{part(secrets.token_bytes(32))}"
 
 
 def redirect_fragment(token: str, state: str | None, expires_in: int = 28800) -> str:
@@ -425,6 +454,9 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 accounts.regions.append(self.headers.get("X-Region"))
             if path == "/v3.6/configuration/action/list_groups":  # Configuration API
                 self._json(200, [{"id": 0, "name": "General"}])
+            elif path.rsplit("/", 1)[1] in BOT_ACTIONS:
+                method = getattr(self, f"_{path.rsplit('/', 1)[1]}")
+                method(self._body if isinstance(self._body, dict) else {}, issued)
             elif path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
                 self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
             elif path in ("/v3.6/agent/action/get_chat", "/v3.6/agent/action/transfer_chat"):
@@ -439,6 +471,95 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                     self._json(200, {})
             else:
                 self._json(404, {"error": {"type": "not_found"}})
+
+        # Configuration API v3.6 > Bots, and Agent Chat API v3.6 > Set Routing Status. Errors
+        # as the Messaging APIs word them: {"error": {"type", "message"}}. The caller is a
+        # bearer token's Issued, or a PAT's account id.
+
+        def _fail(self, status: int, kind: str, message: str) -> None:
+            self._json(status, {"error": {"type": kind, "message": message}})
+
+        def _create_bot(self, body: dict[str, Any], caller: Issued | str) -> None:
+            """Create Bot: scope ``agents-bot--my:rw`` (or ``--all``); ``owner_client_id``
+            required with a PAT (with a bearer token, the token's client by default)."""
+            issued = caller if isinstance(caller, Issued) else None
+            allowed = issued is None or any(
+                scope in issued.scope.split(",")
+                for scope in ("agents-bot--my:rw", "agents-bot--all:rw")
+            )
+            owner = body.get("owner_client_id") or (issued.client_id if issued else None)
+            if not allowed:
+                self._fail(403, "authorization", "Scope agents-bot--my:rw is required")
+            elif not isinstance(body.get("name"), str) or not owner:
+                self._fail(400, "validation", "name and owner_client_id are required")
+            else:
+                bot_id, secret = secrets.token_hex(16), secrets.token_hex(16)
+                organization = issued.organization_id if issued else "org-1"
+                with accounts.lock:
+                    accounts.bots[bot_id] = Bot(body["name"], secret, owner, organization)
+                self._json(200, {"id": bot_id, "secret": secret})
+
+        def _issue_bot_token(self, body: dict[str, Any], caller: Issued | str) -> None:
+            """Issue Bot Token: ``bot_id``, ``client_id``, ``bot_secret``, ``organization_id``;
+            a JWT-shaped token valid 24 hours, which the Agent Chat API takes (and RTM does
+            not)."""
+            wanted = ("bot_id", "client_id", "bot_secret", "organization_id")
+            with accounts.lock:
+                bot = accounts.bots.get(str(body.get("bot_id")))
+            if not all(isinstance(body.get(key), str) for key in wanted):
+                self._fail(400, "validation", "bot_id, client_id, bot_secret, organization_id")
+            elif bot is None:
+                self._fail(404, "not_found", "Bot not found")
+            elif body["organization_id"] != bot.organization_id:
+                self._fail(403, "authorization", "The bot belongs to another organization")
+            elif body["bot_secret"] != bot.secret:
+                self._fail(403, "authorization", "Invalid bot secret")
+            else:
+                token = _jwt_shaped(body["bot_id"])
+                scope = "chats--access:rw,agents-bot--my:rw,customers:rw"  # the docs' three
+                with accounts.lock:
+                    accounts.bot_tokens[token] = body["bot_id"]
+                    accounts.tokens[token] = Issued(
+                        body["client_id"],
+                        86400,
+                        scope,
+                        account_id=body["bot_id"],
+                        organization_id=bot.organization_id,
+                    )
+                self._json(200, {"token": token})
+
+        def _delete_bot(self, body: dict[str, Any], caller: Issued | str) -> None:
+            """Delete Bot: 200 with no payload."""
+            with accounts.lock:
+                found = accounts.bots.pop(str(body.get("id")), None)
+            if found is None:
+                self._fail(404, "not_found", "Bot not found")
+            else:
+                self._send(200, b"", {})
+
+        def _list_bots(self, body: dict[str, Any], caller: Issued | str) -> None:
+            """List Bots: the organization's bots (id, name)."""
+            organization = "org-1" if isinstance(caller, str) else caller.organization_id
+            with accounts.lock:
+                listed = [
+                    {"id": bot_id, "name": bot.name}
+                    for bot_id, bot in accounts.bots.items()
+                    if bot.organization_id == organization
+                ]
+            self._json(200, listed)
+
+        def _set_routing_status(self, body: dict[str, Any], caller: Issued | str) -> None:
+            """Set Routing Status: a bot token sets its own status; an agent names the bot."""
+            token = self.headers.get("Authorization", "").partition(" ")[2]
+            with accounts.lock:
+                bot_id = accounts.bot_tokens.get(token) or str(body.get("agent_id"))
+                bot = accounts.bots.get(bot_id)
+                if bot is not None and isinstance(body.get("status"), str):
+                    bot.routing_status = body["status"]
+            if bot is None:
+                self._fail(404, "not_found", "Agent not found")
+            else:
+                self._json(200, {})
 
         def _misdirected(self) -> bool:
             """Messaging APIs, "Possible errors": ``misdirected_request`` ("Wrong region") names

@@ -167,6 +167,8 @@ class RtmServer:
         """(organization, user) of a token the accounts server issued, or None."""
         with self.accounts.lock:
             if who == "agent":
+                if token in self.accounts.bot_tokens:  # "bots cannot open an RTM connection"
+                    return None
                 issued = self.accounts.tokens.get(token)
                 if issued is None or issued.revoked:
                     return None

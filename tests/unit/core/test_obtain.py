@@ -562,11 +562,11 @@ def test_a_login_never_overwrites_a_newer_release_s_cache(
     accounts: AccountsServer, tmp_path: Path
 ) -> None:
     """The default cache path is shared by every project of the user: a file a newer release
-    wrote (format 3) is neither read nor written by this one, even after a login; the token
+    wrote (format 4) is neither read nor written by this one, even after a login; the token
     serves this run, and the warning says it was not stored."""
     path = tmp_path / "cache" / "tokens.json"
     path.parent.mkdir(mode=0o700)
-    newer = json.dumps({"version": 3, "accounts": {"whatever": "a newer release keeps"}})
+    newer = json.dumps({"version": 4, "accounts": {"whatever": "a newer release keeps"}})
     path.write_text(newer)
     path.chmod(0o600)
     token = accounts.issue()
@@ -574,7 +574,7 @@ def test_a_login_never_overwrites_a_newer_release_s_cache(
     with pytest.warns(CacheWarning) as warned:
         assert source.token() == token
     said = " ".join(str(warning.message) for warning in warned)
-    assert "newer pytest-livechat-token (cache format version 3)" in said
+    assert "newer pytest-livechat-token (cache format version 4)" in said
     assert "could not store the LiveChat token" in said
     assert path.read_text() == newer
 

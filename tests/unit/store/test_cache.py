@@ -38,7 +38,7 @@ def test_round_trip(cache: TokenCache) -> None:
 def test_format(cache: TokenCache) -> None:
     cache.put(URL, "c1", entry())
     assert json.loads(cache.path.read_text()) == {
-        "version": 2,
+        "version": 3,
         "entries": {
             URL: {
                 "c1": {
@@ -53,6 +53,7 @@ def test_format(cache: TokenCache) -> None:
             }
         },
         "customers": {},
+        "bots": {},
     }
 
 
@@ -99,7 +100,7 @@ def test_the_first_write_migrates_version_1_and_drops_no_entry(cache: TokenCache
     cache.path.chmod(0o600)
     cache.put(URL, "c1", entry("dal:a-viewer-token-value"), "viewer")
     document = json.loads(cache.path.read_text())
-    assert document["version"] == 2
+    assert document["version"] == 3
     assert set(document["entries"][URL]) == {"c1", "c2"}
     assert set(document["entries"][URL]["c1"]) == {"default", "viewer"}
     assert document["entries"][URL]["c1"]["default"] == V1["entries"][URL]["c1"]  # type: ignore[index]
@@ -108,10 +109,10 @@ def test_the_first_write_migrates_version_1_and_drops_no_entry(cache: TokenCache
 
 def test_a_newer_cache_is_left_untouched(cache: TokenCache) -> None:
     cache.path.parent.mkdir(mode=0o700)
-    newer = json.dumps({"version": 3, "entries": {"anything": "new"}})
+    newer = json.dumps({"version": 4, "entries": {"anything": "new"}})
     cache.path.write_text(newer)
     cache.path.chmod(0o600)
-    with pytest.warns(CacheWarning, match=r"cache format version 3\), so it is left untouched"):
+    with pytest.warns(CacheWarning, match=r"cache format version 4\), so it is left untouched"):
         assert cache.get(URL, "c1") is None
     with pytest.raises(CacheUnusable, match="newer pytest-livechat-token"):
         cache.put(URL, "c1", entry())
