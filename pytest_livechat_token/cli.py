@@ -41,7 +41,7 @@ from ._core.customers import CustomerSource
 from ._core.lookup import describe, find
 from ._core.obtain import TokenSource, source_of
 from ._core.run import Run
-from ._store.cache import CacheEntry, CustomerEntry, Key
+from ._store.cache import BotEntry, CacheEntry, CustomerEntry, Key
 
 OK, FAILED, USAGE, NOT_REVOKED = 0, 1, 2, 3
 
@@ -49,6 +49,7 @@ _FLAGS = {
     "client_id": "--client-id",
     "redirect_uri": "--redirect-uri",
     "accounts_url": "--accounts-url",
+    "api_url": "--api-url",
     "token_cache": "--token-cache",
     "min_ttl": "--min-ttl",
     "prompt_timeout": "--prompt-timeout",
@@ -122,7 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "status",
         parents=[common],
-        help="List the cached tokens of every account and customer (masked).",
+        help="List the cached tokens of every account, customer and bot (masked).",
+    )
+    commands.add_parser(
+        "bots",
+        parents=[common],
+        help="List the cached bots (livechat_bot_for): their ids and tokens (masked).",
     )
     customer = commands.add_parser(
         "customer",
@@ -144,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
         "--customer",
         metavar="NAME",
         help="Remove the cached customer NAME instead (the next use makes a new customer).",
+    )
+    logout.add_argument(
+        "--bot",
+        metavar="NAME",
+        help="Delete the bot NAME at LiveChat and remove it from the cache instead (--all "
+        "deletes every bot of the client too).",
     )
     return parser
 
@@ -252,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "status": _status,
             "logout": logout,
             "customer": _customer,
+            "bots": _bots,
             "refresh-token": _refresh_token,
         }
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
@@ -341,8 +354,8 @@ def _refresh_token(
 
 def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run = source.run
-    entries, customers = run.cache.entries(), run.cache.customers()
-    if not entries and not customers:
+    entries, customers, bots = run.cache.entries(), run.cache.customers(), run.cache.bots()
+    if not entries and not customers and not bots:
         print(f"No tokens cached in {run.cache.path}.", file=out)
         return OK
     now = utcnow()
@@ -376,6 +389,9 @@ def _status(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err
         )
     _table(rows, out)
     _customers(customers, out)
+    if bots:
+        print(file=out)
+        _bot_table(bots, out)
     print(f"({printable(str(run.cache.path))})", file=out)
     if run.settings.client_id is not None:
         for name in sorted({source.account, *run.accounts(entries)}):
@@ -415,6 +431,35 @@ def _customers(customers: Mapping[Key, CustomerEntry], out: TextIO) -> None:
     _table(rows, out)
 
 
+def _bots(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    bots = source.run.cache.bots()
+    if not bots:
+        print(f"No bots cached in {source.run.cache.path}.", file=out)
+        return OK
+    _bot_table(bots, out)
+    return OK
+
+
+def _bot_table(bots: Mapping[Key, BotEntry], out: TextIO) -> None:
+    """The table of cached bots: never their secrets, their tokens masked."""
+    now = utcnow()
+    rows = [("API URL", "CLIENT ID", "BOT", "BOT ID", "MADE BY", "TOKEN", "EXPIRES IN")]
+    for (api_url, client_id, name), entry in sorted(bots.items()):
+        left = seconds_left(entry.expires_at, now) if entry.expires_at else 0.0
+        rows.append(
+            (
+                printable(api_url, 100),
+                printable(client_id, 64),
+                printable(name, 32),
+                printable(entry.bot_id, 64),
+                printable(entry.agent, 32),
+                mask(entry.access_token) if entry.access_token else "-",
+                describe_duration(left) if left > 0 else "expired" if entry.expires_at else "-",
+            )
+        )
+    _table(rows, out)
+
+
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
@@ -444,13 +489,21 @@ def _account_flag(account: str) -> str:
 # -- livechat-token logout: revoke at LiveChat what is cached, and remove it from the cache,
 # for an account, every account (--all) or one customer (--customer); the customers an account
 # made go with it. What the cache held is removed even when LiveChat could not be told (exit
-# code 3 says so): a logout never leaves a token behind for a later run to use.
+# code 3 says so): a logout never leaves a token behind for a later run to use. A bot (--bot,
+# and every bot with --all, first) is deleted at LiveChat; one that could not be stays cached,
+# since its id and secret are what deleting it later takes (bot tokens cannot be revoked).
 
 
 def logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run = source.run
     if arguments.customer is not None:
         return _drop_customer(run, account_name(arguments.customer, "--customer"), err)
+    if arguments.bot is not None:
+        return _delete_bot(run, account_name(arguments.bot, "--bot"), err)
+    code = OK
+    if arguments.all:  # first, while the credential that deletes them is still cached
+        for bot in run.bot_names(run.cache.bots()):
+            code = max(code, _delete_bot(run, bot, err))
     accounts_url, client_id = run.settings.accounts_url, run.client_id
     entries = run.cache.entries()
     names = run.accounts(entries) if arguments.all else [source.account]
@@ -462,8 +515,7 @@ def logout(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err:
             f"{accounts_url}.",
             file=err,
         )
-        return FAILED
-    code = OK
+        return max(code, FAILED)
     for name, entry in found:
         if entry is not None:
             code = max(code, _logout_one(run, name, err))
@@ -496,6 +548,48 @@ def _drop_customer(run: Run, name: str, err: TextIO, *, quiet_if_none: bool = Fa
         file=err,
     )
     return code
+
+
+def _delete_bot(run: Run, name: str, err: TextIO) -> int:
+    """Delete a cached bot at LiveChat (Delete Bot, with the credential that makes bots) and
+    remove it from the cache. A bot LiveChat could not be asked to delete stays cached (its id
+    and secret are what deleting it later takes); one LiveChat no longer has is removed."""
+    from ._auth.bots import BotRefused, delete_bot
+    from ._core.bots import BotSource
+
+    api_url, client_id = run.settings.api_url, run.client_id
+    entry = run.cache.get_bot(api_url, client_id, name)
+    if entry is None:
+        print(
+            f"livechat-token: no bot {name!r} cached for client {printable(client_id)} at "
+            f"{api_url}.",
+            file=err,
+        )
+        return FAILED
+    try:
+        delete_bot(api_url, BotSource(run).credential().caller, entry.bot_id)
+        said = "it was deleted at LiveChat"
+    except BotRefused as refused:
+        if refused.type != "not_found":
+            print(
+                f"livechat-token: could not delete the bot {name!r} ({entry.bot_id}) at "
+                f"LiveChat ({refused}); it stays cached: run this again once that is fixed.",
+                file=err,
+            )
+            return FAILED
+        said = "LiveChat no longer had it"
+    except AccountsUnreachable as error:
+        print(
+            f"livechat-token: could not delete the bot {name!r} ({entry.bot_id}) at LiveChat "
+            f"({error}); it stays cached: run this again later.",
+            file=err,
+        )
+        return FAILED
+    remove = partial(run.cache.remove_bot, api_url, client_id, name)
+    if not _removed(run, remove, f"the bot {name!r}", said, err):
+        return FAILED
+    print(f"Removed the bot {name!r} ({entry.bot_id}) from the cache; {said}.", file=err)
+    return OK
 
 
 def _customers_of(run: Run, agents: Sequence[str] | None) -> list[str]:

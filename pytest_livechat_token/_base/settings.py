@@ -131,7 +131,7 @@ ENVIRONMENT = (
     (f"{REFRESH_ENV}_<NAME>", "the same for the account NAME"),
     (CLIENT_SECRET_ENV, "the client secret of a server-side app (never a flag)"),
     (PAT_ENV, "a Personal Access Token, <account_id>:<token>, for livechat_api: no login"),
-    (ORGANIZATION_ENV, f"the organization id bots are made in with {PAT_ENV}"),
+    (ORGANIZATION_ENV, "the organization id bots are made in with a Personal Access Token"),
 )
 """The variables no flag stands for, with what each holds; those of the settings are in
 ``OPTIONS`` (``Option.env``), and ``REQUIRE_ENV`` goes with ``--livechat-require``."""

@@ -45,7 +45,7 @@ class BotFailed(LiveChatTokenError):
     """No bot token could be had: what LiveChat refused, in one line, and what to do."""
 
 
-class _Credential(NamedTuple):
+class Credential(NamedTuple):
     """Who makes the bot and asks for its tokens, the organization, and the account name the
     bot is recorded under (``pat`` for ``LIVECHAT_PAT``)."""
 
@@ -103,7 +103,7 @@ class BotSource:
 
     def _obtain(self, name: str) -> BotToken:
         run = self.run
-        credential = self._credential()
+        credential = self.credential()
 
         def on_wait() -> None:
             run.notices.say(f"Waiting for another process to make the LiveChat bot {name!r}…")
@@ -114,7 +114,7 @@ class BotSource:
                 return self._use(name, entry)
             return self._use(name, self._issue(name, credential, entry))
 
-    def _credential(self) -> _Credential:
+    def credential(self) -> Credential:
         """The PAT of ``LIVECHAT_PAT`` when set (with ``LIVECHAT_ORGANIZATION_ID``), else the
         default account's token (its own login, if one is needed), which must be allowed to
         make bots when its scopes are known."""
@@ -129,7 +129,7 @@ class BotSource:
                     f"a bot made with LIVECHAT_PAT needs the organization's id in "
                     f"{ORGANIZATION_ENV} (Issue Bot Token asks for it; a PAT does not say it)"
                 )
-            return _Credential(Caller(pat.authorization, pat.region), organization, "pat")
+            return Credential(Caller(pat.authorization, pat.region), organization, "pat")
         agent_token = source_of(run).token()
         if agent_token.scope is not None:
             from .._base.scopes import missing_scopes
@@ -138,7 +138,7 @@ class BotSource:
                 raise MissingScope(self._missing_scope(agent_token.account))
         organization_id = agent_token.organization_id or self._organization_of(agent_token)
         caller = Caller(agent_token.authorization, agent_token.region)
-        return _Credential(caller, organization_id, agent_token.account)
+        return Credential(caller, organization_id, agent_token.account)
 
     def _organization_of(self, agent_token: BearerToken) -> str:
         """The organization of a token that does not say it (one from the environment), as
@@ -159,7 +159,7 @@ class BotSource:
             )
         return info.organization_id
 
-    def _issue(self, name: str, credential: _Credential, entry: BotEntry | None) -> BotEntry:
+    def _issue(self, name: str, credential: Credential, entry: BotEntry | None) -> BotEntry:
         """A token for the cached bot (made first when there is none; made again, once, when
         LiveChat no longer has it), stored with the bot."""
         from .._auth.bots import BotRefused
@@ -192,7 +192,7 @@ class BotSource:
         except BotRefused as refused:
             raise self._refused(name, entry, refused) from None
 
-    def _create(self, name: str, credential: _Credential) -> BotEntry:
+    def _create(self, name: str, credential: Credential) -> BotEntry:
         """Create Bot, its id and secret stored before anything else happens (``shield``):
         a bot made is never lost."""
         from .._auth.bots import BotRefused, create_bot
@@ -220,7 +220,7 @@ class BotSource:
         except AccountsUnreachable as unreachable:
             raise BotFailed(f"Could not make the LiveChat bot {name!r}: {unreachable}.") from None
 
-    def _issue_for(self, name: str, credential: _Credential, entry: BotEntry) -> BotEntry:
+    def _issue_for(self, name: str, credential: Credential, entry: BotEntry) -> BotEntry:
         from .._auth.bots import BOT_LIFETIME, MadeBot, issue_bot_token
         from .._auth.oauth import TIMEOUT
         from .._base.bearer import expires_at_from

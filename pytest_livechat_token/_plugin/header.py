@@ -4,6 +4,7 @@ and worded by ``lookup.describe`` (as ``livechat-token status`` words it)."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +12,9 @@ from .._base.environment import env_token, env_tokens
 from .._base.errors import printable
 from .._base.settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, shorten
 from .stash import PROCESS, SETTINGS, replaying, run_of
+
+if TYPE_CHECKING:
+    from .._core.run import Run
 
 MAX_HEADER_ACCOUNTS = 3
 """More accounts than this, and the header sums up all but the default one."""
@@ -81,6 +85,7 @@ def header_lines(config: pytest.Config) -> list[str]:
         )
     else:
         lines += filter(None, [line(name, find(run, name, entries)) for name in others])
+    lines += _bot_line(run, head)
     lifetime = default.lifetime
     if lifetime is not None and 0 < lifetime < settings.min_ttl:
         from .._base.bearer import describe_duration
@@ -91,3 +96,24 @@ def header_lines(config: pytest.Config) -> list[str]:
             "renewed at most once a run and then used while it lasts"
         )
     return lines
+
+
+def _bot_line(run: Run, head: str) -> list[str]:
+    """The bots cached for this client, when there are any, and how many have a token."""
+    bots = run.cache.bots()
+    names = run.bot_names(bots)
+    if not names:
+        return []
+    url, client = run.settings.api_url, run.client_id
+    fresh = sum(
+        1
+        for name in names
+        if (entry := bots[(url, client, name)]).expires_at is not None
+        and entry.obtained_at is not None
+        and run.fresh_at(entry.expires_at, entry.obtained_at)
+    )
+    listed = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    return [
+        f"{head}, bots cached: {listed} ({fresh} with a token for this run; livechat-token bots "
+        "lists them)"
+    ]

@@ -19,7 +19,7 @@ from ..support.rtm_server import RtmServer
 
 ROOT = Path(__file__).parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-SCOPE = "chats--all:rw,customers:own,agents--all:rw,groups--all:ro"
+SCOPE = "chats--all:rw,customers:own,agents--all:rw,groups--all:ro,agents-bot--my:rw"
 
 ROUTE = """
 import httpx

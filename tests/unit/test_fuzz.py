@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from pytest_livechat_token._auth.authorize import answer_state, explain_error, parse_paste
 from pytest_livechat_token._base.bearer import is_token_shaped
 from pytest_livechat_token._base.errors import PasteRejected
-from pytest_livechat_token._store.cache import CacheEntry, CacheUnusable, CacheWarning, TokenCache
+from pytest_livechat_token._store.cache import (
+    FORMAT_VERSION,
+    CacheEntry,
+    CacheUnusable,
+    CacheWarning,
+    TokenCache,
+)
 
 EXAMPLES = int(os.environ.get("LIVECHAT_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
@@ -180,7 +186,7 @@ def test_any_cache_file_is_entries_or_a_warning(tmp_path_factory: object, conten
         assert cache.path.read_bytes() == content
     else:
         assert cache.get("u", "new") is not None
-        assert json.loads(cache.path.read_text())["version"] == 2
+        assert json.loads(cache.path.read_text())["version"] == FORMAT_VERSION
 
 
 def _newer(content: bytes) -> bool:
@@ -189,4 +195,4 @@ def _newer(content: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     version = document.get("version") if isinstance(document, dict) else None
-    return isinstance(version, int) and not isinstance(version, bool) and version > 2
+    return isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
