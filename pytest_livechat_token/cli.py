@@ -554,7 +554,7 @@ def _delete_bot(run: Run, name: str, err: TextIO) -> int:
     """Delete a cached bot at LiveChat (Delete Bot, with the credential that makes bots) and
     remove it from the cache. A bot LiveChat could not be asked to delete stays cached (its id
     and secret are what deleting it later takes); one LiveChat no longer has is removed."""
-    from ._auth.bots import BotRefused, delete_bot
+    from ._auth.webapi import BotRefused, delete_bot
     from ._core.bots import BotSource
 
     api_url, client_id = run.settings.api_url, run.client_id

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from .._auth.bots import Caller
+from .._auth.webapi import Caller
 from .._base import redact
 from .._base.bearer import BearerToken, BotToken, still_valid
 from .._base.errors import (
@@ -162,7 +162,7 @@ class BotSource:
     def _issue(self, name: str, credential: Credential, entry: BotEntry | None) -> BotEntry:
         """A token for the cached bot (made first when there is none; made again, once, when
         LiveChat no longer has it), stored with the bot."""
-        from .._auth.bots import BotRefused
+        from .._auth.webapi import BotRefused
 
         run = self.run
         if entry is not None and entry.organization_id != credential.organization_id:
@@ -195,8 +195,8 @@ class BotSource:
     def _create(self, name: str, credential: Credential) -> BotEntry:
         """Create Bot, its id and secret stored before anything else happens (``shield``):
         a bot made is never lost."""
-        from .._auth.bots import BotRefused, create_bot
         from .._auth.oauth import TIMEOUT
+        from .._auth.webapi import BotRefused, create_bot
         from .shield import shielded
 
         run = self.run
@@ -221,8 +221,8 @@ class BotSource:
             raise BotFailed(f"Could not make the LiveChat bot {name!r}: {unreachable}.") from None
 
     def _issue_for(self, name: str, credential: Credential, entry: BotEntry) -> BotEntry:
-        from .._auth.bots import BOT_LIFETIME, MadeBot, issue_bot_token
         from .._auth.oauth import TIMEOUT
+        from .._auth.webapi import BOT_LIFETIME, MadeBot, issue_bot_token
         from .._base.bearer import expires_at_from
         from .shield import shielded
 

@@ -114,6 +114,9 @@ class AccountsServer:
     # Bots (Configuration API > Bots) by id, and the tokens issued to them (token -> bot id).
     bots: dict[str, Bot] = field(default_factory=dict)
     bot_tokens: dict[str, str] = field(default_factory=dict)
+    # Chats (Agent and Customer Chat API v3.6: Start Chat, Resume Chat, Deactivate Chat; the
+    # RTM server's start_chat too): id -> whether its thread is active.
+    chats: dict[str, bool] = field(default_factory=dict)
     tls: bool = False
     connections: int = 0
     open_connections: int = 0
@@ -162,6 +165,33 @@ class AccountsServer:
     def count(self, method: str, path: str) -> int:
         with self.lock:
             return sum(1 for seen in self.requests if seen == (method, path))
+
+    def start_chat(self) -> dict[str, str]:
+        """A new active chat (Start Chat's answer)."""
+        chat_id = f"CH{secrets.token_hex(5).upper()}"
+        with self.lock:
+            self.chats[chat_id] = True
+        return {"chat_id": chat_id, "thread_id": f"TH{secrets.token_hex(4).upper()}"}
+
+    def chat_action(self, action: str, body: Any) -> tuple[int, dict[str, Any]]:
+        """Resume Chat (``chat.id``; a new thread of an inactive chat) and Deactivate Chat
+        (``id``; ``chat_inactive`` when there is no active thread), as both Chat APIs answer."""
+        chat = body.get("chat") if isinstance(body, dict) else None
+        chat_id = (chat or {}).get("id") if action == "resume_chat" else (body or {}).get("id")
+        with self.lock:
+            active = self.chats.get(str(chat_id))
+            if active is None:
+                return 404, {"error": {"type": "not_found", "message": "Chat not found"}}
+            if action == "deactivate_chat" and not active:
+                return 400, {"error": {"type": "chat_inactive", "message": "Chat is inactive"}}
+            if action == "resume_chat" and active:
+                return 400, {"error": {"type": "validation", "message": "Chat is active"}}
+            self.chats[str(chat_id)] = action == "resume_chat"
+        return 200, {"thread_id": f"TH{secrets.token_hex(4).upper()}"} if active is False else {}
+
+    def active_chats(self) -> set[str]:
+        with self.lock:
+            return {chat_id for chat_id, active in self.chats.items() if active}
 
     def all_closed(self, timeout: float = 30, besides: int = 0) -> bool:
         """Whether every connection a client opened (but ``besides`` of them) is closed (by the
@@ -458,12 +488,22 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 method = getattr(self, f"_{path.rsplit('/', 1)[1]}")
                 method(self._body if isinstance(self._body, dict) else {}, issued)
             elif path == "/v3.6/agent/action/list_chats":  # Agent Chat API (Web)
-                self._json(200, {"chats_summary": [], "found_chats": 0, "previous_page_id": None})
+                with accounts.lock:
+                    summary = [
+                        {"id": chat_id, "last_thread_summary": {"active": active}}
+                        for chat_id, active in accounts.chats.items()
+                    ]
+                answer = {"chats_summary": summary, "found_chats": len(summary)}
+                self._json(200, answer | {"previous_page_id": None})
+            elif path == "/v3.6/agent/action/start_chat":  # Agent Chat API: Start Chat
+                self._json(200, accounts.start_chat())
+            elif path in ("/v3.6/agent/action/resume_chat", "/v3.6/agent/action/deactivate_chat"):
+                self._json(*accounts.chat_action(path.rsplit("/", 1)[1], self._body))
             elif path in ("/v3.6/agent/action/get_chat", "/v3.6/agent/action/transfer_chat"):
                 # Agent Chat API (Web): Get Chat, Transfer Chat, of the chat a customer started.
                 body = self._body
                 chat_id = body.get("chat_id", body.get("id")) if isinstance(body, dict) else None
-                if chat_id != "CHAT1":
+                if chat_id != "CHAT1" and chat_id not in accounts.chats:
                     self._json(404, {"error": {"type": "not_found", "message": "Chat not found"}})
                 elif path.endswith("get_chat"):
                     self._json(200, {"id": chat_id, "thread": {"id": "THREAD1"}})
@@ -587,6 +627,10 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self._json(401, {"error": {"type": "authentication"}})
             elif query.get("organization_id") != ["org-1"]:
                 self._json(400, {"error": {"type": "validation", "message": "organization_id"}})
+            elif path == "/v3.6/customer/action/start_chat":  # Customer Chat API: Start Chat
+                self._json(200, accounts.start_chat() | {"entity": entity})
+            elif path.endswith(("/resume_chat", "/deactivate_chat")):
+                self._json(*accounts.chat_action(path.rsplit("/", 1)[1], self._body))
             else:
                 self._json(200, {"chat_id": "CHAT1", "thread_id": "THREAD1", "entity": entity})
 

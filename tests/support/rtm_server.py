@@ -233,11 +233,9 @@ class RtmServer:
                 request_id,
                 {"chats_summary": summary, "found_chats": len(summary)},
             )
-        elif action == "start_chat" and peer.who == "customer":
-            chat_id, thread_id = (
-                f"CH{secrets.token_hex(4).upper()}",
-                f"TH{secrets.token_hex(4).upper()}",
-            )
+        elif action == "start_chat":  # both RTM APIs: one chat store with the Web APIs'
+            started = self.accounts.start_chat()
+            chat_id, thread_id = started["chat_id"], started["thread_id"]
             with self.lock:
                 self.chats[chat_id] = {"customer": peer.user, "events": []}
             self._answer(

@@ -1,5 +1,6 @@
-"""The Configuration API's bot methods the plugin calls itself (Configuration API v3.6 > Bots:
-Create Bot, Issue Bot Token, Delete Bot), with the standard library's client as ``oauth``'s
+"""The Web API methods the plugin calls itself: the Configuration API's bot methods
+(Configuration API v3.6 > Bots: Create Bot, Issue Bot Token, Delete Bot) and Deactivate Chat
+(Agent Chat API and Customer Chat API v3.6), with the standard library's client as ``oauth``'s
 calls are made: an HTTP mock a test has active never sees them, each has one deadline, and no
 message raised here holds a secret or echoes an answer (of an error, its plain ``type`` only).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from .._base import redact
 from .._base.bearer import is_short_id, is_token_shaped
@@ -19,8 +21,9 @@ BOT_LIFETIME = 24 * 3600
 
 
 class BotRefused(LiveChatTokenError):
-    """The Configuration API refused a bot method (HTTP 4xx but 429); ``type`` is LiveChat's
-    error type (``authentication``, ``authorization``, ``validation``, ``not_found``...)."""
+    """The Web API refused a method (HTTP 4xx but 429); ``type`` is LiveChat's error type
+    (``authentication``, ``authorization``, ``validation``, ``not_found``,
+    ``chat_inactive``...)."""
 
     def __init__(self, message: str, kind: str | None, status: int) -> None:
         super().__init__(message)
@@ -48,7 +51,7 @@ def create_bot(api_url: str, caller: Caller, name: str, owner_client_id: str) ->
     """Create Bot (scope ``agents-bot--my:rw``), owned by the app ``owner_client_id``
     (required with a PAT, and the same as the token's own with a bearer token)."""
     body = {"name": name, "owner_client_id": owner_client_id}
-    data = _object(_bot_call("create_bot", api_url, caller, body))
+    data = _object(_action("configuration/action/create_bot", api_url, caller, body))
     bot_id, secret = data.get("id"), data.get("secret")
     if isinstance(secret, str):
         redact.remember(secret)  # a secret from the moment it is read
@@ -67,7 +70,7 @@ def issue_bot_token(
         "bot_secret": made.secret,
         "organization_id": organization_id,
     }
-    data = _object(_bot_call("issue_bot_token", api_url, caller, body))
+    data = _object(_action("configuration/action/issue_bot_token", api_url, caller, body))
     token = data.get("token")
     if isinstance(token, str):
         redact.remember(token)
@@ -78,15 +81,30 @@ def issue_bot_token(
 
 def delete_bot(api_url: str, caller: Caller, bot_id: str) -> None:
     """Delete Bot (``200`` with no payload)."""
-    _bot_call("delete_bot", api_url, caller, {"id": bot_id})
+    _action("configuration/action/delete_bot", api_url, caller, {"id": bot_id})
 
 
-def _bot_call(method: str, api_url: str, caller: Caller, body: dict[str, Any]) -> _Answer:
+def deactivate_chat(
+    api_url: str, caller: Caller, chat_id: str, organization_id: str | None = None
+) -> None:
+    """Deactivate Chat: as an agent or a bot (Agent Chat API, ``ignore_requester_presence``:
+    the requester need not be among the chat's users), or as a customer when
+    ``organization_id`` is given (Customer Chat API, which needs it in the query)."""
+    if organization_id is None:
+        body = {"id": chat_id, "ignore_requester_presence": True}
+        _action("agent/action/deactivate_chat", api_url, caller, body)
+    else:
+        query = urlencode({"organization_id": organization_id})
+        path = f"customer/action/deactivate_chat?{query}"
+        _action(path, api_url, caller, {"id": chat_id})
+
+
+def _action(path: str, api_url: str, caller: Caller, body: dict[str, Any]) -> _Answer:
     headers = {"Authorization": caller.authorization}
     if caller.region:
         headers["X-Region"] = caller.region
-    path = f"/configuration/action/{method}"
-    answer = _call("POST", api_url, path, json_body=body, headers=headers)
+    method = path.split("?", maxsplit=1)[0].rsplit("/", 1)[1]
+    answer = _call("POST", api_url, f"/{path}", json_body=body, headers=headers)
     if 400 <= answer.status < 500 and answer.status != 429:
         kind = _error_type(answer.body)
         named = f": {kind}" if kind else ""
