@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._base.bearer import BearerToken, BotToken, CustomerToken
-    from ._base.errors import ApiLifecycleWarning, CacheWarning, LiveChatTokenError, RenewalWarning
+    from ._base.errors import (
+        ApiLifecycleWarning,
+        CacheWarning,
+        CleanupWarning,
+        LiveChatTokenError,
+        RenewalWarning,
+    )
     from ._base.pat import PersonalAccessToken
     from ._rtm.frames import RtmError
     from ._rtm.session import AsyncRtm, Rtm
@@ -23,6 +29,7 @@ __all__ = [
     "BearerToken",
     "BotToken",
     "CacheWarning",
+    "CleanupWarning",
     "CustomerToken",
     "LiveChatTokenError",
     "PersonalAccessToken",
@@ -37,6 +44,7 @@ _EXPORTS = {
     "BearerToken": "_base.bearer",
     "BotToken": "_base.bearer",
     "CacheWarning": "_base.errors",
+    "CleanupWarning": "_base.errors",
     "CustomerToken": "_base.bearer",
     "LiveChatTokenError": "_base.errors",
     "PersonalAccessToken": "_base.pat",

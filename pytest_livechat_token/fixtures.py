@@ -17,6 +17,7 @@ from ._plugin.stash import (
     PROCESS,
     SETTINGS,
     TOKENS,
+    cleanup_of,
     guarded,
     replaying,
     run_of,
@@ -25,6 +26,7 @@ from ._plugin.stash import (
 if TYPE_CHECKING:
     import httpx
 
+    from ._api.transport import OnChat
     from ._base.bearer import BearerToken, BotToken, CustomerToken
     from ._base.pat import PersonalAccessToken
     from ._rtm.session import AsyncRtm, Rtm
@@ -116,7 +118,9 @@ def livechat_api(
     closed at the end."""
     from ._api.clients import api_client  # imports httpx
 
-    with api_client(pytestconfig.stash[SETTINGS].api_url, _credential(request)) as client:
+    credential = _credential(request)
+    api_url = pytestconfig.stash[SETTINGS].api_url
+    with api_client(api_url, credential, _on_chat(pytestconfig, credential)) as client:
         yield client
 
 
@@ -130,9 +134,19 @@ def livechat_async_api(
     pytest-asyncio's and anyio's loops of any scope."""
     from ._api.clients import async_api_client  # imports httpx
 
+    credential = _credential(request)
     api_url = pytestconfig.stash[SETTINGS].api_url
-    with async_api_client(api_url, _credential(request)) as client:
+    with async_api_client(api_url, credential, _on_chat(pytestconfig, credential)) as client:
         yield client
+
+
+def _on_chat(
+    config: pytest.Config, credential: BearerToken | CustomerToken | BotToken | PersonalAccessToken
+) -> OnChat | None:
+    """What a client of ``credential`` tells of its chats: the chat cleanup's watcher (None
+    when the cleanup is off)."""
+    cleanup = cleanup_of(config)
+    return cleanup.watcher_of(credential) if cleanup is not None else None
 
 
 def _credential(request: pytest.FixtureRequest) -> BearerToken | PersonalAccessToken:
@@ -170,7 +184,8 @@ def livechat_customer_api(
 
     _organized(livechat_customer)
     api_url = pytestconfig.stash[SETTINGS].api_url
-    with customer_client(api_url, livechat_customer) as client:
+    watch = _on_chat(pytestconfig, livechat_customer)
+    with customer_client(api_url, livechat_customer, watch) as client:
         yield client
 
 
@@ -183,7 +198,8 @@ def livechat_customer_async_api(
 
     _organized(livechat_customer)
     api_url = pytestconfig.stash[SETTINGS].api_url
-    with async_customer_client(api_url, livechat_customer) as client:
+    watch = _on_chat(pytestconfig, livechat_customer)
+    with async_customer_client(api_url, livechat_customer, watch) as client:
         yield client
 
 
@@ -211,7 +227,8 @@ def livechat_bot_api_for(
     def of(name: str) -> httpx.Client:
         if name not in clients:
             token = livechat_bot_for(name)
-            clients[name] = api_client(pytestconfig.stash[SETTINGS].api_url, token)
+            api_url = pytestconfig.stash[SETTINGS].api_url
+            clients[name] = api_client(api_url, token, _on_chat(pytestconfig, token))
         return clients[name]
 
     yield of

@@ -18,14 +18,17 @@ from ._base.errors import LiveChatTokenError
 from ._base.settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
 from ._plugin.stash import (
     BOT_TOKENS,
+    CLEANUP,
     CUSTOMER_TOKENS,
     IDENTITIES,
     PROCESS,
     SETTINGS,
     STDIN_IS_TTY,
+    TESTING,
     TOKENS,
     Process,
     guarded,
+    replaying,
     run_of,
 )
 from .fixtures import (
@@ -251,6 +254,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    item.config.stash[TESTING] = item.nodeid  # a chat started from now on is this test's
     accounts = item.get_closest_marker("livechat_accounts")
     customers = item.get_closest_marker("livechat_customers")
     if accounts is not None or customers is not None:
@@ -288,6 +292,76 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
             f"the LiveChat token lacks the scope(s) {', '.join(missing)}: add them in the app's "
             "App Authorization block, then log in again (pytest --livechat-login)"
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """A fixture of a wider scope than a test's: the chats it starts last as long as it does
+    (they are the session's to deactivate)."""
+    config = request.config
+    if fixturedef.scope == "function":
+        return (yield)
+    testing = config.stash.get(TESTING, None)
+    config.stash[TESTING] = None
+    try:
+        return (yield)
+    finally:
+        config.stash[TESTING] = testing
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Once the test's fixtures are torn down: deactivate the chats it started
+    (``--livechat-cleanup=test``); a chat that cannot be is a warning, never an error."""
+    yield
+    config = item.config
+    config.stash[TESTING] = None
+    cleanup = config.stash.get(CLEANUP, None)
+    if cleanup is not None and config.stash[SETTINGS].cleanup == "test":
+        guarded(lambda: cleanup.finish(item.nodeid))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """First of all: deactivate the chats a killed run left in the journal (one line)."""
+    config = session.config
+    settings = config.stash[SETTINGS]
+    if (
+        settings.client_id is None
+        or settings.cleanup == "off"
+        or hasattr(config, "workerinput")
+        or replaying(config)
+        or not settings.token_cache.with_name("chats.json").is_file()
+    ):
+        return
+    from ._plugin.stash import cleanup_of
+
+    said: list[str] = []
+
+    def sweep() -> None:
+        cleanup = cleanup_of(config)
+        swept = cleanup.sweep() if cleanup is not None else None
+        if swept is not None and (swept.deactivated or swept.left):
+            left = f"; {swept.left} left (livechat-token sweep)" if swept.left else ""
+            said.append(
+                f"livechat: deactivated {swept.deactivated} chat(s) that a killed run left "
+                f"active{left}"
+            )
+
+    problem = guarded(sweep)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in [*said, *([f"livechat: {problem}"] if problem else [])]:
+        if reporter is not None:
+            reporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The chats still active (``--livechat-cleanup=session``, and any a test left behind)."""
+    cleanup = session.config.stash.get(CLEANUP, None)
+    if cleanup is not None:
+        guarded(lambda: cleanup.finish(None, everything=True))
+        cleanup.close()
 
 
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:

@@ -8,7 +8,10 @@
   ``ApiLifecycleWarning`` a run for each version and stage;
 - a ``429`` (``too_many_requests``, the Messaging APIs' rate limit) is sent again after its
   ``Retry-After`` (at most ``MAX_WAIT`` seconds) or a backoff of 1, 2, 4 s, at most
-  ``RATE_RETRIES`` times, each logged at DEBUG; the last answer is returned as it came.
+  ``RATE_RETRIES`` times, each logged at DEBUG; the last answer is returned as it came;
+- a chat started, resumed or deactivated (``_base.chats``) is told to ``on_chat`` before its
+  answer reaches the caller (the chat cleanup's journal), unless an HTTP mock answered it
+  (pytest-httpx, respx: their answers are no chat at LiveChat).
 
 Imported with httpx, when a client is made.
 """
@@ -19,10 +22,13 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
+import httpcore
 import httpx
 
+from .._base.chats import CHAT_ACTIONS, chat_of
 from .._base.errors import ApiLifecycleWarning, printable, warn
 
 log = logging.getLogger("pytest_livechat_token")
@@ -35,6 +41,12 @@ RATE_RETRIES = 3
 MAX_WAIT = 10.0
 _announced: set[tuple[str, str]] = set()
 """(version, header) pairs already warned of in this process."""
+OnChat = Callable[[str, str], None]
+"""What a client tells of a chat: the action (``start_chat``...) and the chat's id."""
+_REAL_SEND = httpx.HTTPTransport.handle_request
+_REAL_POOL = httpcore.ConnectionPool.handle_request
+"""httpx's and httpcore's own, as this module found them: pytest-httpx and respx replace them
+while they mock."""
 
 
 def _kept(response: httpx.Response, raw: bytes) -> httpx.Response:
@@ -121,12 +133,45 @@ def _rate_limited(request: httpx.Request, response: httpx.Response, tries: int) 
     return wait
 
 
-class LiveChatTransport(httpx.BaseTransport):
-    """``httpx.HTTPTransport`` with LiveChat's rate-limit and region retries and lifecycle
-    warning."""
+def _mocked() -> bool:
+    """Whether an HTTP mock answers httpx's requests now: pytest-httpx's (it replaces
+    ``HTTPTransport.handle_request``) or respx's (it patches httpcore's pool's)."""
+    return (
+        httpx.HTTPTransport.handle_request is not _REAL_SEND
+        or httpcore.ConnectionPool.handle_request is not _REAL_POOL
+    )
 
-    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+
+def _watched(request: httpx.Request, response: httpx.Response, on_chat: OnChat) -> httpx.Response:
+    """``response``, read, after telling ``on_chat`` of the chat it started, resumed or
+    deactivated (a successful answer to one of ``CHAT_ACTIONS``)."""
+    action = request.url.path.rsplit("/", 1)[-1]
+    if request.method != "POST" or action not in CHAT_ACTIONS or response.status_code != 200:
+        return response
+    raw = b"".join(response.iter_raw())
+    response.close()
+    kept = _kept(response, raw)
+    if _mocked():
+        return kept
+    try:
+        sent = json.loads(request.content or b"{}")
+        answer = httpx.Response(200, headers=response.headers, content=raw).json()
+    except (ValueError, httpx.DecodingError):
+        return kept
+    if (chat_id := chat_of(action, sent, answer)) is not None:
+        on_chat(action, chat_id)
+    return kept
+
+
+class LiveChatTransport(httpx.BaseTransport):
+    """``httpx.HTTPTransport`` with LiveChat's rate-limit and region retries, lifecycle
+    warning, and chats told to ``on_chat``."""
+
+    def __init__(
+        self, inner: httpx.BaseTransport | None = None, on_chat: OnChat | None = None
+    ) -> None:
         self.inner = inner or httpx.HTTPTransport()
+        self.on_chat = on_chat
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         import time
@@ -136,7 +181,9 @@ class LiveChatTransport(httpx.BaseTransport):
         while True:
             response = self._once(request)
             if (wait := _rate_limited(request, response, tries)) is None:
-                return response
+                if self.on_chat is None:
+                    return response
+                return _watched(request, response, self.on_chat)
             response.close()
             time.sleep(wait)
             tries += 1
@@ -170,8 +217,10 @@ class AsyncLiveChatTransport(httpx.AsyncBaseTransport):
     and its connection goes back to the pool.
     """
 
-    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
-        self.sync = LiveChatTransport(inner)
+    def __init__(
+        self, inner: httpx.BaseTransport | None = None, on_chat: OnChat | None = None
+    ) -> None:
+        self.sync = LiveChatTransport(inner, on_chat)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         from anyio import to_thread  # httpx's own async layer

@@ -21,6 +21,11 @@ class RenewalWarning(UserWarning):
     """Renewing the token with its refresh token did not go as planned."""
 
 
+class CleanupWarning(UserWarning):
+    """A chat the tests started could not be deactivated (it is named); it stays in the
+    journal for the next run or ``livechat-token sweep``."""
+
+
 class LiveChatTokenError(Exception):
     """Base of every error of ours; its message is shown as is, without a traceback."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, printable
@@ -28,6 +28,8 @@ ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
 """What an account name is: lower-case letters, digits, ``_`` and ``-``, 1 to 32 of them."""
 Grant = Literal["implicit", "code"]
 GRANTS: tuple[Grant, ...] = ("implicit", "code")
+When = Literal["test", "session", "off"]
+CLEANUPS: tuple[When, ...] = ("test", "session", "off")
 MAX_SECONDS = 86400.0
 
 
@@ -106,6 +108,16 @@ OPTIONS = (
         "NAME",
     ),
     Option(
+        "cleanup",
+        "--livechat-cleanup",
+        "LIVECHAT_CLEANUP",
+        "livechat_cleanup",
+        "When the chats the plugin's clients and sessions started are deactivated: test "
+        "(default; when the test that started each ends), session (at the end of the run) or "
+        "off (never; nothing journaled).",
+        "{test,session,off}",
+    ),
+    Option(
         "min_ttl",
         "--livechat-min-ttl",
         None,
@@ -176,6 +188,7 @@ class Settings(NamedTuple):
     api_url: str = DEFAULT_API_URL
     grant: Grant = "implicit"
     account: str = DEFAULT_ACCOUNT
+    cleanup: When = "test"
     min_ttl: float = DEFAULT_MIN_TTL
     prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT
     open_browser: bool = True
@@ -366,6 +379,19 @@ def for_account(account: str) -> str:
     return "" if account == DEFAULT_ACCOUNT else f" for {account!r}"
 
 
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def _one_of(value: str, source: str, choices: tuple[_Choice, ...]) -> _Choice:
+    """``value`` when it is one of ``choices``; else a ``ConfigError`` naming ``source``."""
+    for choice in choices:
+        if choice == value:
+            return choice
+    raise ConfigError(
+        f"{source} must be one of {', '.join(choices)}, got {printable(value, 40)!r}."
+    )
+
+
 def resolve(
     cli: Mapping[str, Any],
     env: Mapping[str, str],
@@ -394,12 +420,9 @@ def resolve(
         values["accounts_url"] = _http_url(*accounts).rstrip("/")
     if (api := picked["api_url"]) is not None:
         values["api_url"] = _http_url(*api).rstrip("/") + "/"
-    if (grant := picked["grant"]) is not None:
-        if grant[0] not in GRANTS:
-            raise ConfigError(
-                f"{grant[1]} must be one of {', '.join(GRANTS)}, got {printable(grant[0], 40)!r}."
-            )
-        values["grant"] = next(name for name in GRANTS if name == grant[0])
+    for name, choices in (("grant", GRANTS), ("cleanup", CLEANUPS)):
+        if (chosen := picked[name]) is not None:
+            values[name] = _one_of(*chosen, choices)
     if cache := picked["token_cache"]:
         values["token_cache"], values["cache_problem"] = _path(*cache)
     else:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from .._base.errors import LiveChatTokenError
-from .stash import SETTINGS, guarded, run_of
+from .stash import SETTINGS, cleanup_of, guarded, run_of
 
 if TYPE_CHECKING:
     from .._rtm.frames import Who
@@ -77,6 +77,9 @@ class Sessions:
         failed = guarded(connect)
         if failed is not None:
             pytest.fail(failed, pytrace=False)
+        cleanup = cleanup_of(config)
+        if cleanup is not None:  # its chats are deactivated as the Web APIs' are
+            found[0].on_chat = cleanup.watcher_of(token)
         return found[0]
 
 

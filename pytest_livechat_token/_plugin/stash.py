@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         CustomerToken,
     )
     from .._base.pat import PersonalAccessToken
+    from .._core.cleanup import Cleanup
     from .._core.handed import HandOff
     from .._core.run import Run
 
@@ -33,6 +34,10 @@ CUSTOMER_TOKENS = pytest.StashKey["dict[str, CustomerToken]"]()
 """The token of each customer obtained in this process, by name (``livechat_customer_for``)."""
 BOT_TOKENS = pytest.StashKey["dict[str, BotToken]"]()
 """The token of each bot obtained in this process, by name (``livechat_bot_for``)."""
+CLEANUP = pytest.StashKey["Cleanup | None"]()
+"""The chat cleanup of this process, made with the first client or session (None: off)."""
+TESTING = pytest.StashKey["str | None"]()
+"""The test whose chats a chat started now is (None: outside any, or a wider fixture's)."""
 IDENTITIES = pytest.StashKey["dict[str, str]"]()
 """The real identities of the tokens handed out -> their stand-ins (for cassettes)."""
 
@@ -100,6 +105,19 @@ def run_of(config: pytest.Config, *, at_configure: bool = False) -> Run:
             notify=lambda message: _notice(config, message),
         )
     return config.stash[RUN]
+
+
+def cleanup_of(config: pytest.Config) -> Cleanup | None:
+    """This process's chat cleanup, made when first needed; None when ``--livechat-cleanup``
+    is off or the run replays recordings (its chats are no chats at LiveChat)."""
+    if CLEANUP not in config.stash:
+        cleanup = None
+        if config.stash[SETTINGS].cleanup != "off" and not replaying(config):
+            from .._core.cleanup import Cleanup
+
+            cleanup = Cleanup(run_of(config), lambda: config.stash.get(TESTING, None))
+        config.stash[CLEANUP] = cleanup
+    return config.stash[CLEANUP]
 
 
 def guarded(step: Callable[[], object]) -> str | None:

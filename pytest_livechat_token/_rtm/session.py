@@ -23,6 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._base.bearer import seconds_left, utcnow
+from .._base.chats import CHAT_ACTIONS, chat_of
 from .._base.errors import printable
 from .._base.settings import DEFAULT_MIN_TTL
 from .frames import (
@@ -128,6 +129,8 @@ class Rtm:
             target=self._ping, args=(ping_every,), name="livechat-rtm-ping", daemon=True
         )
         self._reader.start()
+        self.on_chat: Callable[[str, str], None] | None = None
+        """Told of each chat this session starts, resumes or deactivates (the chat cleanup)."""
 
     def __repr__(self) -> str:
         return f"Rtm(who={self.who!r}, closed={self._mailbox.closed is not None})"
@@ -140,7 +143,11 @@ class Rtm:
         """Send ``action`` and return its response's payload; ``RtmError`` when LiveChat
         answers ``success: false``, ``RtmUnavailable`` when no answer comes in time."""
         self._keep_token_fresh()
-        return self._request(action, payload, timeout)
+        answer = self._request(action, payload, timeout)
+        chat_id = chat_of(action, payload, answer) if action in CHAT_ACTIONS else None
+        if self.on_chat is not None and chat_id is not None:
+            self.on_chat(action, chat_id)
+        return answer
 
     def wait_for(
         self, action: str, where: Where | None = None, timeout: float | None = None

@@ -25,8 +25,8 @@ from .._base.settings import is_account_name
 from .locks import Locks, _acquire, _file_lock
 from .private_file import MAX_SIZE, PrivateFile
 
-Kind = Literal["agent", "customer", "bot"]
-KINDS: tuple[Kind, ...] = ("agent", "customer", "bot")
+Kind = Literal["agent", "customer", "bot", "pat"]
+KINDS: tuple[Kind, ...] = ("agent", "customer", "bot", "pat")
 JOURNAL_VERSION = 1
 
 

@@ -141,11 +141,16 @@ def test_the_customer_api_client(
     pytester.makepyfile(test_chat=CUSTOMER_TEST)
     result = _run(pytester, accounts, "-s")
     result.assert_outcomes(passed=1)
-    (call,) = accounts.api_calls
+    call, cleanup = accounts.api_calls  # the chat, and its deactivation when the test ended
     assert call["path"] == "/v3.6/customer/action/start_chat"
     assert call["query"] == {"organization_id": ["org-1"]}
     assert call["authorization"] in {f"Bearer {t}" for t in accounts.customer_tokens}
     assert call["region"] == "dal"
+    assert cleanup["path"] == "/v3.6/customer/action/deactivate_chat"
+    assert {key: cleanup[key] for key in ("query", "authorization", "region")} == {
+        key: call[key] for key in ("query", "authorization", "region")
+    }
+    assert not accounts.active_chats()
     assert all(token not in result.stdout.str() for token in accounts.customer_tokens)
 
 

@@ -195,6 +195,7 @@ VALUES = {
     "min_ttl": ("1", None, "3", 1.0),
     "prompt_timeout": ("4", None, "6", 4.0),
     "account": ("viewer", "supervisor", "owner-2", "viewer"),
+    "cleanup": ("session", "off", "test", "session"),
 }
 
 

@@ -55,6 +55,7 @@ VALUES = {
     "min_ttl": ("1", "2", "3"),
     "prompt_timeout": ("4", "5", "6"),
     "account": ("cli-user", "env-user", "ini-user"),
+    "cleanup": ("session", "off", "test"),
 }
 
 
