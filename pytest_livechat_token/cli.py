@@ -138,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
         "customers:own scope); the same customer in later calls.",
     )
     customer.add_argument("--name", default="default", help="Which customer (default: default).")
+    sweep = commands.add_parser(
+        "sweep",
+        parents=[common],
+        help="Deactivate the chats that stopped runs left in the chat journal.",
+        description="A run killed before its cleanup leaves its chats in chats.json beside "
+        "the cache; the next pytest run deactivates them first, and so does this.",
+    )
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="Only say how many there are; change nothing."
+    )
     logout = commands.add_parser(
         "logout",
         parents=[common],
@@ -265,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "logout": logout,
             "customer": _customer,
             "bots": _bots,
+            "sweep": _sweep,
             "refresh-token": _refresh_token,
         }
         return command[arguments.command](source, arguments, sys.stdout, sys.stderr)
@@ -438,6 +449,29 @@ def _bots(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: 
         return OK
     _bot_table(bots, out)
     return OK
+
+
+def _sweep(source: TokenSource, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._core.cleanup import Cleanup
+
+    cleanup = Cleanup(source.run)
+    if cleanup.journal is None:
+        print("No chat journal: there is no token cache.", file=out)
+        return OK
+    try:
+        swept = cleanup.sweep(dry_run=arguments.dry_run)
+    finally:
+        cleanup.close()
+    where = printable(str(cleanup.journal.path))
+    if arguments.dry_run:
+        print(
+            f"{swept.deactivated} chat(s) in {where} would be deactivated; {swept.left} could "
+            "not (no cached credential for who started them, or another API URL).",
+            file=out,
+        )
+        return OK
+    print(f"Deactivated {swept.deactivated} chat(s) of {where}; {swept.left} left.", file=out)
+    return OK if not swept.left else FAILED
 
 
 def _bot_table(bots: Mapping[Key, BotEntry], out: TextIO) -> None:

@@ -1,0 +1,219 @@
+"""No trace: the chats a run starts through the plugin's clients are deactivated, through
+pytest and xdist for real (the in-process tests, RTM sessions included:
+``tests/unit/core/test_cleanup.py``): when each test ends, at the session's end, or never;
+after a SIGKILL, by the next run; a chat that cannot be deactivated is a warning; a chat an
+HTTP mock answered is no chat."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..support.accounts_server import AccountsServer
+from ..support.helpers import cache_token
+
+SCOPE = "chats--all:rw,customers:own,agents-bot--my:rw"
+
+MANY = """
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_sync(livechat_api, n):
+    assert livechat_api.post("agent/action/start_chat", json={{}}).status_code == 200
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("n", range({count}))
+async def test_async(livechat_async_api, n):
+    answer = await livechat_async_api.post("agent/action/start_chat", json={{}})
+    assert answer.status_code == 200
+
+@pytest.mark.parametrize("n", range({count}))
+def test_customer(livechat_customer_api, n):
+    assert livechat_customer_api.post("start_chat", json={{}}).status_code == 200
+
+@pytest.mark.parametrize("n", range({count}))
+def test_bot(livechat_bot_api_for, n):
+    bot = livechat_bot_api_for("greeter")
+    assert bot.post("agent/action/start_chat", json={{}}).status_code == 200
+
+@pytest.mark.parametrize("n", range({rest}))
+def test_resumed(livechat_api, n):
+    chat = livechat_api.post("agent/action/start_chat", json={{}}).json()["chat_id"]
+    livechat_api.post("agent/action/deactivate_chat", json={{"id": chat}})
+    livechat_api.post("agent/action/resume_chat", json={{"chat": {{"id": chat}}}})
+"""
+
+TWO_TESTS = """
+import json
+from pathlib import Path
+
+import pytest
+
+CHATS = []
+
+@pytest.fixture(scope="session")
+def lobby(livechat_api):
+    return livechat_api.post("agent/action/start_chat", json={}).json()["chat_id"]
+
+def active(livechat_api):
+    summary = livechat_api.post("agent/action/list_chats", json={}).json()["chats_summary"]
+    return {chat["id"] for chat in summary if chat["last_thread_summary"]["active"]}
+
+def test_starts_one(livechat_api, lobby):
+    CHATS.append(livechat_api.post("agent/action/start_chat", json={}).json()["chat_id"])
+
+def test_sees_them(livechat_api, lobby):
+    seen = {"active": sorted(active(livechat_api) & {*CHATS, lobby}), "chats": [*CHATS, lobby]}
+    Path("seen.json").write_text(json.dumps(seen))
+"""
+
+KILLED = """
+import os, signal
+
+def test_killed(livechat_api):
+    livechat_api.post("agent/action/start_chat", json={})
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+MOCKED = """
+def test_mocked(httpx_mock, livechat_api, livechat_api_url):
+    url = f"{livechat_api_url}agent/action/start_chat"
+    httpx_mock.add_response(url=url, json={"chat_id": "FAKE"})
+    assert livechat_api.post("agent/action/start_chat", json={}).json() == {"chat_id": "FAKE"}
+"""
+
+
+@pytest.fixture
+def agent(accounts: AccountsServer, cache_file: Path) -> str:
+    token = accounts.issue(scope=SCOPE)
+    cache_token(cache_file, accounts.url, token, account_id="acc-1", scope=SCOPE)
+    return token
+
+
+def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        f"--livechat-api-url={accounts.url}/v3.6/",
+        *args,
+    )
+
+
+def test_fifty_tests_on_four_workers_leave_no_chat_active(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    agent: str,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sync, async, customer and bot clients (RTM sessions: in-process, as the test RTM server
+    speaks WebSocket only and a run has one API URL); 50 chats started, 0 left active."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")  # pytest-asyncio is used
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_many=MANY.format(count=12, rest=2))
+    result = run(pytester, accounts, "-n", "4")
+    result.assert_outcomes(passed=50)
+    assert len(accounts.chats) == 50
+    assert accounts.active_chats() == set()
+    journal = json.loads(cache_file.with_name("chats.json").read_text())
+    assert journal["chats"] == []
+
+
+@pytest.mark.parametrize(
+    ("when", "still_active"),
+    [("test", "lobby"), ("session", "both"), ("off", "both")],
+)
+def test_when_the_chats_are_deactivated(
+    pytester: pytest.Pytester,
+    accounts: AccountsServer,
+    agent: str,
+    cache_file: Path,
+    when: str,
+    still_active: str,
+) -> None:
+    """A session-scoped fixture's chat lasts the session; a test's ends with it (``test``),
+    at the session's end (``session``), or never (``off``: nothing journaled either)."""
+    pytester.makepyfile(test_two=TWO_TESTS)
+    result = run(pytester, accounts, f"--livechat-cleanup={when}")
+    result.assert_outcomes(passed=2)
+    seen = json.loads((pytester.path / "seen.json").read_text())
+    chats = seen["chats"]
+    assert len(seen["active"]) == (1 if still_active == "lobby" else 2)
+    if when == "off":
+        assert accounts.active_chats() == set(chats)
+        assert not cache_file.with_name("chats.json").exists()
+    else:
+        assert accounts.active_chats() == set()
+
+
+def test_a_killed_run_s_chats_are_deactivated_by_the_next_run(
+    pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
+) -> None:
+    pytester.makepyfile(test_killed=KILLED)
+    killed = run(pytester, accounts)
+    assert killed.ret == -signal.SIGKILL or killed.ret not in (0, 1)
+    (chat_id,) = accounts.active_chats()
+    dry = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_livechat_token",
+            "sweep",
+            "--dry-run",
+            "--client-id=client-1",
+            f"--accounts-url={accounts.url}",
+            f"--api-url={accounts.url}/v3.6/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "1 chat(s) in" in dry.stdout
+    assert accounts.active_chats() == {chat_id}
+    (pytester.path / "test_killed.py").unlink()
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    after = run(pytester, accounts)
+    after.assert_outcomes(passed=1)
+    after.stdout.fnmatch_lines(["livechat: deactivated 1 chat(s) that a killed run left active"])
+    assert accounts.active_chats() == set()
+    assert json.loads(cache_file.with_name("chats.json").read_text())["chats"] == []
+    assert not list(cache_file.parent.glob("chats.json.owner-*.lock")), "no owner lock left"
+
+
+def test_a_chat_that_cannot_be_deactivated_is_a_warning_not_an_error(
+    pytester: pytest.Pytester, accounts: AccountsServer, agent: str
+) -> None:
+    accounts.fixed[("POST", "/v3.6/agent/action/deactivate_chat")] = (
+        503,
+        b'{"error": {"type": "service_unavailable"}}',
+        {},
+    )
+    pytester.makepyfile(test_two=TWO_TESTS)
+    result = run(pytester, accounts, "-W", "error")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*CleanupWarning: could not deactivate the LiveChat chat CH*livechat-token sweep*"]
+    )
+    assert agent not in result.stdout.str()
+
+
+def test_a_chat_an_http_mock_answered_is_no_chat(
+    pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
+) -> None:
+    pytester.makepyfile(test_mocked=MOCKED)
+    result = run(pytester, accounts)
+    result.assert_outcomes(passed=1)
+    assert not accounts.chats
+    assert accounts.count("POST", "/v3.6/agent/action/deactivate_chat") == 0
+    assert not cache_file.with_name("chats.json").exists()
