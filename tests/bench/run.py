@@ -322,6 +322,77 @@ def lookup(smoke: bool) -> dict[str, Any]:
     return results
 
 
+def cleanup(smoke: bool) -> dict[str, Any]:
+    """Chats left active at the test server: after 50 tests that start chats (sync, async,
+    customer and bot clients) on 4 xdist workers, and after a run SIGKILLed with a chat
+    started, then after one more run."""
+    sys.path.insert(0, str(ROOT))  # the test server, from a run as a script too
+    from tests.support.accounts_server import AccountsServer
+    from tests.support.chat_suites import KILLED, MANY, SCOPE
+    from tests.support.helpers import cache_token
+
+    count, rest, workers = (2, 0, 2) if smoke else (12, 2, 4)
+    server = AccountsServer().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp)
+            env = _environ(base / "cache")
+            env["PYTEST_ADDOPTS"] = "-p no:hypothesispytest -p no:randomly"
+            cache = base / "cache" / "pytest-livechat-token" / "tokens.json"
+            token = server.issue(scope=SCOPE)
+            cache_token(cache, server.url, token, account_id="acc-1", scope=SCOPE)
+            (base / "pytest.ini").write_text(
+                "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+            )
+            (base / "test_many.py").write_text(MANY.format(count=count, rest=rest))
+            command = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--livechat-client-id=client-1",
+                f"--livechat-accounts-url={server.url}",
+                f"--livechat-api-url={server.url}/v3.6/",
+            ]
+            many = subprocess.run(
+                [*command, "-n", str(workers), "test_many.py"],
+                cwd=base,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            started, left = len(server.chats), len(server.active_chats())
+            (base / "test_killed.py").write_text(KILLED)
+            subprocess.run(
+                [*command, "test_killed.py"], cwd=base, env=env, capture_output=True, check=False
+            )
+            after_kill = len(server.active_chats())
+            (base / "test_plain.py").write_text("def test_plain():\n    pass\n")
+            subprocess.run(
+                [*command, "test_plain.py"], cwd=base, env=env, capture_output=True, check=False
+            )
+            after_next = len(server.active_chats())
+    finally:
+        server.stop()
+    tests = 4 * count + rest
+    print(
+        f"chat cleanup: {tests} tests on {workers} workers (exit {many.returncode}): "
+        f"{started} chats started, {left} left active; a run SIGKILLed after starting a chat: "
+        f"{after_kill} left active, {after_next} after one more run"
+    )
+    return {
+        "tests": tests,
+        "exit": many.returncode,
+        "started": started,
+        "left_active": left,
+        "after_kill": after_kill,
+        "after_next_run": after_next,
+    }
+
+
 ASYNC_REQUESTS = 20
 
 
@@ -614,6 +685,7 @@ BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "names": names,
     "lookup": lookup,
     "async_pool": async_pool,
+    "cleanup": cleanup,
     "stress": stress,
     "fuzz": fuzz,
 }

@@ -59,6 +59,15 @@ def test_async_pool_bench() -> None:
     assert figures["ratio"] > 0
 
 
+def test_cleanup_bench() -> None:
+    """The counts are the bench's figures; here, that they are what the cleanup promises."""
+    figures = run.cleanup(True)
+    assert figures["exit"] == 0
+    assert figures["started"] == figures["tests"] == 8
+    assert figures["left_active"] == 0
+    assert (figures["after_kill"], figures["after_next_run"]) == (1, 0)
+
+
 def test_stress_smoke_loses_nothing() -> None:
     """Only what holds however loaded the machine is: how many writes a worker gets in before
     it is killed depends on the load, so the number of entries is bounded, not fixed."""

@@ -15,38 +15,8 @@ from pathlib import Path
 import pytest
 
 from ..support.accounts_server import AccountsServer
+from ..support.chat_suites import KILLED, MANY, SCOPE
 from ..support.helpers import cache_token
-
-SCOPE = "chats--all:rw,customers:own,agents-bot--my:rw"
-
-MANY = """
-import pytest
-
-@pytest.mark.parametrize("n", range({count}))
-def test_sync(livechat_api, n):
-    assert livechat_api.post("agent/action/start_chat", json={{}}).status_code == 200
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("n", range({count}))
-async def test_async(livechat_async_api, n):
-    answer = await livechat_async_api.post("agent/action/start_chat", json={{}})
-    assert answer.status_code == 200
-
-@pytest.mark.parametrize("n", range({count}))
-def test_customer(livechat_customer_api, n):
-    assert livechat_customer_api.post("start_chat", json={{}}).status_code == 200
-
-@pytest.mark.parametrize("n", range({count}))
-def test_bot(livechat_bot_api_for, n):
-    bot = livechat_bot_api_for("greeter")
-    assert bot.post("agent/action/start_chat", json={{}}).status_code == 200
-
-@pytest.mark.parametrize("n", range({rest}))
-def test_resumed(livechat_api, n):
-    chat = livechat_api.post("agent/action/start_chat", json={{}}).json()["chat_id"]
-    livechat_api.post("agent/action/deactivate_chat", json={{"id": chat}})
-    livechat_api.post("agent/action/resume_chat", json={{"chat": {{"id": chat}}}})
-"""
 
 TWO_TESTS = """
 import json
@@ -70,14 +40,6 @@ def test_starts_one(livechat_api, lobby):
 def test_sees_them(livechat_api, lobby):
     seen = {"active": sorted(active(livechat_api) & {*CHATS, lobby}), "chats": [*CHATS, lobby]}
     Path("seen.json").write_text(json.dumps(seen))
-"""
-
-KILLED = """
-import os, signal
-
-def test_killed(livechat_api):
-    livechat_api.post("agent/action/start_chat", json={})
-    os.kill(os.getpid(), signal.SIGKILL)
 """
 
 MOCKED = """
