@@ -324,15 +324,18 @@ def lookup(smoke: bool) -> dict[str, Any]:
 
 def cleanup(smoke: bool) -> dict[str, Any]:
     """Chats left active at the test server: after 50 tests that start chats (sync, async,
-    customer and bot clients) on 4 xdist workers, and after a run SIGKILLed with a chat
-    started, then after one more run."""
+    customer and bot clients, RTM sessions, resumed chats) on 4 xdist workers, and after a run
+    SIGKILLed with a chat started, then after one more run."""
     sys.path.insert(0, str(ROOT))  # the test server, from a run as a script too
     from tests.support.accounts_server import AccountsServer
     from tests.support.chat_suites import KILLED, MANY, SCOPE
     from tests.support.helpers import cache_token
+    from tests.support.rtm_server import RtmServer
 
-    count, rest, workers = (2, 0, 2) if smoke else (12, 2, 4)
+    count, rest, workers = (1, 1, 2) if smoke else (9, 5, 4)
     server = AccountsServer().start()
+    rtm = RtmServer(server).start()
+    server.rtm_upstream = ("127.0.0.1", int(rtm.url.split(":")[2].split("/")[0]))
     try:
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp)
@@ -376,8 +379,9 @@ def cleanup(smoke: bool) -> dict[str, Any]:
             )
             after_next = len(server.active_chats())
     finally:
+        rtm.stop()
         server.stop()
-    tests = 4 * count + rest
+    tests = 5 * count + rest
     print(
         f"chat cleanup: {tests} tests on {workers} workers (exit {many.returncode}): "
         f"{started} chats started, {left} left active; a run SIGKILLed after starting a chat: "

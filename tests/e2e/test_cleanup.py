@@ -1,5 +1,5 @@
-"""No trace: the chats a run starts through the plugin's clients are deactivated, through
-pytest and xdist for real (the in-process tests, RTM sessions included:
+"""No trace: the chats a run starts through the plugin's clients and RTM sessions are
+deactivated, through pytest and xdist for real (the in-process tests:
 ``tests/unit/core/test_cleanup.py``): when each test ends, at the session's end, or never;
 after a SIGKILL, by the next run; a chat that cannot be deactivated is a warning; a chat an
 HTTP mock answered is no chat."""
@@ -17,6 +17,7 @@ import pytest
 from ..support.accounts_server import AccountsServer
 from ..support.chat_suites import KILLED, MANY, SCOPE
 from ..support.helpers import cache_token
+from ..support.rtm_server import RtmServer
 
 TWO_TESTS = """
 import json
@@ -71,15 +72,17 @@ def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pyte
 def test_fifty_tests_on_four_workers_leave_no_chat_active(
     pytester: pytest.Pytester,
     accounts: AccountsServer,
+    rtm_server: RtmServer,
     agent: str,
     cache_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Sync, async, customer and bot clients (RTM sessions: in-process, as the test RTM server
-    speaks WebSocket only and a run has one API URL); 50 chats started, 0 left active."""
+    """Sync, async, customer and bot clients and RTM sessions (the API URL serves both, as
+    LiveChat's does: the test server passes RTM's WebSockets on); 50 chats, 0 left active."""
+    accounts.rtm_upstream = ("127.0.0.1", int(rtm_server.url.split(":")[2].split("/")[0]))
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")  # pytest-asyncio is used
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_many=MANY.format(count=12, rest=2))
+    pytester.makepyfile(test_many=MANY.format(count=9, rest=5))
     result = run(pytester, accounts, "-n", "4")
     result.assert_outcomes(passed=50)
     assert len(accounts.chats) == 50

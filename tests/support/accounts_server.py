@@ -7,10 +7,12 @@ beside it. Knobs let a test make it answer as a hostile or troubled server would
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -117,6 +119,10 @@ class AccountsServer:
     # Chats (Agent and Customer Chat API v3.6: Start Chat, Resume Chat, Deactivate Chat; the
     # RTM server's start_chat too): id -> whether its thread is active.
     chats: dict[str, bool] = field(default_factory=dict)
+    # Where a WebSocket upgrade (``/v3.6/{agent,customer}/rtm/ws``) is passed on to, byte for
+    # byte: the test RTM server's (host, port). With it, one API URL serves the Web APIs and
+    # RTM, as LiveChat's api.livechatinc.com does.
+    rtm_upstream: tuple[str, int] | None = None
     tls: bool = False
     connections: int = 0
     open_connections: int = 0
@@ -354,6 +360,39 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 time.sleep(pause)
 
+        def _tunneled(self) -> bool:
+            """Whether this was a WebSocket upgrade, passed on to the RTM server
+            (``rtm_upstream``): the request as it came, then every byte both ways until one
+            side closes."""
+            upstream = accounts.rtm_upstream
+            if upstream is None or self.headers.get("Upgrade", "").lower() != "websocket":
+                return False
+            far = socket.create_connection(upstream, timeout=60)
+            head = [self.requestline, *(f"{k}: {v}" for k, v in self.headers.items()), "", ""]
+            far.sendall("\r\n".join(head).encode())
+            near = self.connection
+
+            def back() -> None:  # the RTM server's bytes to the client
+                try:
+                    while data := far.recv(65536):
+                        near.sendall(data)
+                except OSError:
+                    pass
+                finally:
+                    with contextlib.suppress(OSError):
+                        near.shutdown(socket.SHUT_RDWR)
+
+            threading.Thread(target=back, name="rtm-tunnel", daemon=True).start()
+            try:
+                while data := self.rfile.read1(65536):  # what the parser buffered, then more
+                    far.sendall(data)
+            except OSError:
+                pass
+            finally:
+                far.close()
+                self.close_connection = True
+            return True
+
         def _fixed(self, path: str) -> bool:
             """Whether it answered with a fixed answer (``fixed``) or the test's own question
             (``/_test/others_closed``, not LiveChat's: for a test run's own tests)."""
@@ -367,7 +406,7 @@ def _handler_for(accounts: AccountsServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = self._record()
-            if self._fixed(path):
+            if self._tunneled() or self._fixed(path):
                 return
             if path == "/v2/info":  # Global Accounts API: GET /v2/info (Authorization docs)
                 scheme, _, given = self.headers.get("Authorization", "").partition(" ")

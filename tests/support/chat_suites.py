@@ -28,6 +28,10 @@ def test_bot(livechat_bot_api_for, n):
     bot = livechat_bot_api_for("greeter")
     assert bot.post("agent/action/start_chat", json={{}}).status_code == 200
 
+@pytest.mark.parametrize("n", range({count}))
+def test_rtm(livechat_rtm, n):
+    assert livechat_rtm.request("start_chat", {{}})["chat_id"]
+
 @pytest.mark.parametrize("n", range({rest}))
 def test_resumed(livechat_api, n):
     chat = livechat_api.post("agent/action/start_chat", json={{}}).json()["chat_id"]

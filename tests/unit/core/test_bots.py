@@ -12,15 +12,19 @@ from typing import Any
 
 import pytest
 
-from pytest_livechat_token._base.bearer import BotToken, utcnow
+from pytest_livechat_token._api.clients import api_client
+from pytest_livechat_token._base.bearer import BearerToken, BotToken, utcnow
 from pytest_livechat_token._base.errors import CacheWarning, MissingScope
 from pytest_livechat_token._core.bots import NAME_PREFIX, BotFailed, BotSource
 from pytest_livechat_token._core.handed import bot_of
 from pytest_livechat_token._core.handoff import payload
+from pytest_livechat_token._rtm.frames import RtmUnavailable, rtm_url
+from pytest_livechat_token._rtm.session import open_session
 from pytest_livechat_token._store.cache import TokenCache
 
 from ...support.accounts_server import AccountsServer
 from ...support.helpers import cache_token, make_run
+from ...support.rtm_server import RtmServer
 
 BOT_SCOPE = "chats--all:rw,agents-bot--my:rw"
 CREATE = "/v3.6/configuration/action/create_bot"
@@ -188,3 +192,17 @@ def test_a_worker_is_handed_the_token_and_never_the_secret(
     )
     assert source.token("greeter") == token
     assert accounts.count("POST", ISSUE) == 1
+
+
+def test_the_agent_chat_api_takes_a_bot_token_and_rtm_refuses_it(
+    accounts: AccountsServer, rtm_server: RtmServer, path: Path
+) -> None:
+    """As LiveChat does: "bots cannot open an RTM connection"."""
+    agent(accounts, path)
+    token = bots(accounts, path).token("greeter")
+    assert token.count(".") == 2, "JWT-shaped: header.payload.signature"
+    with api_client(f"{accounts.url}/v3.6/", token) as client:
+        assert client.post("agent/action/list_chats", json={}).status_code == 200
+    url = rtm_url(rtm_server.url, "agent", "org-1")
+    with pytest.raises(RtmUnavailable, match="authentication"):
+        open_session(url, BearerToken(str(token)), who="agent")
