@@ -251,6 +251,9 @@ def _the_one_cached_client(settings: Settings) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     warnings.formatwarning = _one_line
+    from ._auth.runner import start  # under a CI runner: every secret masked in its log
+
+    start(os.environ, stdout=False)  # stderr: $(livechat-token token) captures the token only
     try:
         cli = {name: getattr(arguments, name) for name in _FLAGS}
         cli["no_browser"] = arguments.no_browser

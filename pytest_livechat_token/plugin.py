@@ -15,7 +15,7 @@ import pytest
 from ._base import redact
 from ._base.environment import env_secrets
 from ._base.errors import LiveChatTokenError
-from ._base.settings import OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
+from ._base.settings import CI_RUNNERS, OPTIONS, PAT_ENV, REQUIRE_ENV, resolve
 from ._plugin.stash import (
     BOT_TOKENS,
     CLEANUP,
@@ -157,6 +157,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
         early_config.stash[STDIN_IS_TTY] = os.isatty(0)
     except OSError:
         early_config.stash[STDIN_IS_TTY] = False
+    # ... and stdout and stderr: a CI runner masks what is registered on the streams it reads.
+    if any(os.environ.get(name) for name in CI_RUNNERS):
+        from ._auth.runner import start
+
+        start(os.environ, stdout="PYTEST_XDIST_WORKER" not in os.environ)
     yield
 
 

@@ -41,6 +41,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "DISPLAY",
             "WAYLAND_DISPLAY",
             "PYTEST_ADDOPTS",
+            "GITHUB_ACTIONS",  # the CI runners a process registers secrets with
+            "TF_BUILD",
+            "BUILDKITE",
         ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

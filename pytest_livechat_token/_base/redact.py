@@ -8,6 +8,7 @@ remembered here; the pytest glue runs what pytest reports and writes through ``s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 _MIN_SECRET = 8
@@ -16,6 +17,7 @@ _RUN = r"[A-Za-z0-9._~+/=:%-]{8,}"  # {_MIN_PIECE,}; compiled at first use (star
 
 _secrets: dict[str, str] = {}  # every form of a secret -> what is shown instead
 _longest_first: list[str] = []  # the forms, longest first: sorted when one is added, not per match
+_listeners: list[Callable[[str], None]] = []  # told of each new form (the CI runner's masking)
 
 
 def remember(*secrets: str | None) -> None:
@@ -30,15 +32,28 @@ def remember(*secrets: str | None) -> None:
         forms = {secret, quote(secret, safe="")}
         if region and len(secret) - len(region) - 1 >= _MIN_SECRET:
             forms.add(secret[len(region) + 1 :])
-        for form in forms:
-            _secrets.setdefault(form, shown)
+        new = [form for form in sorted(forms) if form not in _secrets]
+        for form in new:
+            _secrets[form] = shown
         _longest_first[:] = sorted(_secrets, key=len, reverse=True)
+        for form in new:
+            for listener in _listeners:
+                listener(form)
+
+
+def listen(listener: Callable[[str], None]) -> None:
+    """Tell ``listener`` every form of every secret: those known now, and each new one the
+    moment it is remembered (before anything could show it)."""
+    _listeners.append(listener)
+    for form in list(_secrets):
+        listener(form)
 
 
 def forget_all() -> None:
-    """For tests: no secret is known any more."""
+    """For tests: no secret is known any more, and nobody listens."""
     _secrets.clear()
     _longest_first.clear()
+    _listeners.clear()
 
 
 def known() -> bool:

@@ -23,6 +23,9 @@ PAT_ENV = "LIVECHAT_PAT"
 ORGANIZATION_ENV = "LIVECHAT_ORGANIZATION_ID"
 """With ``LIVECHAT_PAT``: the organization a bot's token is issued in (a PAT does not say it)."""
 REQUIRE_ENV = "LIVECHAT_REQUIRE"
+CI_RUNNERS = ("GITHUB_ACTIONS", "TF_BUILD", "BUILDKITE")
+"""The variables of the CI runners that mask the values a process registers (``_auth.runner``):
+checked at every start-up, so the runner module is imported only under one of them."""
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_RULE = "[a-z0-9][a-z0-9_-]{0,31}"
 """What an account name is: lower-case letters, digits, ``_`` and ``-``, 1 to 32 of them."""
