@@ -62,9 +62,6 @@ class BotSource:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def __repr__(self) -> str:
-        return f"BotSource({self.run!r})"
-
     def cached(self, name: str, bots: Mapping[Key, BotEntry] | None = None) -> BotToken | None:
         """A usable bot token without asking LiveChat: this process's, the controller's, or
         the cache's (of ``bots`` when the caller has read them already)."""

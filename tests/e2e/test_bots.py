@@ -165,3 +165,24 @@ def test_the_report_header_names_the_cached_bots(
     result.stdout.fnmatch_lines(
         ["livechat: client client-1, bots cached: greeter (1 with a token for this run;*"]
     )
+
+
+def test_the_cli_with_no_bot_and_a_bot_livechat_will_not_delete(
+    pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
+) -> None:
+    agent(accounts, cache_file)
+    listed = cli(accounts, "bots")
+    assert (listed.returncode, listed.stdout.split(" in ")[0]) == (0, "No bots cached")
+    pytester.makepyfile(test_bot0=BOT_SUITE.format(n=0))
+    run(pytester, accounts).assert_outcomes(passed=1)
+    accounts.fixed[("POST", "/v3.6/configuration/action/delete_bot")] = (
+        403,
+        b'{"error": {"type": "authorization"}}',
+        {},
+    )
+    refused = cli(accounts, "logout", "--bot", "greeter")
+    assert refused.returncode == 1
+    assert "(LiveChat refused delete_bot (HTTP 403: authorization)); it stays cached" in (
+        refused.stderr
+    )
+    assert len(TokenCache(cache_file).bots()) == 1

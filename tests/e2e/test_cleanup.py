@@ -7,6 +7,7 @@ HTTP mock answered is no chat."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -182,3 +183,32 @@ def test_a_chat_an_http_mock_answered_is_no_chat(
     assert not accounts.chats
     assert accounts.count("POST", "/v3.6/agent/action/deactivate_chat") == 0
     assert not cache_file.with_name("chats.json").exists()
+
+
+def test_sweep_says_what_it_did(
+    pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
+) -> None:
+    def sweep(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest_livechat_token", "sweep", *args]
+        command += ["--client-id=client-1", f"--accounts-url={accounts.url}"]
+        command.append(f"--api-url={accounts.url}/v3.6/")
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    nothing = sweep()
+    assert (nothing.returncode, nothing.stdout.split(" of ")[0]) == (0, "Deactivated 0 chat(s)")
+    pytester.makepyfile(test_killed=KILLED)
+    run(pytester, accounts)
+    done = sweep()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Deactivated 1 chat(s) of ")
+    assert done.stdout.rstrip().endswith("; 0 left.")
+    assert accounts.active_chats() == set()
+    off = sweep("--token-cache", os.devnull)
+    assert off.stdout == "No chat journal: there is no token cache.\n"

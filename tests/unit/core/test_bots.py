@@ -14,7 +14,7 @@ import pytest
 
 from pytest_livechat_token._api.clients import api_client
 from pytest_livechat_token._base.bearer import BearerToken, BotToken, utcnow
-from pytest_livechat_token._base.errors import CacheWarning, MissingScope
+from pytest_livechat_token._base.errors import CacheWarning, MissingScope, NotConfigured
 from pytest_livechat_token._core.bots import NAME_PREFIX, BotFailed, BotSource
 from pytest_livechat_token._core.handed import bot_of
 from pytest_livechat_token._core.handoff import payload
@@ -206,3 +206,76 @@ def test_the_agent_chat_api_takes_a_bot_token_and_rtm_refuses_it(
     url = rtm_url(rtm_server.url, "agent", "org-1")
     with pytest.raises(RtmUnavailable, match="authentication"):
         open_session(url, BearerToken(str(token)), who="agent")
+
+
+def test_without_a_client_id_there_is_no_bot(accounts: AccountsServer, path: Path) -> None:
+    with pytest.raises(NotConfigured, match="bot tokens need the LiveChat app's client id"):
+        bots(accounts, path, client_id=None).token("greeter")
+
+
+def test_a_run_asks_once_a_name(accounts: AccountsServer, path: Path) -> None:
+    agent(accounts, path)
+    source = bots(accounts, path)
+    assert source.token("greeter") is source.token("greeter")
+    assert accounts.count("POST", ISSUE) == 1
+
+
+@pytest.mark.parametrize("knows", ["nothing", "no organization"])
+def test_an_environment_token_s_organization_is_asked_of_v2_info(
+    accounts: AccountsServer, path: Path, knows: str
+) -> None:
+    token = accounts.issue(scope=BOT_SCOPE)
+    if knows == "no organization":
+        accounts.tokens[token].organization_id = None  # type: ignore[assignment]
+    environ = {"LIVECHAT_BEARER_TOKEN": token if knows != "nothing" else "dal:unknown-0123456789"}
+    with pytest.raises(BotFailed, match="organization") as raised:
+        bots(accounts, path, environ=environ).token("greeter")
+    assert "\n" not in str(raised.value)
+    assert accounts.count("POST", CREATE) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "answer", "said"),
+    [
+        (
+            CREATE,
+            (400, b'{"error": {"type": "validation"}}', {}),
+            "Could not make the LiveChat bot",
+        ),
+        (CREATE, (502, b"bad gateway", {}), "Could not make the LiveChat bot"),
+        (ISSUE, (502, b"bad gateway", {}), "Could not get a token for the LiveChat bot"),
+    ],
+)
+def test_each_other_refusal_is_one_line_and_what_was_made_stays(
+    accounts: AccountsServer,
+    path: Path,
+    method: str,
+    answer: tuple[int, bytes, dict[str, str]],
+    said: str,
+) -> None:
+    agent(accounts, path)
+    accounts.fixed[("POST", method)] = answer
+    with pytest.raises(BotFailed, match=said) as raised:
+        bots(accounts, path).token("greeter")
+    assert "\n" not in str(raised.value)
+    entry = cached(accounts, path)
+    if method == ISSUE:  # the bot was made: its id and secret are kept, with no token
+        assert (entry.bot_id, entry.access_token) == (next(iter(accounts.bots)), None)
+    else:
+        assert entry is None
+
+
+def test_a_bot_that_cannot_be_stored_serves_the_run_with_a_warning(
+    accounts: AccountsServer, path: Path
+) -> None:
+    token = accounts.issue(scope=BOT_SCOPE)
+    path.parent.mkdir(mode=0o700)
+    path.write_text(json.dumps({"version": 99}))  # a newer release's: never overwritten
+    path.chmod(0o600)
+    environ = {"LIVECHAT_BEARER_TOKEN": token}
+    with pytest.warns(CacheWarning) as warned:
+        bot = bots(accounts, path, environ=environ).token("greeter")
+    said = [str(warning.message) for warning in warned]
+    assert any("could not store the LiveChat bot 'greeter'" in text for text in said)
+    assert json.loads(path.read_text()) == {"version": 99}
+    assert accounts.bot_tokens[bot] == bot.bot_id

@@ -4,7 +4,9 @@ Web APIs and RTM)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -12,8 +14,9 @@ import pytest
 
 from pytest_livechat_token._api.clients import api_client, customer_client
 from pytest_livechat_token._base.bearer import BearerToken, CustomerToken, utcnow
-from pytest_livechat_token._base.errors import CleanupWarning
-from pytest_livechat_token._core.cleanup import Cleanup
+from pytest_livechat_token._base.errors import CacheWarning, CleanupWarning
+from pytest_livechat_token._base.pat import PersonalAccessToken
+from pytest_livechat_token._core.cleanup import Cleanup, identity_of
 from pytest_livechat_token._rtm.frames import rtm_url
 from pytest_livechat_token._rtm.session import open_session
 from pytest_livechat_token._store.journal import ChatJournal, Started, journal_path
@@ -158,3 +161,69 @@ def test_an_answer_that_names_no_chat_is_not_journaled(
     with api_client(f"{accounts.url}/v3.6/", token, cleanup.watcher_of(token)) as client:
         assert client.post(f"agent/action/{action}", json={}).status_code == 200
     assert journaled(path) == []
+
+
+def test_with_no_cache_nothing_is_journaled_and_chats_are_still_deactivated(
+    accounts: AccountsServer, tmp_path: Path
+) -> None:
+    run = make_run(accounts.url, Path(os.devnull), api_url=f"{accounts.url}/v3.6/")
+    cleanup = Cleanup(run, lambda: "test_a")
+    assert cleanup.journal is None
+    token = agent(accounts)
+    with api_client(f"{accounts.url}/v3.6/", token, cleanup.watcher_of(token)) as client:
+        client.post("agent/action/start_chat", json={})
+    cleanup.finish("test_a")
+    assert accounts.active_chats() == set()
+    assert cleanup.sweep() == (0, 0)
+
+
+def test_a_journal_that_cannot_be_written_is_a_warning_and_the_chat_still_ends(
+    accounts: AccountsServer, path: Path
+) -> None:
+    path.parent.mkdir(mode=0o700)
+    cleanup = cleanup_of(accounts, path)
+    path.parent.chmod(0o777)  # not ours any more: never written
+    token = agent(accounts)
+    with (
+        pytest.warns(CacheWarning, match="could not write the chat journal"),
+        api_client(f"{accounts.url}/v3.6/", token, cleanup.watcher_of(token)) as client,
+    ):
+        client.post("agent/action/start_chat", json={})
+    with pytest.warns(CacheWarning, match="could not update the chat journal"):
+        cleanup.finish("test_a")
+    assert accounts.active_chats() == set()
+
+
+def test_a_server_that_cannot_be_reached_is_a_warning(accounts: AccountsServer, path: Path) -> None:
+    cleanup = cleanup_of(accounts, path)
+    token = agent(accounts)
+    with api_client(f"{accounts.url}/v3.6/", token, cleanup.watcher_of(token)) as client:
+        chat_id = client.post("agent/action/start_chat", json={}).json()["chat_id"]
+    accounts.stop()
+    with pytest.warns(CleanupWarning, match=f"{chat_id} .*could not reach"):
+        cleanup.finish(None, everything=True)
+    assert journaled(path) == [chat_id]
+
+
+def test_a_sweep_takes_each_kind_s_own_cached_credential(
+    accounts: AccountsServer, path: Path
+) -> None:
+    """A PAT from the environment; a customer and a bot with nothing cached are left."""
+    basic = base64.b64encode(b"acc-1:dal:pat-token-0123456789").decode()
+    accounts.pats[basic] = "acc-1"
+    left_by = ChatJournal(journal_path(path), print)
+    chats = {kind: accounts.start_chat()["chat_id"] for kind in ("pat", "customer", "bot")}
+    for kind, chat_id in chats.items():
+        name = "pat" if kind == "pat" else "someone"
+        api_url = f"{accounts.url}/v3.6/"
+        left_by.add(Started(chat_id, api_url, kind, name, left_by.owner, utcnow()))  # type: ignore[arg-type]
+    left_by.close()
+    run = make_run(
+        accounts.url,
+        path,
+        api_url=f"{accounts.url}/v3.6/",
+        environ={"LIVECHAT_PAT": "acc-1:dal:pat-token-0123456789"},
+    )
+    assert Cleanup(run).sweep() == (1, 2)
+    assert accounts.active_chats() == {chats["customer"], chats["bot"]}
+    assert identity_of(PersonalAccessToken("acc-1", "dal:pat-token-0123456789")) == ("pat", "pat")

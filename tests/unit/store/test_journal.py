@@ -11,7 +11,11 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
+from pytest_livechat_token._base.errors import CacheUnusable
 from pytest_livechat_token._store.journal import ChatJournal, Started, journal_path
+from pytest_livechat_token._store.private_file import MAX_SIZE
 
 API = "https://api.livechatinc.com/v3.6/"
 WHEN = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
@@ -80,3 +84,55 @@ def test_damaged_entries_and_a_damaged_file_count_as_nothing(path: Path) -> None
     mine.add(chat(mine, "CH3"))  # a damaged journal is replaced by the next write
     assert [entry.chat_id for entry in mine.entries()] == ["CH3"]
     assert os.stat(mine.path).st_mode & 0o777 == 0o600
+
+
+GOOD = {
+    "chat_id": "CH1",
+    "api_url": API,
+    "kind": "agent",
+    "name": "default",
+    "owner": "abc123",
+    "started_at": WHEN.isoformat(),
+}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"chat_id": ""},
+        {"owner": "../x"},
+        {"api_url": "file:///etc/passwd"},
+        {"kind": "robot"},
+        {"name": "Not A Name"},
+        {"started_at": "2026-12-05T12:00:00"},  # no UTC offset
+        {"started_at": "yesterday"},
+    ],
+)
+def test_an_entry_is_checked_as_anything_from_outside(bad: dict[str, str]) -> None:
+    assert Started.from_json(GOOD) == Started("CH1", API, "agent", "default", "abc123", WHEN)
+    with pytest.raises((TypeError, ValueError)):
+        Started.from_json({**GOOD, **bad})
+    with pytest.raises(TypeError):
+        Started.from_json(["not", "an", "object"])
+
+
+def test_a_journal_in_a_directory_others_can_write_is_not_used(path: Path) -> None:
+    path.parent.mkdir(mode=0o700)
+    path.parent.chmod(0o777)
+    mine = journal(path)
+    with pytest.raises(CacheUnusable):
+        mine.add(chat(mine, "CH1"))
+    with pytest.raises(CacheUnusable):
+        mine.entries()
+    mine.close()  # nothing to let go of, nothing raised
+
+
+def test_a_journal_of_another_version_or_too_large_counts_as_empty(path: Path) -> None:
+    mine = journal(path)
+    mine.add(chat(mine, "CH1"))
+    mine.path.write_text(json.dumps({"version": 99, "chats": [chat(mine, "CH2").to_json()]}))
+    assert mine.entries() == []
+    mine.path.write_bytes(b" " * (MAX_SIZE + 1))
+    assert mine.entries() == []
+    mine.close()
+    assert not list(path.parent.glob("chats.json.owner-*.lock")), "nothing of its own is left"
