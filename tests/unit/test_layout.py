@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).parents[2] / "pytest_livechat_token"
+import pytest_livechat_token
+
+PACKAGE = Path(pytest_livechat_token.__file__).parent  # the one imported: a wheel's too
 NAME = PACKAGE.name
 LAYERS = {
     "_base": 0,  # pure logic

@@ -26,3 +26,11 @@ def test_ci_runs_the_readme_test_command_word_for_word() -> None:
     test = commands()[1]
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci
+
+
+def test_the_quick_start_names_the_package_by_its_pypi_name() -> None:
+    found = re.search(r'^name = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert found is not None
+    name = found.group(1)
+    quick_start = (ROOT / "README.md").read_text().split("## Quick start")[1].split("```sh")[0]
+    assert f"`pip install {name}`" in quick_start
