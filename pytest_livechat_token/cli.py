@@ -591,7 +591,7 @@ def _delete_bot(run: Run, name: str, err: TextIO) -> int:
     """Delete a cached bot at LiveChat (Delete Bot, with the credential that makes bots) and
     remove it from the cache. A bot LiveChat could not be asked to delete stays cached (its id
     and secret are what deleting it later takes); one LiveChat no longer has is removed."""
-    from ._auth.webapi import BotRefused, delete_bot
+    from ._auth.webapi import WebApiRefused, delete_bot
     from ._core.bots import BotSource
 
     api_url, client_id = run.settings.api_url, run.client_id
@@ -604,9 +604,9 @@ def _delete_bot(run: Run, name: str, err: TextIO) -> int:
         )
         return FAILED
     try:
-        delete_bot(api_url, BotSource(run).credential().caller, entry.bot_id)
+        delete_bot(api_url, BotSource(run).maker().caller, entry.bot_id)
         said = "it was deleted at LiveChat"
-    except BotRefused as refused:
+    except WebApiRefused as refused:
         if refused.type != "not_found":
             print(
                 f"livechat-token: could not delete the bot {name!r} ({entry.bot_id}) at "

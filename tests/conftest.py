@@ -54,13 +54,14 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """pytester, whose runs leave out the plugins of the test extras that they do not use
     (hypothesis's alone imports hypothesis, 85 ms a run; pytest-asyncio warns of its settings
-    under ``-W error``); the tests of what pytest-html and pytest-recording write turn them on
+    under ``-W error``; pytest-randomly, of the bench extra, would shuffle suites whose tests
+    run in file order); the tests of what pytest-html and pytest-recording write turn them on
     (``with_plugins``). (pytester itself clears ``PYTEST_ADDOPTS``: set it after it.)"""
     monkeypatch.setenv("PYTEST_ADDOPTS", UNUSED_PLUGINS)
     return pytester
 
 
-NEVER_USED = "-p no:hypothesispytest -p no:anyio -p no:asyncio -p no:platformdirs"
+NEVER_USED = "-p no:hypothesispytest -p no:anyio -p no:asyncio -p no:platformdirs -p no:randomly"
 REPORTERS = "-p no:allure_pytest -p no:pytest_jsonreport"
 UNUSED_PLUGINS = (
     f"-p no:html -p no:html_fixtures -p no:metadata -p no:recording {REPORTERS} {NEVER_USED}"

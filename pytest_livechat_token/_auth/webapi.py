@@ -20,7 +20,7 @@ BOT_LIFETIME = 24 * 3600
 """Issue Bot Token: "The token is valid for 24 hours." Its answer says nothing else."""
 
 
-class BotRefused(LiveChatTokenError):
+class WebApiRefused(LiveChatTokenError):
     """The Web API refused a method (HTTP 4xx but 429); ``type`` is LiveChat's error type
     (``authentication``, ``authorization``, ``validation``, ``not_found``,
     ``chat_inactive``...)."""
@@ -109,7 +109,7 @@ def _action(path: str, api_url: str, caller: Caller, body: dict[str, Any]) -> _A
         kind = _error_type(answer.body)
         named = f": {kind}" if kind else ""
         message = f"LiveChat refused {method} (HTTP {answer.status}{named})"
-        raise BotRefused(message, kind, answer.status)
+        raise WebApiRefused(message, kind, answer.status)
     if not 200 <= answer.status < 300:
         raise answer.unreachable()
     return answer

@@ -45,7 +45,7 @@ class BotFailed(LiveChatTokenError):
     """No bot token could be had: what LiveChat refused, in one line, and what to do."""
 
 
-class Credential(NamedTuple):
+class Maker(NamedTuple):
     """Who makes the bot and asks for its tokens, the organization, and the account name the
     bot is recorded under (``pat`` for ``LIVECHAT_PAT``)."""
 
@@ -80,7 +80,7 @@ class BotSource:
                 return handed
         key = (run.settings.api_url, run.client_id, name)
         entry = (run.cache.bots() if bots is None else bots).get(key)
-        if entry is not None and self._fresh(entry):
+        if entry is not None and self.run.fresh(entry):
             return self._use(name, entry)
         return None
 
@@ -100,18 +100,18 @@ class BotSource:
 
     def _obtain(self, name: str) -> BotToken:
         run = self.run
-        credential = self.credential()
+        maker = self.maker()
 
         def on_wait() -> None:
             run.notices.say(f"Waiting for another process to make the LiveChat bot {name!r}…")
 
         with run.locks.bot(name, run.settings.prompt_timeout, on_wait):
             entry = run.cache.get_bot(run.settings.api_url, run.client_id, name)
-            if entry is not None and self._fresh(entry):
+            if entry is not None and self.run.fresh(entry):
                 return self._use(name, entry)
-            return self._use(name, self._issue(name, credential, entry))
+            return self._use(name, self._issue(name, maker, entry))
 
-    def credential(self) -> Credential:
+    def maker(self) -> Maker:
         """The PAT of ``LIVECHAT_PAT`` when set (with ``LIVECHAT_ORGANIZATION_ID``), else the
         default account's token (its own login, if one is needed), which must be allowed to
         make bots when its scopes are known."""
@@ -126,7 +126,7 @@ class BotSource:
                     f"a bot made with LIVECHAT_PAT needs the organization's id in "
                     f"{ORGANIZATION_ENV} (Issue Bot Token asks for it; a PAT does not say it)"
                 )
-            return Credential(Caller(pat.authorization, pat.region), organization, "pat")
+            return Maker(Caller(pat.authorization, pat.region), organization, "pat")
         agent_token = source_of(run).token()
         if agent_token.scope is not None:
             from .._base.scopes import missing_scopes
@@ -135,7 +135,7 @@ class BotSource:
                 raise MissingScope(self._missing_scope(agent_token.account))
         organization_id = agent_token.organization_id or self._organization_of(agent_token)
         caller = Caller(agent_token.authorization, agent_token.region)
-        return Credential(caller, organization_id, agent_token.account)
+        return Maker(caller, organization_id, agent_token.account)
 
     def _organization_of(self, agent_token: BearerToken) -> str:
         """The organization of a token that does not say it (one from the environment), as
@@ -156,24 +156,24 @@ class BotSource:
             )
         return info.organization_id
 
-    def _issue(self, name: str, credential: Credential, entry: BotEntry | None) -> BotEntry:
+    def _issue(self, name: str, maker: Maker, entry: BotEntry | None) -> BotEntry:
         """A token for the cached bot (made first when there is none; made again, once, when
         LiveChat no longer has it), stored with the bot."""
-        from .._auth.webapi import BotRefused
+        from .._auth.webapi import WebApiRefused
 
         run = self.run
-        if entry is not None and entry.organization_id != credential.organization_id:
+        if entry is not None and entry.organization_id != maker.organization_id:
             raise BotFailed(
                 f"the cached LiveChat bot {name!r} ({entry.bot_id}) is of organization "
-                f"{printable(entry.organization_id, 64)}, and {credential.account!r} of "
-                f"{printable(credential.organization_id, 64)}: drop it with "
+                f"{printable(entry.organization_id, 64)}, and {maker.account!r} of "
+                f"{printable(maker.organization_id, 64)}: drop it with "
                 f"{self._drop(name)}, or use another token cache"
             )
         if entry is None:
-            entry = self._create(name, credential)
+            entry = self._create(name, maker)
         try:
-            return self._issue_for(name, credential, entry)
-        except BotRefused as refused:
+            return self._issue_for(name, maker, entry)
+        except WebApiRefused as refused:
             if refused.type != "not_found":
                 raise self._refused(name, entry, refused) from None
         warn(
@@ -183,17 +183,17 @@ class BotSource:
             )
         )
         run.cache.remove_bot(run.settings.api_url, run.client_id, name)
-        entry = self._create(name, credential)
+        entry = self._create(name, maker)
         try:
-            return self._issue_for(name, credential, entry)
-        except BotRefused as refused:
+            return self._issue_for(name, maker, entry)
+        except WebApiRefused as refused:
             raise self._refused(name, entry, refused) from None
 
-    def _create(self, name: str, credential: Credential) -> BotEntry:
+    def _create(self, name: str, maker: Maker) -> BotEntry:
         """Create Bot, its id and secret stored before anything else happens (``shield``):
         a bot made is never lost."""
         from .._auth.oauth import TIMEOUT
-        from .._auth.webapi import BotRefused, create_bot
+        from .._auth.webapi import WebApiRefused, create_bot
         from .shield import shielded
 
         run = self.run
@@ -201,23 +201,23 @@ class BotSource:
         log.debug("%smaking the LiveChat bot %r", run.notices.tag, name)
 
         def create_and_store() -> BotEntry:
-            made = create_bot(api_url, credential.caller, NAME_PREFIX + name, client_id)
+            made = create_bot(api_url, maker.caller, NAME_PREFIX + name, client_id)
             entry = BotEntry(
-                made.bot_id, made.secret, credential.organization_id, run.now(), credential.account
+                made.bot_id, made.secret, maker.organization_id, run.now(), maker.account
             )
             self._store(name, entry, "the bot")
             return entry
 
         try:
             return shielded(create_and_store, TIMEOUT + 5)
-        except BotRefused as refused:
+        except WebApiRefused as refused:
             if refused.type in ("authorization", "missing_scope") or refused.status == 403:
-                raise MissingScope(self._missing_scope(credential.account)) from None
+                raise MissingScope(self._missing_scope(maker.account)) from None
             raise BotFailed(f"Could not make the LiveChat bot {name!r}: {refused}.") from None
         except AccountsUnreachable as unreachable:
             raise BotFailed(f"Could not make the LiveChat bot {name!r}: {unreachable}.") from None
 
-    def _issue_for(self, name: str, credential: Credential, entry: BotEntry) -> BotEntry:
+    def _issue_for(self, name: str, maker: Maker, entry: BotEntry) -> BotEntry:
         from .._auth.oauth import TIMEOUT
         from .._auth.webapi import BOT_LIFETIME, MadeBot, issue_bot_token
         from .._base.bearer import expires_at_from
@@ -229,7 +229,7 @@ class BotSource:
         def issue_and_store() -> BotEntry:
             token = issue_bot_token(
                 run.settings.api_url,
-                credential.caller,
+                maker.caller,
                 MadeBot(entry.bot_id, entry.secret),
                 run.client_id,
                 entry.organization_id,
@@ -270,14 +270,6 @@ class BotSource:
                     "for this run only."
                 )
             )
-
-    def _fresh(self, entry: BotEntry) -> bool:
-        return (
-            entry.access_token is not None
-            and entry.expires_at is not None
-            and entry.obtained_at is not None
-            and self.run.fresh_at(entry.expires_at, entry.obtained_at)
-        )
 
     def _use(self, name: str, entry: BotEntry) -> BotToken:
         token = entry.token(name)

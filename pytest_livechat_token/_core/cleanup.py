@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .._auth.webapi import BotRefused, Caller, deactivate_chat
+from .._auth.webapi import Caller, WebApiRefused, deactivate_chat
 from .._base.errors import (
     AccountsUnreachable,
     CacheWarning,
@@ -99,12 +99,12 @@ class Cleanup:
             try:
                 self.journal.add(entry)
             except (OSError, LiveChatTokenError) as error:
-                _say(
-                    CacheWarning(
-                        f"could not write the chat journal {printable(str(self.journal.path))} "
-                        f"({reason(error)}): the chat {chat.chat_id} is deactivated when the test "
-                        "ends, but a run killed before would leave it active."
-                    )
+                _journal_failed(
+                    self.journal,
+                    "write",
+                    error,
+                    f": the chat {chat.chat_id} is deactivated when the test ends, but a run "
+                    "killed before would leave it active.",
                 )
         with self._lock:
             self._pending.setdefault(self.current(), {})[chat.chat_id] = chat
@@ -183,7 +183,7 @@ class Cleanup:
             deactivate_chat(
                 self.run.settings.api_url, chat.caller, chat.chat_id, chat.organization_id
             )
-        except BotRefused as refused:
+        except WebApiRefused as refused:
             if refused.type in GONE:
                 return True
             problem = str(refused)
@@ -211,11 +211,8 @@ class Cleanup:
         try:
             self.journal.remove(chat_ids)
         except (OSError, LiveChatTokenError) as error:
-            _say(
-                CacheWarning(
-                    f"could not update the chat journal {printable(str(self.journal.path))} "
-                    f"({reason(error)}); the next run will find those chats inactive."
-                )
+            _journal_failed(
+                self.journal, "update", error, "; the next run will find those chats inactive."
             )
 
 
@@ -237,6 +234,12 @@ def _chat(chat_id: str, kind: Kind, name: str, credential: Credential) -> Chat:
     return Chat(
         chat_id, kind, name, Caller(credential.authorization, credential.region), organization
     )
+
+
+def _journal_failed(journal: ChatJournal, doing: str, error: Exception, then: str) -> None:
+    """The one warning of a journal that could not be written (``doing``), and what follows."""
+    shown = printable(str(journal.path))
+    _say(CacheWarning(f"could not {doing} the chat journal {shown} ({reason(error)}){then}"))
 
 
 def _say(warning: Warning) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from .._base import redact
 from .._base.bearer import BearerToken, BotToken, CustomerToken, is_token_shaped, seconds_left
@@ -88,43 +88,54 @@ def bearer_of(handed: HandOff | None, account: str, now: datetime) -> BearerToke
 
 
 def customer_of(handed: HandOff | None, name: str, now: datetime) -> CustomerToken | None:
-    """The customer token handed over for ``name``, checked (it must say its expiry and
-    entity id); None otherwise."""
-    customers = handed.get("customers") if handed else None
-    found = _checked(customers.get(name) if isinstance(customers, dict) else None, now)
+    """The customer token handed over for ``name``, checked (``_identity``); None otherwise."""
+    found = _identity(handed, "customers", name, now, "entity_id")
     if found is None:
         return None
-    token, expires_at, text = found
-    entity_id = text("entity_id")
-    if expires_at is None or entity_id is None:
-        return None
+    token, expires_at, entity_id, organization_id = found
     return CustomerToken(
         token,
         entity_id=entity_id,
-        organization_id=text("organization_id"),
+        organization_id=organization_id,
         expires_at=expires_at,
         name=name,
     )
 
 
 def bot_of(handed: HandOff | None, name: str, now: datetime) -> BotToken | None:
-    """The bot token handed over for ``name``, checked (it must say its expiry and bot id);
-    None otherwise."""
-    bots = handed.get("bots") if handed else None
-    found = _checked(bots.get(name) if isinstance(bots, dict) else None, now)
+    """The bot token handed over for ``name``, checked (``_identity``); None otherwise."""
+    found = _identity(handed, "bots", name, now, "bot_id")
     if found is None:
         return None
-    token, expires_at, text = found
-    bot_id = text("bot_id")
-    if expires_at is None or bot_id is None:
-        return None
+    token, expires_at, bot_id, organization_id = found
     return BotToken(
         token,
         bot_id=bot_id,
-        organization_id=text("organization_id"),
+        organization_id=organization_id,
         expires_at=expires_at,
         name=name,
     )
+
+
+def _identity(
+    handed: HandOff | None,
+    section: Literal["customers", "bots"],
+    name: str,
+    now: datetime,
+    id_key: str,
+) -> tuple[str, datetime, str, str | None] | None:
+    """The token handed over in ``section`` for ``name``, checked, with its expiry, its id at
+    LiveChat (``id_key``) and its organization: None when it does not say its expiry or id,
+    or is damaged or expired."""
+    given = handed.get(section) if handed else None
+    found = _checked(given.get(name) if isinstance(given, dict) else None, now)
+    if found is None:
+        return None
+    token, expires_at, text = found
+    identity = text(id_key)
+    if expires_at is None or identity is None:
+        return None
+    return token, expires_at, identity, text("organization_id")
 
 
 def _checked(

@@ -130,18 +130,16 @@ class Run:
         """A server-side app's client secret (``LIVECHAT_CLIENT_SECRET``, environment only)."""
         return self.environ.get(CLIENT_SECRET_ENV, "").strip() or None
 
-    def fresh(self, entry: CacheEntry | CustomerEntry) -> bool:
-        """Whether a cached token is good for this run (``fresh_at``)."""
-        return self.fresh_at(entry.expires_at, entry.obtained_at)
-
-    def fresh_at(self, expires_at: datetime, obtained_at: datetime) -> bool:
-        """Whether a token is good for this run: at least ``min_ttl`` left, or obtained since
-        this run started (a server may issue tokens that live less than ``min_ttl``: one run
-        never renews twice) and not yet expired."""
+    def fresh(self, entry: CacheEntry | CustomerEntry | BotEntry) -> bool:
+        """Whether a cached token is good for this run: at least ``min_ttl`` left, or obtained
+        since this run started (a server may issue tokens that live less than ``min_ttl``:
+        one run never renews twice) and not yet expired. A bot entry with no token is not."""
+        if entry.expires_at is None or entry.obtained_at is None:
+            return False
         now = self.now()
-        if is_usable(expires_at, self.settings.min_ttl, now):
+        if is_usable(entry.expires_at, self.settings.min_ttl, now):
             return True
-        return obtained_at >= self.started_at and seconds_left(expires_at, now) > 0
+        return entry.obtained_at >= self.started_at and seconds_left(entry.expires_at, now) > 0
 
     def terminal(self) -> Terminal | None:
         """The terminal to ask the person on, when there is one."""

@@ -14,7 +14,10 @@ from .._base.settings import DEFAULT_ACCOUNT, PAT_ENV, REFRESH_ENV, shorten
 from .stash import PROCESS, SETTINGS, replaying, run_of
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .._core.run import Run
+    from .._store.cache import BotEntry, Key
 
 MAX_HEADER_ACCOUNTS = 3
 """More accounts than this, and the header sums up all but the default one."""
@@ -45,7 +48,8 @@ def header_lines(config: pytest.Config) -> list[str]:
     run = run_of(config)
     if run.cache.off is not None:
         lines.append(f"livechat: {run.cache.off}")
-    entries = run.cache.entries()  # read once for every account's line
+    cached = run.cache.sections()  # read once for every account's and bot's line
+    entries = cached.entries
     others = [name for name in run.accounts(entries) if name != settings.account]
     if env_token(os.environ, settings.account) is not None and not others:
         return lines
@@ -85,7 +89,7 @@ def header_lines(config: pytest.Config) -> list[str]:
         )
     else:
         lines += filter(None, [line(name, find(run, name, entries)) for name in others])
-    lines += _bot_line(run, head)
+    lines += _bot_line(run, head, cached.bots)
     lifetime = default.lifetime
     if lifetime is not None and 0 < lifetime < settings.min_ttl:
         from .._base.bearer import describe_duration
@@ -98,20 +102,13 @@ def header_lines(config: pytest.Config) -> list[str]:
     return lines
 
 
-def _bot_line(run: Run, head: str) -> list[str]:
+def _bot_line(run: Run, head: str, bots: Mapping[Key, BotEntry]) -> list[str]:
     """The bots cached for this client, when there are any, and how many have a token."""
-    bots = run.cache.bots()
     names = run.bot_names(bots)
     if not names:
         return []
     url, client = run.settings.api_url, run.client_id
-    fresh = sum(
-        1
-        for name in names
-        if (entry := bots[(url, client, name)]).expires_at is not None
-        and entry.obtained_at is not None
-        and run.fresh_at(entry.expires_at, entry.obtained_at)
-    )
+    fresh = sum(run.fresh(bots[(url, client, name)]) for name in names)
     listed = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
     return [
         f"{head}, bots cached: {listed} ({fresh} with a token for this run; livechat-token bots "

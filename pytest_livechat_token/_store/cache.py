@@ -262,8 +262,9 @@ class BotEntry(NamedTuple):
         )
 
 
-class _Sections:
-    """What a read-modify-write changes: the good entries of every section."""
+class Sections:
+    """The good entries of every section: what one read gives, and what a read-modify-write
+    changes."""
 
     __slots__ = ("bots", "customers", "entries")
 
@@ -366,6 +367,11 @@ class TokenCache:
     def get_customer(self, accounts_url: str, client_id: str, name: str) -> CustomerEntry | None:
         return self.customers().get((accounts_url, client_id, name))
 
+    def sections(self) -> Sections:
+        """Every section's good entries, from one read of the file (the report header's)."""
+        with self._reading():
+            return self._sections_of(self._load())
+
     def bots(self) -> dict[Key, BotEntry]:
         """Every cached bot, by (API URL, client id, bot name)."""
         with self._reading():
@@ -429,7 +435,7 @@ class TokenCache:
         return self._file.problem()
 
     def _update(
-        self, change: Callable[[_Sections], _Result], *, unless: object = _ALWAYS
+        self, change: Callable[[Sections], _Result], *, unless: object = _ALWAYS
     ) -> _Result:
         """The one read-modify-write: under the write lock, read both sections, let ``change``
         edit them in place, and write them back unless it returned ``unless``. Nothing is
@@ -441,11 +447,7 @@ class TokenCache:
             raise ConfigError(self._unresolved)
         with self.locks.writing():
             document = self._load(for_writing=True)
-            sections = _Sections(
-                self._entries_of(document),
-                self._customers_of(document),
-                self._bots_of(document),
-            )
+            sections = self._sections_of(document)
             result = change(sections)
             if result is not unless:
                 self._write(sections)
@@ -514,6 +516,11 @@ class TokenCache:
     def _customers_of(self, document: dict[str, Any]) -> dict[Key, CustomerEntry]:
         return self._parsed(document["customers"], CustomerEntry.from_json)
 
+    def _sections_of(self, document: dict[str, Any]) -> Sections:
+        return Sections(
+            self._entries_of(document), self._customers_of(document), self._bots_of(document)
+        )
+
     def _bots_of(self, document: dict[str, Any]) -> dict[Key, BotEntry]:
         return self._parsed(document["bots"], BotEntry.from_json)
 
@@ -543,7 +550,7 @@ class TokenCache:
             )
         return found
 
-    def _write(self, sections: _Sections) -> None:
+    def _write(self, sections: Sections) -> None:
         document = _empty()
         for section, found in sections.by_name():
             for (accounts_url, client_id, name), entry in sorted(found.items(), key=_by_key):

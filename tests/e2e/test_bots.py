@@ -5,8 +5,6 @@ or writes."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from pytest_livechat_token._store.cache import TokenCache
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import cache_token
+from ..support.helpers import cache_token, cli_against, run_against
 
 SCOPE = "chats--all:rw,agents-bot--my:rw"
 ISSUE = "/v3.6/configuration/action/issue_bot_token"
@@ -49,46 +47,19 @@ def agent(accounts: AccountsServer, cache_file: Path) -> None:
     cache_token(cache_file, accounts.url, token, account_id="acc-1", scope=SCOPE)
 
 
-def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--livechat-client-id=client-1",
-        f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={accounts.url}/v3.6/",
-        *args,
-    )
-
-
-def cli(accounts: AccountsServer, *args: str) -> subprocess.CompletedProcess[str]:
-    settings = [
-        "--client-id=client-1",
-        f"--accounts-url={accounts.url}",
-        f"--api-url={accounts.url}/v3.6/",
-    ]
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_livechat_token", *args, *settings],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
 def test_four_workers_share_one_bot_and_one_token(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
     agent(accounts, cache_file)
     for n in range(4):
         pytester.makepyfile(**{f"test_bot{n}": BOT_SUITE.format(n=n)})
-    result = run(pytester, accounts, "-n", "4", "--dist", "loadfile")
+    result = run_against(pytester, accounts, "-n", "4", "--dist", "loadfile")
     result.assert_outcomes(passed=4)
     assert (accounts.count("POST", CREATE), accounts.count("POST", ISSUE)) == (1, 1)
     (bot,) = accounts.bots.values()
     assert bot.routing_status == "accepting_chats"
     # A second run: the cached token, handed to the workers; nothing asked of LiveChat.
-    run(pytester, accounts, "-n", "2").assert_outcomes(passed=4)
+    run_against(pytester, accounts, "-n", "2").assert_outcomes(passed=4)
     assert (accounts.count("POST", CREATE), accounts.count("POST", ISSUE)) == (1, 1)
 
 
@@ -98,7 +69,7 @@ def test_no_form_of_a_bot_secret_or_token_in_any_output(
     agent(accounts, cache_file)
     pytester.makepyfile(test_leaky=LEAKY)
     report = pytester.path / "junit.xml"
-    result = run(pytester, accounts, "-rA", "-l", f"--junitxml={report}")
+    result = run_against(pytester, accounts, "-rA", "-l", f"--junitxml={report}")
     result.assert_outcomes(failed=2)
     (token,) = accounts.bot_tokens
     (bot,) = accounts.bots.values()
@@ -106,10 +77,10 @@ def test_no_form_of_a_bot_secret_or_token_in_any_output(
     for secret in (token, bot.secret, f"Bearer {token}"):
         assert secret not in shown
     result.stdout.fnmatch_lines(["*a LiveChat bot has no RTM connection*livechat_bot_api_for*"])
-    listed = cli(accounts, "bots")
+    listed = cli_against(accounts, "bots")
     assert listed.returncode == 0, listed.stderr
     assert "greeter" in listed.stdout
-    status = cli(accounts, "status")
+    status = cli_against(accounts, "status")
     for secret in (token, bot.secret):
         assert secret not in listed.stdout + listed.stderr + status.stdout + status.stderr
     assert "greeter" in status.stdout
@@ -120,14 +91,14 @@ def test_logout_bot_deletes_the_bot_at_livechat_and_forgets_it(
 ) -> None:
     agent(accounts, cache_file)
     pytester.makepyfile(test_bot0=BOT_SUITE.format(n=0))
-    run(pytester, accounts).assert_outcomes(passed=1)
+    run_against(pytester, accounts).assert_outcomes(passed=1)
     (bot_id,) = accounts.bots
-    deleted = cli(accounts, "logout", "--bot", "greeter")
+    deleted = cli_against(accounts, "logout", "--bot", "greeter")
     assert deleted.returncode == 0, deleted.stderr
     assert f"Removed the bot 'greeter' ({bot_id}) from the cache" in deleted.stderr
     assert accounts.bots == {}
     assert TokenCache(cache_file).bots() == {}
-    again = cli(accounts, "logout", "--bot", "greeter")
+    again = cli_against(accounts, "logout", "--bot", "greeter")
     assert again.returncode == 1
     assert "no bot 'greeter' cached" in again.stderr
 
@@ -137,19 +108,19 @@ def test_logout_all_deletes_the_bots_first_and_a_bot_it_cannot_delete_stays_cach
 ) -> None:
     agent(accounts, cache_file)
     pytester.makepyfile(test_bot0=BOT_SUITE.format(n=0))
-    run(pytester, accounts).assert_outcomes(passed=1)
+    run_against(pytester, accounts).assert_outcomes(passed=1)
     accounts.fixed[("POST", "/v3.6/configuration/action/delete_bot")] = (
         500,
         b'{"error": {"type": "internal"}}',
         {},
     )
-    failed = cli(accounts, "logout", "--all")
+    failed = cli_against(accounts, "logout", "--all")
     assert failed.returncode == 1
     assert "it stays cached: run this again later" in failed.stderr
     assert len(TokenCache(cache_file).bots()) == 1
     del accounts.fixed[("POST", "/v3.6/configuration/action/delete_bot")]
     agent(accounts, cache_file)  # logged in again
-    done = cli(accounts, "logout", "--all")
+    done = cli_against(accounts, "logout", "--all")
     assert done.returncode == 0, done.stderr
     assert accounts.bots == {}
     assert TokenCache(cache_file).bots() == {}
@@ -160,8 +131,8 @@ def test_the_report_header_names_the_cached_bots(
 ) -> None:
     agent(accounts, cache_file)
     pytester.makepyfile(test_bot0=BOT_SUITE.format(n=0))
-    run(pytester, accounts).assert_outcomes(passed=1)
-    result = run(pytester, accounts)
+    run_against(pytester, accounts).assert_outcomes(passed=1)
+    result = run_against(pytester, accounts)
     result.stdout.fnmatch_lines(
         ["livechat: client client-1, bots cached: greeter (1 with a token for this run;*"]
     )
@@ -171,16 +142,16 @@ def test_the_cli_with_no_bot_and_a_bot_livechat_will_not_delete(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
     agent(accounts, cache_file)
-    listed = cli(accounts, "bots")
+    listed = cli_against(accounts, "bots")
     assert (listed.returncode, listed.stdout.split(" in ")[0]) == (0, "No bots cached")
     pytester.makepyfile(test_bot0=BOT_SUITE.format(n=0))
-    run(pytester, accounts).assert_outcomes(passed=1)
+    run_against(pytester, accounts).assert_outcomes(passed=1)
     accounts.fixed[("POST", "/v3.6/configuration/action/delete_bot")] = (
         403,
         b'{"error": {"type": "authorization"}}',
         {},
     )
-    refused = cli(accounts, "logout", "--bot", "greeter")
+    refused = cli_against(accounts, "logout", "--bot", "greeter")
     assert refused.returncode == 1
     assert "(LiveChat refused delete_bot (HTTP 403: authorization)); it stays cached" in (
         refused.stderr

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ..support.accounts_server import AccountsServer
 from ..support.chat_suites import KILLED, MANY, SCOPE
-from ..support.helpers import cache_token
+from ..support.helpers import cache_token, cli_against, run_against
 from ..support.rtm_server import RtmServer
 
 TWO_TESTS = """
@@ -59,17 +57,6 @@ def agent(accounts: AccountsServer, cache_file: Path) -> str:
     return token
 
 
-def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--livechat-client-id=client-1",
-        f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={accounts.url}/v3.6/",
-        *args,
-    )
-
-
 def test_fifty_tests_on_four_workers_leave_no_chat_active(
     pytester: pytest.Pytester,
     accounts: AccountsServer,
@@ -84,7 +71,7 @@ def test_fifty_tests_on_four_workers_leave_no_chat_active(
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")  # pytest-asyncio is used
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_many=MANY.format(count=9, rest=5))
-    result = run(pytester, accounts, "-n", "4")
+    result = run_against(pytester, accounts, "-n", "4")
     result.assert_outcomes(passed=50)
     assert len(accounts.chats) == 50
     assert accounts.active_chats() == set()
@@ -107,7 +94,7 @@ def test_when_the_chats_are_deactivated(
     """A session-scoped fixture's chat lasts the session; a test's ends with it (``test``),
     at the session's end (``session``), or never (``off``: nothing journaled either)."""
     pytester.makepyfile(test_two=TWO_TESTS)
-    result = run(pytester, accounts, f"--livechat-cleanup={when}")
+    result = run_against(pytester, accounts, f"--livechat-cleanup={when}")
     result.assert_outcomes(passed=2)
     seen = json.loads((pytester.path / "seen.json").read_text())
     chats = seen["chats"]
@@ -123,32 +110,16 @@ def test_a_killed_run_s_chats_are_deactivated_by_the_next_run(
     pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
 ) -> None:
     pytester.makepyfile(test_killed=KILLED)
-    killed = run(pytester, accounts)
+    killed = run_against(pytester, accounts)
     assert killed.ret == -signal.SIGKILL or killed.ret not in (0, 1)
     (chat_id,) = accounts.active_chats()
-    dry = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_livechat_token",
-            "sweep",
-            "--dry-run",
-            "--client-id=client-1",
-            f"--accounts-url={accounts.url}",
-            f"--api-url={accounts.url}/v3.6/",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    dry = cli_against(accounts, "sweep", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "1 chat(s) in" in dry.stdout
     assert accounts.active_chats() == {chat_id}
     (pytester.path / "test_killed.py").unlink()
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
-    after = run(pytester, accounts)
+    after = run_against(pytester, accounts)
     after.assert_outcomes(passed=1)
     after.stdout.fnmatch_lines(["livechat: deactivated 1 chat(s) that a killed run left active"])
     assert accounts.active_chats() == set()
@@ -165,7 +136,7 @@ def test_a_chat_that_cannot_be_deactivated_is_a_warning_not_an_error(
         {},
     )
     pytester.makepyfile(test_two=TWO_TESTS)
-    result = run(pytester, accounts, "-W", "error")
+    result = run_against(pytester, accounts, "-W", "error")
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     result.stdout.fnmatch_lines(
@@ -178,7 +149,7 @@ def test_a_chat_an_http_mock_answered_is_no_chat(
     pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
 ) -> None:
     pytester.makepyfile(test_mocked=MOCKED)
-    result = run(pytester, accounts)
+    result = run_against(pytester, accounts)
     result.assert_outcomes(passed=1)
     assert not accounts.chats
     assert accounts.count("POST", "/v3.6/agent/action/deactivate_chat") == 0
@@ -188,27 +159,14 @@ def test_a_chat_an_http_mock_answered_is_no_chat(
 def test_sweep_says_what_it_did(
     pytester: pytest.Pytester, accounts: AccountsServer, agent: str, cache_file: Path
 ) -> None:
-    def sweep(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "pytest_livechat_token", "sweep", *args]
-        command += ["--client-id=client-1", f"--accounts-url={accounts.url}"]
-        command.append(f"--api-url={accounts.url}/v3.6/")
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-
-    nothing = sweep()
+    nothing = cli_against(accounts, "sweep")
     assert (nothing.returncode, nothing.stdout.split(" of ")[0]) == (0, "Deactivated 0 chat(s)")
     pytester.makepyfile(test_killed=KILLED)
-    run(pytester, accounts)
-    done = sweep()
+    run_against(pytester, accounts)
+    done = cli_against(accounts, "sweep")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Deactivated 1 chat(s) of ")
     assert done.stdout.rstrip().endswith("; 0 left.")
     assert accounts.active_chats() == set()
-    off = sweep("--token-cache", os.devnull)
+    off = cli_against(accounts, "sweep", "--token-cache", os.devnull)
     assert off.stdout == "No chat journal: there is no token cache.\n"

@@ -15,6 +15,7 @@ from pytest_livechat_token._base.bearer import utcnow
 from pytest_livechat_token._store.cache import CustomerEntry, TokenCache
 
 from ..support.accounts_server import AccountsServer
+from ..support.helpers import cli_against, run_against
 from ..support.inprocess import AGENT_SCOPE, cached_agent, customer_answer, customers, fetches
 
 
@@ -38,18 +39,6 @@ def test_pytest_says_which_command_drops_a_customer_the_server_no_longer_knows(
     )
 
 
-def run_logout(accounts: AccountsServer, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest_livechat_token", "logout", *args]
-    return subprocess.run(
-        [*command, "--client-id=client-1", f"--accounts-url={accounts.url}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
 def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     accounts: AccountsServer, cache_file: Path
 ) -> None:
@@ -61,7 +50,7 @@ def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     TokenCache(cache_file).put_customer(accounts.url, "client-1", "default", gone)
     kept = CustomerEntry("dal:cust-kept-token-value", "kept-entity", now, now, "org-1")
     TokenCache(cache_file).put_customer(accounts.url, "client-1", "other", kept)
-    result = run_logout(accounts, "--customer=default")
+    result = cli_against(accounts, "logout", "--customer=default")
     assert result.returncode == 0, result.stderr
     assert "Removed the customer 'default' (customer gone-entity)" in result.stderr
     left = TokenCache(cache_file)
@@ -69,7 +58,7 @@ def test_logout_customer_drops_a_customer_the_server_no_longer_knows(
     assert left.get(accounts.url, "client-1") is not None
     fresh = customers(accounts, cache_file).token("default")
     assert fresh.entity_id != "gone-entity"
-    again = run_logout(accounts, "--customer=default")
+    again = cli_against(accounts, "logout", "--customer=default")
     assert again.returncode == 0
     assert "Removed the customer 'default'" in again.stderr
 
@@ -81,7 +70,7 @@ def test_logout_customer_revokes_the_customer_token(
     cached_agent(accounts, cache_file)
     customer = customers(accounts, cache_file).token("buyer")
     assert customer in accounts.customer_tokens
-    result = run_logout(accounts, "--customer=buyer")
+    result = cli_against(accounts, "logout", "--customer=buyer")
     assert result.returncode == 0, result.stderr
     assert "the customer token was revoked at LiveChat" in result.stderr
     assert customer not in accounts.customer_tokens
@@ -101,7 +90,7 @@ def test_logout_of_an_account_revokes_the_customers_it_made(
     now = utcnow()
     theirs = CustomerEntry("dal:cust-theirs-token-value", "e-2", now, now, "org-1", "supervisor")
     TokenCache(cache_file).put_customer(accounts.url, "client-1", "theirs", theirs)
-    result = run_logout(accounts)
+    result = cli_against(accounts, "logout")
     assert result.returncode == 0, result.stderr
     assert "Logged out: removed the token from the cache" in result.stderr
     assert "Removed the customer 'buyer'" in result.stderr
@@ -123,23 +112,12 @@ def test_chat(livechat_customer, livechat_customer_api, livechat_customer_for):
 """
 
 
-def _run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--livechat-client-id=client-1",
-        f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={accounts.url}/v3.6/",
-        *args,
-    )
-
-
 def test_the_customer_api_client(
     pytester: pytest.Pytester, accounts: AccountsServer, cache_file: Path
 ) -> None:
     cached_agent(accounts, cache_file)
     pytester.makepyfile(test_chat=CUSTOMER_TEST)
-    result = _run(pytester, accounts, "-s")
+    result = run_against(pytester, accounts, "-s")
     result.assert_outcomes(passed=1)
     call, cleanup = accounts.api_calls  # the chat, and its deactivation when the test ended
     assert call["path"] == "/v3.6/customer/action/start_chat"
@@ -159,7 +137,7 @@ def test_without_customers_own_the_test_is_skipped(
 ) -> None:
     cached_agent(accounts, cache_file, scope="chats--all:rw")
     pytester.makepyfile(test_chat=CUSTOMER_TEST)
-    result = _run(pytester, accounts, "-rs")
+    result = run_against(pytester, accounts, "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         ["*lacks the customers:own scope*Developer Console*pytest --livechat-login*"]
@@ -178,7 +156,7 @@ def test_four_workers_fetch_one_customer(
                 "    assert livechat_customer.entity_id\n"
             }
         )
-    result = _run(pytester, accounts, "-n", "4", "--dist", "loadfile")
+    result = run_against(pytester, accounts, "-n", "4", "--dist", "loadfile")
     result.assert_outcomes(passed=4)
     assert fetches(accounts) == 1
     assert len(accounts.customer_ids) == 1
@@ -230,29 +208,19 @@ def test_a_malformed_pat_stops_pytest(
 
 def test_cli_customer_and_status(accounts: AccountsServer, cache_file: Path) -> None:
     cached_agent(accounts, cache_file)
-    command = [sys.executable, "-m", "pytest_livechat_token"]
-    settings = ["--client-id=client-1", f"--accounts-url={accounts.url}"]
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*command, *args, *settings],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-
-    printed = run("customer", "--name=buyer")
+    printed = cli_against(accounts, "customer", "--name=buyer")
     assert printed.returncode == 0, printed.stderr
     token = printed.stdout.strip()
     assert accounts.customer_tokens[token]
-    status = run("status")
+    status = cli_against(accounts, "status")
     assert status.returncode == 0
     (row,) = [line for line in status.stdout.splitlines() if " buyer " in line]
     assert accounts.customer_tokens[token] in row
     assert token not in status.stdout
-    assert run("customer", "--name=buyer").stdout.strip() == token, "the same, from the cache"
+    assert cli_against(accounts, "customer", "--name=buyer").stdout.strip() == token, (
+        "the same, from the cache"
+    )
     assert fetches(accounts) == 1
 
 
@@ -263,7 +231,7 @@ def test_a_customer_without_an_organization_fails_the_customer_api(
     monkeypatch.setenv("LIVECHAT_BEARER_TOKEN", accounts.issue(scope=AGENT_SCOPE))
     accounts.fixed[("POST", "/v2/customer/token")] = customer_answer("e-9", None)
     pytester.makepyfile(test_chat=CUSTOMER_TEST)
-    result = _run(pytester, accounts)
+    result = run_against(pytester, accounts)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*came without an organization id*"])
 
@@ -282,7 +250,7 @@ def test_workers_on_another_disk_get_the_cached_customer(
         )
     elsewhere = tmp_path / "worker-cache"
     tx = f"popen//env:XDG_CACHE_HOME={elsewhere}"
-    result = _run(pytester, accounts, "--tx", tx, "--tx", tx, "--dist", "loadfile")
+    result = run_against(pytester, accounts, "--tx", tx, "--tx", tx, "--dist", "loadfile")
     result.assert_outcomes(passed=2)
     assert fetches(accounts) == 1, "the one made above; the workers were handed it"
     assert not (elsewhere / "pytest-livechat-token" / "tokens.json").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import cache_pair, cache_token
+from ..support.helpers import cache_pair, cache_token, run_against
 
 pytest.importorskip("pytest_recording")
 
@@ -33,17 +33,6 @@ def test_a_second_account_in_the_test_body(livechat_bearer_for, livechat_api):
     assert supervisor.region == "dal"
     assert livechat_api.post("agent/action/list_chats", json={{}}).status_code == 200
 """
-
-
-def run(pytester: pytest.Pytester, accounts: AccountsServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--livechat-client-id=client-1",
-        f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={accounts.url}/v3.6",
-        *args,
-    )
 
 
 def cassettes_of(pytester: pytest.Pytester) -> str:
@@ -76,7 +65,7 @@ def test_a_cassette_holds_no_secret_and_none_of_the_plugins_calls(
     cache_token(cache_file, accounts.url, agent, account_id="acc-1")
     stale = cache_pair(cache_file, accounts, seconds=-60)  # renewed in the test body
     pytester.makepyfile(test_recorded=RECORDED.format(config=config))
-    result = run(pytester, accounts, "--record-mode=once")
+    result = run_against(pytester, accounts, "--record-mode=once")
     result.assert_outcomes(passed=2)
     assert accounts.refresh_calls == 1
     stored = cassettes_of(pytester)
@@ -102,9 +91,9 @@ def test_a_replay_never_answers_the_plugins_renewal(
     cache_token(cache_file, accounts.url, accounts.issue(account_id="acc-1"), account_id="acc-1")
     cache_pair(cache_file, accounts, seconds=-60)
     pytester.makepyfile(test_recorded=RECORDED.format(config=""))
-    run(pytester, accounts, "--record-mode=once").assert_outcomes(passed=2)
+    run_against(pytester, accounts, "--record-mode=once").assert_outcomes(passed=2)
     cache_pair(cache_file, accounts, seconds=-60)  # stale again, with a new live refresh token
-    result = run(pytester, accounts, "--record-mode=once")
+    result = run_against(pytester, accounts, "--record-mode=once")
     result.assert_outcomes(passed=2)
     assert accounts.refresh_calls == 2
     entry = json.loads(cache_file.read_text())["entries"][accounts.url]["client-1"]["supervisor"]
@@ -129,7 +118,7 @@ def test_block_network_does_not_stop_the_plugins_own_calls_before_the_test(
                 socket.create_connection(("127.0.0.1", 9))
         """
     )
-    result = run(pytester, accounts, "--block-network")
+    result = run_against(pytester, accounts, "--block-network")
     result.assert_outcomes(passed=1)
     assert accounts.refresh_calls == 1
 
@@ -161,7 +150,7 @@ def test_a_recording_replays_with_no_credential_and_no_cache(
     cache_token(cache_file, accounts.url, agent, account_id="acc-1", scope=scope)
     cache_pair(cache_file, accounts)
     pytester.makepyfile(test_replayed=REPLAYED)
-    run(pytester, accounts, "--record-mode=once").assert_outcomes(passed=1)
+    run_against(pytester, accounts, "--record-mode=once").assert_outcomes(passed=1)
     stored = cassettes_of(pytester)
     assert "org-1" not in stored, "identities are stand-ins in the cassette"
     assert "standin-organization" in stored

@@ -240,6 +240,35 @@ class Spawner:
             stream.close()
 
 
+def run_against(
+    pytester: pytest.Pytester, accounts: AccountsServer, *args: str
+) -> pytest.RunResult:
+    """A pytest run in a subprocess as client-1, its accounts server and APIs the test's."""
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--livechat-client-id=client-1",
+        f"--livechat-accounts-url={accounts.url}",
+        f"--livechat-api-url={accounts.url}/v3.6/",
+        *args,
+    )
+
+
+def cli_against(accounts: AccountsServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``livechat-token ARGS`` as client-1, its accounts server and APIs the test's, with
+    nothing on stdin."""
+    settings = ["--client-id=client-1", f"--accounts-url={accounts.url}"]
+    settings.append(f"--api-url={accounts.url}/v3.6/")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_livechat_token", *args, *settings],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def pytest_words(accounts_url: str, *args: str) -> list[str]:
     """``python -m pytest`` against the test accounts server for client-1, no browser, no
     cache provider, and ``args``: the command a shell around pytest runs."""
