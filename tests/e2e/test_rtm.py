@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ..support.accounts_server import AccountsServer
-from ..support.helpers import cache_token
+from ..support.helpers import cache_token, run_against
 from ..support.rtm_server import RtmServer
 
 SCOPE = "chats--all:rw,customers:own"
@@ -42,14 +42,7 @@ def test_fails_with_locals_shown(livechat_rtm, livechat_bearer, livechat_custome
 def run(
     pytester: pytest.Pytester, accounts: AccountsServer, rtm_server: RtmServer, *args: str
 ) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--livechat-client-id=client-1",
-        f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={rtm_server.url}",
-        *args,
-    )
+    return run_against(pytester, accounts, *args, api_url=rtm_server.url)
 
 
 def test_an_end_to_end_chat_with_no_token_in_any_output(

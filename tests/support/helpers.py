@@ -241,15 +241,16 @@ class Spawner:
 
 
 def run_against(
-    pytester: pytest.Pytester, accounts: AccountsServer, *args: str
+    pytester: pytest.Pytester, accounts: AccountsServer, *args: str, api_url: str | None = None
 ) -> pytest.RunResult:
-    """A pytest run in a subprocess as client-1, its accounts server and APIs the test's."""
+    """A pytest run in a subprocess as client-1, its accounts server and APIs the test's
+    (``api_url``: another, the test RTM server's)."""
     return pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
         "--livechat-client-id=client-1",
         f"--livechat-accounts-url={accounts.url}",
-        f"--livechat-api-url={accounts.url}/v3.6/",
+        f"--livechat-api-url={api_url or f'{accounts.url}/v3.6/'}",
         *args,
     )
 
